@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r'''
+options:
+  uri:
+    description:
+      - The libvirt connection URI of the node to manage.
+      - C(qemu:///system) for the local system daemon, C(qemu+ssh://user@host/system) to manage a remote
+        node with nothing but libvirt and SSH on it, C(qemu+tls://host/system) or C(qemu+tcp://host/system)
+        for libvirt's own remote transports, C(test:///default) for libvirt's embedded test driver.
+      - A C(test:///path/to/node.xml) URI (the test driver with a node file) keeps the changes a task makes
+        in that file, so a playbook can be rehearsed without a hypervisor; see the collection's docs/test-driver.md.
+      - Set it once for every module with C(module_defaults) and the C(group/vmcat.libvirt.all) action group.
+    type: str
+    default: qemu:///system
+    aliases: [connection_uri]
+  username:
+    description:
+      - User name given to libvirt when the connection asks for credentials (SASL, or C(qemu+tcp://)).
+      - Not needed for C(qemu+ssh://) (SSH authenticates) or local sockets.
+    type: str
+  password:
+    description:
+      - Password given to libvirt when the connection asks for one.
+      - Never logged or returned.
+    type: str
+requirements:
+  - libvirt-python >= 9.0 (or the distribution's C(python3-libvirt)) on the host that runs the module
+  - lxml on the host that runs the module
+notes:
+  - Runs on the host given by the play (often C(localhost) with a remote C(uri)); libvirt-python must be installed there.
+  - One libvirt connection is opened per task and closed at its end.
+'''
+
+    CHECK_DIFF = r'''
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changed status and the predicted resource without changing anything.
+    support: full
+  diff_mode:
+    description: Returns the resource before and after the change in the C(diff) key when run with C(--diff).
+    support: full
+'''
+
+    INFO = r'''
+options: {}
+attributes:
+  check_mode:
+    description: A read-only module; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: none
+'''

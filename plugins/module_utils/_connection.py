@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Opening, using and closing one libvirt connection.
+
+One ``Connection`` per module run (or per plugin call): it opens the URI,
+answers libvirt's credential prompts from the given username/password,
+keeps libvirt from printing errors on stderr, looks objects up by name with
+"not found" turned into ``None`` or a ``NotFound`` that lists what exists,
+and always closes.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    NotFound,
+    VmcatError,
+    libvirt_message,
+    lookup_or_none,
+    translated,
+)
+
+try:
+    import libvirt
+    HAS_LIBVIRT = True
+    LIBVIRT_IMPORT_ERROR = None
+except ImportError:
+    libvirt = None
+    HAS_LIBVIRT = False
+    LIBVIRT_IMPORT_ERROR = traceback.format_exc()
+
+DEFAULT_URI = 'qemu:///system'
+LIBVIRT_PACKAGES = 'libvirt-python (pip) or python3-libvirt (Debian/Ubuntu, RHEL family)'
+
+
+def _quiet(_ctx, _err):
+    """libvirt's default handler prints every error on stderr; we report them ourselves."""
+
+
+def silence_libvirt():
+    if libvirt is not None:
+        libvirt.registerErrorHandler(_quiet, None)
+
+
+def _auth_callback(username, password):
+    def answer(credentials, _opaque):
+        for cred in credentials:
+            kind = cred[0]
+            if kind == libvirt.VIR_CRED_AUTHNAME:
+                cred[4] = username or cred[3] or ''
+            elif kind in (libvirt.VIR_CRED_PASSPHRASE, libvirt.VIR_CRED_NOECHOPROMPT):
+                if password is None:
+                    return -1
+                cred[4] = password
+            else:
+                return -1
+        return 0
+    return answer
+
+
+def _names(items):
+    return ', '.join(sorted(items)) or '(none)'
+
+
+class Connection:
+    """A libvirt connection opened for one module run.
+
+    Use as a context manager so it is always closed::
+
+        with Connection(uri) as conn:
+            pool = conn.pool('images')
+    """
+
+    def __init__(self, uri=DEFAULT_URI, username=None, password=None, readonly=False, virconnect=None):
+        self.uri = uri or DEFAULT_URI
+        self._username = username
+        self._password = password
+        self._readonly = readonly
+        self.virt = virconnect
+
+    # -- lifetime -------------------------------------------------------
+    def open(self):
+        if self.virt is not None:
+            return self
+        if libvirt is None:
+            raise VmcatError('libvirt-python is not installed; install %s' % LIBVIRT_PACKAGES)
+        silence_libvirt()
+        flags = libvirt.VIR_CONNECT_RO if self._readonly else 0
+        try:
+            if self._username is not None or self._password is not None:
+                creds = [libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE, libvirt.VIR_CRED_NOECHOPROMPT]
+                auth = [creds, _auth_callback(self._username, self._password), None]
+                self.virt = libvirt.openAuth(self.uri, auth, flags)
+            elif self._readonly:
+                self.virt = libvirt.openReadOnly(self.uri)
+            else:
+                self.virt = libvirt.open(self.uri)
+        except libvirt.libvirtError as exc:
+            raise VmcatError(
+                'could not connect to %s: %s; check that libvirtd (or virtqemud) runs on that host, '
+                'that the URI is right and that this user may use it (for qemu+ssh:// the SSH key '
+                'must be loaded and the remote user in the libvirt group)' % (self.uri, libvirt_message(exc)),
+                uri=self.uri)
+        return self
+
+    def close(self):
+        if self.virt is not None:
+            try:
+                self.virt.close()
+            except Exception:  # closing must never hide the real error
+                pass
+            self.virt = None
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # -- error translation bound to this URI ----------------------------
+    def translated(self, action, what, hint=None):
+        return translated(action, what, self.uri, hint)
+
+    # -- lookups: None when missing --------------------------------------
+    def pool(self, name):
+        with self.translated('look up', "pool '%s'" % name):
+            return lookup_or_none(self.virt.storagePoolLookupByName, name)
+
+    def network(self, name):
+        with self.translated('look up', "network '%s'" % name):
+            return lookup_or_none(self.virt.networkLookupByName, name)
+
+    def domain(self, name):
+        with self.translated('look up', "VM '%s'" % name):
+            return lookup_or_none(self.virt.lookupByName, name)
+
+    def volume(self, pool, name):
+        """A volume of a virStoragePool, or None."""
+        with self.translated('look up', "volume '%s' in pool '%s'" % (name, pool.name())):
+            return lookup_or_none(pool.storageVolLookupByName, name)
+
+    def volume_by_path(self, path):
+        with self.translated('look up', "volume at '%s'" % path):
+            return lookup_or_none(self.virt.storageVolLookupByPath, path)
+
+    # -- lookups: NotFound that names what exists --------------------------
+    def require_pool(self, name):
+        pool = self.pool(name)
+        if pool is None:
+            raise NotFound("pool '%s' not found on %s; existing pools: %s"
+                           % (name, self.uri, _names(self.pool_names())))
+        return pool
+
+    def require_network(self, name):
+        net = self.network(name)
+        if net is None:
+            raise NotFound("network '%s' not found on %s; existing networks: %s"
+                           % (name, self.uri, _names(self.network_names())))
+        return net
+
+    def require_domain(self, name):
+        dom = self.domain(name)
+        if dom is None:
+            raise NotFound("VM '%s' not found on %s; existing VMs: %s"
+                           % (name, self.uri, _names(self.domain_names())))
+        return dom
+
+    def require_volume(self, pool_name, name):
+        pool = self.require_pool(pool_name)
+        vol = self.volume(pool, name)
+        if vol is None:
+            with self.translated('list volumes of', "pool '%s'" % pool_name):
+                existing = pool.listVolumes() if pool.isActive() else []
+            raise NotFound("volume '%s' not found in pool '%s' on %s; existing volumes: %s"
+                           % (name, pool_name, self.uri, _names(existing)))
+        return vol
+
+    # -- listings ----------------------------------------------------------
+    def pool_names(self):
+        with self.translated('list', 'storage pools'):
+            return [p.name() for p in self.virt.listAllStoragePools(0)]
+
+    def network_names(self):
+        with self.translated('list', 'networks'):
+            return [n.name() for n in self.virt.listAllNetworks(0)]
+
+    def domain_names(self):
+        with self.translated('list', 'VMs'):
+            return [d.name() for d in self.virt.listAllDomains(0)]
+
+    def all_pools(self):
+        with self.translated('list', 'storage pools'):
+            return self.virt.listAllStoragePools(0)
+
+    def all_networks(self):
+        with self.translated('list', 'networks'):
+            return self.virt.listAllNetworks(0)
+
+    def all_domains(self):
+        with self.translated('list', 'VMs'):
+            return self.virt.listAllDomains(0)
+
+
+_UNSUPPORTED_CODES = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
+
+
+def definition_xml(obj, inactive_flag):
+    """The persistent definition of a libvirt object (pool, network, domain) as XML text.
+
+    ``inactive_flag`` is the object kind's *_XML_INACTIVE flag.  Drivers that
+    do not know the flag (libvirt's test driver for pools) give the live
+    definition, which is then the only one there is.
+    """
+    if obj.isActive() and obj.isPersistent():
+        try:
+            return obj.XMLDesc(inactive_flag)
+        except libvirt.libvirtError as exc:
+            codes = [getattr(libvirt, n) for n in _UNSUPPORTED_CODES if hasattr(libvirt, n)]
+            if exc.get_error_code() not in codes:
+                raise
+    return obj.XMLDesc(0)

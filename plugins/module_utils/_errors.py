@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's exceptions and the one place libvirt errors are translated.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+
+try:
+    import libvirt
+except ImportError:  # pragma: no cover - reported by the connection layer
+    libvirt = None
+
+
+# libvirt error codes that mean "the object you asked for does not exist".
+_NOT_FOUND_NAMES = (
+    'VIR_ERR_NO_DOMAIN',
+    'VIR_ERR_NO_NETWORK',
+    'VIR_ERR_NO_STORAGE_POOL',
+    'VIR_ERR_NO_STORAGE_VOL',
+    'VIR_ERR_NO_DOMAIN_SNAPSHOT',
+    'VIR_ERR_NO_NODE_DEVICE',
+    'VIR_ERR_NO_SECRET',
+    'VIR_ERR_NO_INTERFACE',
+    'VIR_ERR_NO_NWFILTER',
+    'VIR_ERR_NO_NETWORK_PORT',
+    'VIR_ERR_NO_DOMAIN_CHECKPOINT',
+)
+
+
+def _codes(names):
+    if libvirt is None:
+        return frozenset()
+    return frozenset(getattr(libvirt, n) for n in names if hasattr(libvirt, n))
+
+
+NOT_FOUND_CODES = _codes(_NOT_FOUND_NAMES)
+AGENT_CODES = _codes(('VIR_ERR_AGENT_UNRESPONSIVE', 'VIR_ERR_AGENT_COMMAND_TIMEOUT', 'VIR_ERR_AGENT_COMMAND_FAILED'))
+
+
+class VmcatError(Exception):
+    """An error a user can act on: what failed, where, and how to fix it.
+
+    ``details`` are extra keys for the module result (never secrets).
+    """
+
+    def __init__(self, msg, **details):
+        super(VmcatError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+    def __str__(self):
+        return self.msg
+
+
+class NotFound(VmcatError):
+    """The named object does not exist."""
+
+
+class InvalidInput(VmcatError):
+    """The task's options are wrong; raised before anything changes."""
+
+
+class Refused(VmcatError):
+    """The change would destroy data or break a user of the object."""
+
+
+class WaitTimeout(VmcatError):
+    """A waiter ran out of time."""
+
+
+def libvirt_message(exc):
+    """The libvirt error's own message, without its traceback noise."""
+    get = getattr(exc, 'get_error_message', None)
+    msg = get() if get else None
+    return msg or str(exc)
+
+
+def is_not_found(exc):
+    """True when a libvirt error only says the object does not exist."""
+    code = getattr(exc, 'get_error_code', lambda: None)()
+    return code in NOT_FOUND_CODES
+
+
+@contextlib.contextmanager
+def translated(action, what, uri, hint=None):
+    """Turn any libvirt error raised inside the block into a VmcatError.
+
+    ``action`` is a verb phrase ("define", "start"), ``what`` names the object
+    ("pool 'images'"), ``hint`` tells the user what to do about it.
+    """
+    if libvirt is None:
+        yield
+        return
+    try:
+        yield
+    except libvirt.libvirtError as exc:
+        msg = "could not %s %s on %s: %s" % (action, what, uri, libvirt_message(exc))
+        if hint:
+            msg += "; %s" % hint
+        cls = NotFound if is_not_found(exc) else VmcatError
+        raise cls(msg, libvirt_code=exc.get_error_code())
+
+
+def lookup_or_none(fn, *args):
+    """Call a libvirt lookup; a "no such object" error becomes None."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # libvirt.libvirtError, kept generic for fakes
+        if is_not_found(exc):
+            return None
+        raise

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module wrapper every vmcat.libvirt module uses.
+
+A module builds its argument spec, makes a ``LibvirtModule`` and hands one
+function to ``run_change`` (changing modules) or ``run_info`` (read-only
+ones).  The wrapper adds the connection options, checks that the Python
+libraries are there, opens and closes the connection, maps collection errors
+to ``fail_json`` and shapes the result: ``changed``, the resource under its
+key, and ``diff`` when asked for.
+
+The function receives a ``Context``: the connection, the parameters, and the
+one check-mode guard (``ctx.act``) that every mutation goes through.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import (
+    DEFAULT_URI,
+    HAS_LIBVIRT,
+    LIBVIRT_IMPORT_ERROR,
+    LIBVIRT_PACKAGES,
+    Connection,
+)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._xml import HAS_LXML, LXML_IMPORT_ERROR
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
+
+
+def connection_argument_spec():
+    """The options every module shares (documented by the vmcat.libvirt.connection fragment)."""
+    return dict(
+        uri=dict(type='str', default=DEFAULT_URI, aliases=['connection_uri']),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+    )
+
+
+class Outcome:
+    """What a changing function returns.
+
+    ``before``/``after`` are plain dicts of the resource (None when it does
+    not exist), ``changed`` whether anything was (or, in check mode, would be)
+    changed, ``extra`` further result keys (``restart_required``, ...).
+    """
+
+    def __init__(self, changed, before=None, after=None, **extra):
+        self.changed = bool(changed)
+        self.before = before
+        self.after = after
+        self.extra = extra
+
+
+class Context:
+    """What a module's logic works with: connection, parameters, check mode."""
+
+    def __init__(self, conn, params, check_mode, module=None):
+        self.conn = conn
+        self.params = params
+        self.check_mode = check_mode
+        self.module = module
+        self.actions = []
+
+    def act(self, description, fn, *args, **kwargs):
+        """The single check-mode guard: record the action, and run ``fn`` unless in check mode.
+
+        Returns fn's result, or None in check mode.
+        """
+        self.actions.append(description)
+        if self.check_mode:
+            return None
+        return fn(*args, **kwargs)
+
+    def warn(self, msg):
+        if self.module is not None:
+            self.module.warn(msg)
+
+
+class LibvirtModule(AnsibleModule):
+    """AnsibleModule with the connection options and the collection's run cycle."""
+
+    def __init__(self, argument_spec, secret_keys=(), **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        kwargs.setdefault('supports_check_mode', True)
+        super(LibvirtModule, self).__init__(argument_spec=spec, **kwargs)
+        self.secret_keys = tuple(secret_keys) + ('password',)
+        if not HAS_LIBVIRT:
+            self.fail_json(msg=missing_required_lib(LIBVIRT_PACKAGES), exception=LIBVIRT_IMPORT_ERROR)
+        if not HAS_LXML:
+            self.fail_json(msg=missing_required_lib('lxml (pip) or python3-lxml'), exception=LXML_IMPORT_ERROR)
+
+    def connection(self):
+        p = self.params
+        return Connection(p['uri'], username=p['username'], password=p['password'])
+
+    def _fail(self, exc):
+        details = dict((k, v) for k, v in exc.details.items() if k not in self.secret_keys)
+        self.fail_json(msg=exc.msg, **details)
+
+    def _fail_unexpected(self, exc):
+        """A libvirt error no translator caught: still name the node, keep the traceback."""
+        import traceback
+        self.fail_json(msg='libvirt error on %s: %s' % (self.params['uri'], libvirt_message(exc)),
+                       exception=traceback.format_exc())
+
+    def run_change(self, key, fn):
+        """Run ``fn(ctx) -> Outcome`` and exit with changed, ``key``: after, and diff."""
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import Diff
+        try:
+            with _test_node.session(self.params['uri']) as node:
+                with self.connection() as conn:
+                    node.restore(conn)
+                    outcome = fn(Context(conn, self.params, self.check_mode, module=self))
+                    if outcome.changed and not self.check_mode:
+                        node.persist(conn)
+        except VmcatError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            self._fail_unexpected(exc)
+        result = dict(changed=outcome.changed)
+        result[key] = outcome.after if outcome.after is not None else {}
+        result.update(outcome.extra)
+        if self._diff:
+            result['diff'] = Diff(outcome.before, outcome.after, self.secret_keys).result()
+        self.exit_json(**result)
+
+    def run_info(self, fn):
+        """Run ``fn(ctx) -> dict`` (read-only) and exit with changed=False and that dict."""
+        try:
+            with _test_node.session(self.params['uri']) as node:
+                with self.connection() as conn:
+                    node.restore(conn)
+                    data = fn(Context(conn, self.params, self.check_mode, module=self))
+        except VmcatError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            self._fail_unexpected(exc)
+        self.exit_json(changed=False, **data)

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Stateful rehearsal nodes on libvirt's embedded test driver.
+
+libvirt's test driver keeps its objects in the memory of the process that
+opened it, and every Ansible task is a new process: a pool created by one
+task would be gone in the next.  For a ``test:///path/node.xml`` URI (the
+test driver reading a node file) this file makes the node file the state:
+
+- a task takes an exclusive lock on the file for its whole run;
+- after opening, the active/autostart flags the test driver cannot read from
+  a node file are restored from a ``vmcat:state`` element in the file;
+- after a task that changed something (never in check mode), the whole node
+  (domains with their run state, networks, pools with their volumes, and the
+  flags) is written back atomically.
+
+``test:///default`` is left as libvirt made it: fresh in every process.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import fcntl
+import os
+import tempfile
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
+
+STATE_NS = 'https://vmcat.example/libvirt/test-node/1'
+TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
+_OBJECT_TAGS = ('domain', 'network', 'pool')
+
+
+def node_file(uri):
+    """The node file path of a ``test:///path`` URI, or None for anything else."""
+    if not uri or not uri.startswith('test:///'):
+        return None
+    path = '/' + uri[len('test:///'):].split('?', 1)[0].lstrip('/')
+    if path == '/default' or not os.path.isfile(path):
+        return None
+    return path
+
+
+class _NoNode:
+    def restore(self, conn):
+        pass
+
+    def persist(self, conn):
+        pass
+
+
+class _Node:
+    def __init__(self, path):
+        self.path = path
+
+    def _flags(self):
+        root = _xml.parse(open(self.path, 'rb').read(), 'test node file %s' % self.path)
+        state = root.find('{%s}state' % STATE_NS)
+        return [] if state is None else list(state)
+
+    def restore(self, conn):
+        """Apply the saved active/autostart flags to the freshly opened test driver."""
+        lookups = {'pool': conn.pool, 'network': conn.network, 'domain': conn.domain}
+        for entry in self._flags():
+            tag = _xml.etree.QName(entry).localname
+            obj = lookups[tag](entry.get('name')) if tag in lookups else None
+            if obj is None:
+                continue
+            if entry.get('autostart') == 'yes':
+                obj.setAutostart(1)
+            if tag != 'domain' and entry.get('active') == 'no' and obj.isActive():
+                obj.destroy()
+
+    def persist(self, conn):
+        """Write the node's whole state back to the file (atomically)."""
+        old = _xml.parse(open(self.path, 'rb').read(), 'test node file %s' % self.path)
+        root = _xml.etree.Element('node', nsmap={'test': TEST_NS, 'vmcat': STATE_NS})
+        for child in old:
+            if isinstance(child.tag, str) and child.tag not in _OBJECT_TAGS and child.tag != '{%s}state' % STATE_NS:
+                root.append(child)
+        state = _xml.etree.SubElement(root, '{%s}state' % STATE_NS)
+        virt = conn.virt
+        for dom in virt.listAllDomains(0):
+            el = _xml.parse(dom.XMLDesc(_inactive_flags(dom)))
+            run = _xml.etree.SubElement(el, '{%s}runstate' % TEST_NS)
+            run.text = str(dom.state()[0])
+            if not dom.isPersistent():
+                _xml.etree.SubElement(el, '{%s}transient' % TEST_NS)
+            root.append(el)
+            _flag(state, 'domain', dom.name(), None, dom.autostart())
+        for net in virt.listAllNetworks(0):
+            root.append(_xml.parse(definition_xml(net, 1)))  # VIR_NETWORK_XML_INACTIVE
+            _flag(state, 'network', net.name(), net.isActive(), net.autostart())
+        for pool in virt.listAllStoragePools(0):
+            el = _xml.parse(definition_xml(pool, 1))  # VIR_STORAGE_XML_INACTIVE
+            if pool.isActive():
+                for vol in pool.listAllVolumes(0):
+                    el.append(_xml.parse(vol.XMLDesc(0)))
+            root.append(el)
+            _flag(state, 'pool', pool.name(), pool.isActive(), pool.autostart())
+        directory = os.path.dirname(self.path)
+        fd, tmp = tempfile.mkstemp(prefix='.node-', suffix='.xml', dir=directory)
+        with os.fdopen(fd, 'w') as out:
+            out.write(_xml.to_string(root))
+        os.rename(tmp, self.path)
+
+
+def _inactive_flags(dom):
+    flags = 1  # VIR_DOMAIN_XML_SECURE: keep graphics passwords in the node file
+    if dom.isPersistent():
+        flags |= 2  # VIR_DOMAIN_XML_INACTIVE: the persistent definition
+    return flags
+
+
+def _flag(state, tag, name, active, autostart):
+    el = _xml.etree.SubElement(state, tag)
+    el.set('name', name)
+    if active is not None:
+        el.set('active', 'yes' if active else 'no')
+    el.set('autostart', 'yes' if autostart else 'no')
+
+
+@contextlib.contextmanager
+def session(uri):
+    """Lock a test node file for one task; yields an object with restore()/persist()."""
+    path = node_file(uri)
+    if path is None:
+        yield _NoNode()
+        return
+    with open(path + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield _Node(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

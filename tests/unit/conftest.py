@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+"""Shared pytest fixtures for vmcat.libvirt unit tests.
+
+The collection is imported as ``ansible_collections.vmcat.libvirt``; ``make
+unit`` puts ``build/collections`` (a link to this checkout) on PYTHONPATH.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleExit, exit_json, fail_json
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+
+
+@pytest.fixture
+def conn():
+    """An open connection to a fresh test:///default (new state per process is shared; tests must clean up)."""
+    with Connection('test:///default') as c:
+        yield c
+
+
+@pytest.fixture
+def node_uri(tmp_path):
+    """A test:/// URI over a private copy of tests/unit/fixtures/node.xml (state persists between module runs)."""
+    path = tmp_path / 'node.xml'
+    shutil.copy(os.path.join(FIXTURES, 'node.xml'), str(path))
+    return 'test://' + str(path)
+
+
+@pytest.fixture
+def make_ctx():
+    """Build a Context for logic functions: make_ctx(conn, params, check_mode=False)."""
+    def factory(conn, params, check_mode=False):
+        return Context(conn, params, check_mode)
+    return factory
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """Run a module's main() with arguments; returns its result dict.
+
+    ``run_module(pool, {'name': 'x'}, check_mode=True, diff=True)``; a failing module
+    raises ModuleFail (its result in ``.result``).
+    """
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+    def run(module, args, check_mode=False, diff=False):
+        args = dict(args)
+        args['_ansible_check_mode'] = check_mode
+        args['_ansible_diff'] = diff
+        args.setdefault('_ansible_remote_tmp', '/tmp')
+        args.setdefault('_ansible_keep_remote_files', False)
+        payload = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', payload)
+        monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+        try:
+            module.main()
+        except ModuleExit as done:
+            return done.result
+        raise AssertionError('module returned without exit_json')
+    return run

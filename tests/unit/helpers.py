@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+"""Helpers for unit tests: module exits turned into exceptions.
+
+Import them as ``ansible_collections.vmcat.libvirt.tests.unit.helpers`` so that
+tests and conftest share one class object.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleExit(Exception):
+    """exit_json was called; .result holds the module's result."""
+
+    def __init__(self, result):
+        super(ModuleExit, self).__init__(result)
+        self.result = result
+
+
+class ModuleFail(Exception):
+    """fail_json was called; .result holds the module's result (with msg)."""
+
+    def __init__(self, result):
+        super(ModuleFail, self).__init__(result.get('msg'))
+        self.result = result
+
+
+def exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    raise ModuleExit(kwargs)
+
+
+def fail_json(self, **kwargs):
+    kwargs['failed'] = True
+    raise ModuleFail(kwargs)
