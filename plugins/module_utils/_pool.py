@@ -211,9 +211,7 @@ def ensure(ctx):
     if active and (changed or _has_pending_definition(pool)):
         restart_required = True
         if params.get('restart') and want_active is not False:
-            with conn.translated('restart', what, 'the new definition is saved and applies when the pool restarts'):
-                ctx.act('stop', pool.destroy)
-                ctx.act('start', pool.create, 0)
+            _restart(ctx, pool, before['type'])
             changed, restart_required = True, False
     if want_active is True and not active:
         _start(ctx, pool, params, before['type'])
@@ -233,12 +231,29 @@ def ensure(ctx):
 
 
 def _has_pending_definition(pool):
-    """True when the saved definition of an active pool differs from the running one."""
+    """True when the saved definition of an active pool differs from the running one.
+
+    The running definition reports the target's real owner, group and mode,
+    so only the permissions the saved definition sets are compared.
+    """
     if not pool.isPersistent():
         return False
     live = spec_of(_xml.parse(pool.XMLDesc(0)))
     saved = spec_of(_xml.parse(definition_xml(pool, _INACTIVE_XML)))
+    for key, value in saved['target'].items():
+        if value is None:
+            live['target'][key] = None
     return live != saved
+
+
+def _restart(ctx, pool, pool_type):
+    """Stop and start a pool so its saved definition applies; a dir pool is rebuilt to apply permissions."""
+    with ctx.conn.translated('restart', "pool '%s'" % pool.name(),
+                             'the new definition is saved and applies when the pool restarts'):
+        ctx.act('stop', pool.destroy)
+        if pool_type == 'dir':  # building a dir pool only creates the directory and sets its owner and mode
+            ctx.act('build', pool.build, 0)
+        ctx.act('start', pool.create, 0)
 
 
 def _start(ctx, pool, params, pool_type):
@@ -305,11 +320,11 @@ def _ensure_absent(ctx):
             with conn.translated('delete', "volume '%s' in pool '%s'" % (vol_name, name)):
                 ctx.act('delete volume %s' % vol_name, vol.delete, 0)
     if before['active']:
-        if params.get('purge') and before['type'] == 'dir':
-            with conn.translated('delete the directory of', what):
-                ctx.act('delete target directory', pool.delete, 0)
         with conn.translated('stop', what):
             ctx.act('stop', pool.destroy)
+    if params.get('purge') and before['type'] == 'dir':
+        with conn.translated('delete the directory of', what, 'the directory must be empty; remove what is left by hand'):
+            ctx.act('delete target directory', pool.delete, 0)
     if before['persistent']:
         with conn.translated('undefine', what):
             ctx.act('undefine', pool.undefine)

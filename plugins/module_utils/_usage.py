@@ -60,6 +60,19 @@ def volume_users(conn, pool_name, vol_name, vol_path):
     return sorted(users)
 
 
+def volume_users_index(conn):
+    """One pass over every VM for listing many volumes: returns ``users(pool, volume, path) -> [VM names]``."""
+    refs = {}
+    for dom in conn.all_domains():
+        for root in _definitions(dom):
+            for ref in disk_references(root):
+                refs.setdefault(ref, set()).add(dom.name())
+
+    def users(pool_name, vol_name, vol_path):
+        return sorted(refs.get(('path', vol_path), set()) | refs.get(('volume', (pool_name, vol_name)), set()))
+    return users
+
+
 def network_users(conn, net_name, bridge=None, running_only=False):
     """Names of the VMs with a NIC on this network (or on its bridge)."""
     users = set()

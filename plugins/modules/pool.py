@@ -21,7 +21,7 @@ description:
     reports C(restart_required) and restarts the pool only with O(restart=true).
   - Removing a pool that still holds volumes is refused unless O(purge=true); volumes used by VMs are never purged.
 author:
-  - vmcat.libvirt developers
+  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -1,0 +1,84 @@
+# vmcat.libvirt developer entry points.  `make demo` and `make test` work on a
+# fresh Debian 12 machine with Python 3.11: they install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEV_TREE := build/collections/ansible_collections/vmcat/libvirt
+COLLECTIONS := build/installed
+DEMO_NODE := .demo/node.xml
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+
+.PHONY: help demo demo-reset test unit sanity lint integration smoke collection dev-tree deps-build deps-test venv bench clean
+
+help:
+	@echo "make demo        run playbooks/demo.yml on libvirt's embedded test driver (no daemon, no root)"
+	@echo "make demo-reset  forget the demo node's state"
+	@echo "make test        unit tests, ansible-test sanity, ansible-lint, integration tests on qemu:///system"
+	@echo "make unit | sanity | lint | integration | smoke   one stage of make test"
+	@echo "make collection  build the collection tarball into build/"
+	@echo "make bench       run the benchmarks in bench/ (not part of make test)"
+
+deps-build:
+	@scripts/system-packages.sh build
+
+deps-test:
+	@scripts/system-packages.sh test
+
+$(BIN)/.runtime: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt 'ansible-core>=2.16,<2.20'
+	@touch $@
+
+$(BIN)/.test: $(BIN)/.runtime tests/requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+venv: deps-build $(BIN)/.runtime
+
+# A link tree so tests import the working copy as ansible_collections.vmcat.libvirt.
+dev-tree:
+	@mkdir -p $(dir $(DEV_TREE))
+	@ln -sfn $(CURDIR) $(DEV_TREE)
+
+collection: venv
+	@mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+$(COLLECTIONS)/ansible_collections/vmcat/libvirt/MANIFEST.json: collection
+	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) build/vmcat-libvirt-$(VERSION).tar.gz >/dev/null
+
+demo: venv $(COLLECTIONS)/ansible_collections/vmcat/libvirt/MANIFEST.json
+	@mkdir -p .demo
+	@test -f $(DEMO_NODE) || cp playbooks/files/demo-node.xml $(DEMO_NODE)
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) ANSIBLE_LOCALHOST_WARNING=0 \
+	  ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_PYTHON_INTERPRETER=$(CURDIR)/$(BIN)/python \
+	  $(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml -e vmcat_demo_uri=test://$(CURDIR)/$(DEMO_NODE)
+
+demo-reset:
+	rm -f $(DEMO_NODE) $(DEMO_NODE).lock
+
+test: deps-test deps-build $(BIN)/.test dev-tree
+	$(BIN)/python tests/run_all.py
+
+unit: deps-build $(BIN)/.test dev-tree
+	$(BIN)/python tests/run_all.py unit
+
+sanity: deps-build $(BIN)/.test
+	$(BIN)/python tests/run_all.py sanity
+
+lint: deps-build $(BIN)/.test
+	$(BIN)/python tests/run_all.py lint
+
+integration: deps-test deps-build $(BIN)/.test dev-tree
+	$(BIN)/python tests/run_all.py integration
+
+smoke: deps-test deps-build $(BIN)/.test
+	$(BIN)/python tests/run_all.py smoke
+
+bench: deps-test deps-build $(BIN)/.test dev-tree
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build tests/output .pytest_cache

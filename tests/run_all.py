@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+"""`make test`: every test stage in order, one summary, non-zero on any failure.
+
+Stages: unit (pytest), sanity (ansible-test sanity in a proper
+ansible_collections/vmcat/libvirt tree), lint (ansible-lint, production
+profile), smoke (boot the guest fixture and reach its agent) and integration
+(tests/integration/run.py against qemu:///system).  Integration never skips
+silently: when it cannot run (not root, no libvirtd) the stage fails and says why.
+
+Usage: run_all.py [STAGE ...]   (default: all stages)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+BUILD = os.path.join(ROOT, 'build')
+DEV = os.path.join(BUILD, 'collections')
+SANITY_TREE = os.path.join(BUILD, 'sanity', 'ansible_collections', 'vmcat', 'libvirt')
+PY = '%d.%d' % sys.version_info[:2]
+
+
+def sh(cmd, cwd=ROOT, env=None, capture=False):
+    print('+ %s' % ' '.join(cmd), flush=True)
+    full_env = dict(os.environ)
+    full_env['PATH'] = BIN + os.pathsep + full_env.get('PATH', '')
+    full_env.update(env or {})
+    if capture:
+        proc = subprocess.run(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, check=False)
+        sys.stdout.write(proc.stdout)
+        sys.stdout.flush()
+        return proc.returncode, proc.stdout
+    return subprocess.call(cmd, cwd=cwd, env=full_env), ''
+
+
+def tracked_files():
+    out = subprocess.check_output(['git', 'ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+                                  cwd=ROOT)
+    return [f for f in out.decode().split('\0') if f and os.path.isfile(os.path.join(ROOT, f))]
+
+
+def stage_unit():
+    code, out = sh([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/unit'],
+                   env={'PYTHONPATH': DEV}, capture=True)
+    match = re.search(r'(\d+) passed', out)
+    return code == 0, '%s unit tests passed' % (match.group(1) if match else 'no')
+
+
+PIP_VERSION_SNIPPET = (
+    'import types; from ansible_test._internal.python_requirements import get_venv_packages; '
+    'print(get_venv_packages(types.SimpleNamespace(version="%s"))["pip"])' % PY)
+
+
+def _install_pip_bootstrap(python):
+    """Put tests/sanity/pip_bootstrap.py where ansible-test looks for its cached get-pip script."""
+    pip_version = subprocess.check_output([python, '-c', PIP_VERSION_SNIPPET]).decode().strip()
+    cache = os.path.expanduser('~/.ansible/test/cache')
+    os.makedirs(cache, exist_ok=True)
+    shutil.copy(os.path.join(ROOT, 'tests', 'sanity', 'pip_bootstrap.py'),
+                os.path.join(cache, 'get_pip_%s.py' % pip_version.replace('.', '_')))
+
+
+def stage_sanity():
+    """ansible-test wants the collection at .../ansible_collections/vmcat/libvirt and a git checkout."""
+    if os.path.exists(SANITY_TREE):
+        shutil.rmtree(SANITY_TREE)
+    for rel in tracked_files():
+        dest = os.path.join(SANITY_TREE, rel)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dest)
+    git = ['git', '-c', 'user.name=sanity', '-c', 'user.email=sanity@localhost']
+    subprocess.check_call(git + ['init', '-q'], cwd=SANITY_TREE)
+    subprocess.check_call(git + ['add', '-A'], cwd=SANITY_TREE)
+    subprocess.check_call(git + ['commit', '-q', '-m', 'sanity'], cwd=SANITY_TREE)
+    # ansible-test's --venv mode downloads a pip bootstrap from a host this network cannot reach, so the
+    # sanity requirements go into a venv of their own (kept apart from ansible-lint's) with --local.
+    venv = os.path.join(BUILD, 'sanity-venv')
+    python = os.path.join(venv, 'bin', 'python')
+    if not os.path.exists(python):
+        subprocess.check_call([sys.executable, '-m', 'venv', venv])
+    core = subprocess.check_output([sys.executable, '-c', 'import ansible; print(ansible.__version__)']).decode().strip()
+    subprocess.check_call([python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'ansible-core==%s' % core])
+    _install_pip_bootstrap(python)
+    env = {'PATH': os.path.join(venv, 'bin') + os.pathsep + os.environ.get('PATH', '')}
+    code, dummy = sh([os.path.join(venv, 'bin', 'ansible-test'), 'sanity', '--local', '--requirements', '--python', PY,
+                  '--color', 'no'], cwd=SANITY_TREE, env=env)
+    return code == 0, 'ansible-test sanity --local --python %s (ansible-core %s)' % (PY, core)
+
+
+def stage_lint():
+    env = {'ANSIBLE_COLLECTIONS_PATH': DEV}
+    code, dummy = sh(['ansible-lint', '--offline', '--profile', 'production', '--nocolor'], env=env)
+    return code == 0, 'ansible-lint --profile production'
+
+
+def _integration_preflight():
+    if os.geteuid() != 0:
+        return 'integration tests need root (they run libvirtd and TCG guests); run make test as root'
+    for tool in ('libvirtd', 'virtlogd', 'qemu-system-x86_64'):
+        if not shutil.which(tool, path='/usr/sbin:/usr/bin:/sbin:/bin'):
+            return '%s is missing; run make deps-test as root' % tool
+    return None
+
+
+def stage_smoke():
+    problem = _integration_preflight()
+    if problem:
+        return False, problem
+    code, dummy = sh([sys.executable, 'tests/integration/harness/smoke_guest.py'])
+    return code == 0, 'guest fixture boots under TCG and its agent answers'
+
+
+def stage_integration():
+    problem = _integration_preflight()
+    if problem:
+        return False, problem
+    code, out = sh([sys.executable, 'tests/integration/run.py'], env={'ANSIBLE_COLLECTIONS_PATH': DEV},
+                   capture=True)
+    match = re.search(r'integration: (\d+) passed, (\d+) failed', out)
+    detail = '%s targets passed, %s failed' % match.groups() if match else 'runner gave no summary'
+    return code == 0, detail
+
+
+STAGES = [
+    ('unit', stage_unit),
+    ('sanity', stage_sanity),
+    ('lint', stage_lint),
+    ('smoke', stage_smoke),
+    ('integration', stage_integration),
+]
+
+
+def main(argv):
+    names = [n for n, dummy in STAGES]
+    wanted = argv or names
+    unknown = [w for w in wanted if w not in names]
+    if unknown:
+        sys.exit('unknown stage(s) %s; stages: %s' % (', '.join(unknown), ', '.join(names)))
+    results = []
+    for name, fn in STAGES:
+        if name not in wanted:
+            continue
+        print('\n########## %s' % name, flush=True)
+        start = time.monotonic()
+        try:
+            ok, detail = fn()
+        except Exception as exc:  # a crashed stage is a failed stage, never a skipped one
+            ok, detail = False, 'stage crashed: %s' % exc
+        results.append((name, ok, time.monotonic() - start, detail))
+    print('\n########## summary')
+    for name, ok, elapsed, detail in results:
+        print('%-12s %-6s %7.1fs  %s' % (name, 'ok' if ok else 'FAILED', elapsed, detail))
+    failed = sum(1 for r in results if not r[1])
+    print('stages: %d passed, %d failed' % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
