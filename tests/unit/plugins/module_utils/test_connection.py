@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection, definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import NotFound, VmcatError
+
+
+def test_lookups_return_none_or_list_what_exists(conn):
+    assert conn.pool('nope') is None
+    assert conn.network('nope') is None
+    assert conn.domain('nope') is None
+    with pytest.raises(NotFound) as err:
+        conn.require_pool('images')
+    assert str(err.value) == "pool 'images' not found on test:///default; existing pools: default-pool"
+    with pytest.raises(NotFound) as err:
+        conn.require_network('lab')
+    assert 'existing networks: default' in str(err.value)
+    with pytest.raises(NotFound) as err:
+        conn.require_domain('web')
+    assert 'existing VMs: test' in str(err.value)
+    with pytest.raises(NotFound) as err:
+        conn.require_volume('default-pool', 'x.qcow2')
+    assert "volume 'x.qcow2' not found in pool 'default-pool'" in str(err.value)
+
+
+def test_connection_is_closed_after_the_block():
+    with Connection('test:///default') as c:
+        virt = c.virt
+        assert virt.isAlive()
+    assert c.virt is None
+
+
+def test_bad_uri_names_the_uri_and_a_fix(capfd):
+    with pytest.raises(VmcatError) as err:
+        Connection('bogus+unix:///nowhere').open()
+    assert 'could not connect to bogus+unix:///nowhere' in str(err.value)
+    assert 'libvirtd' in str(err.value)
+    captured = capfd.readouterr()
+    assert 'libvirt:' not in captured.err  # libvirt's own error printing is silenced
+
+
+def test_auth_callback_answers_credentials():
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _connection
+    import libvirt
+    answer = _connection._auth_callback('admin', 's3cret')
+    creds = [[libvirt.VIR_CRED_AUTHNAME, 'user', 'default', None, None],
+             [libvirt.VIR_CRED_PASSPHRASE, 'pass', '', None, None]]
+    assert answer(creds, None) == 0
+    assert creds[0][4] == 'admin' and creds[1][4] == 's3cret'
+    no_password = _connection._auth_callback('admin', None)
+    assert no_password([[libvirt.VIR_CRED_PASSPHRASE, 'pass', '', None, None]], None) == -1
+
+
+def test_definition_xml_falls_back_when_the_driver_lacks_inactive_flag(conn):
+    pool = conn.require_pool('default-pool')
+    assert '<name>default-pool</name>' in definition_xml(pool, 1)
