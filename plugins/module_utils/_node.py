@@ -4,9 +4,9 @@
 """The hypervisor node as it is: identity, CPU, memory, NUMA, capabilities, counts.
 
 ``gather(ctx)`` builds what node_info returns.  Every section is read with
-libvirt-python and the XML parsed with lxml; the parsers below take XML
-elements so unit tests feed them captured samples.  Node devices live in
-``_node_devices``.
+libvirt-python and the XML parsed with lxml; the parsers take XML
+elements (in ``_node_caps``) so unit tests feed them captured samples.
+Node devices live in ``_node_devices``.
 
 Drivers answer different subsets of the API (libvirt's test driver has no
 domain capabilities, memory stats or free page counts).  An optional call
@@ -24,6 +24,19 @@ import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node_caps import (
+    KIB,
+    MIB,
+    domain_types,
+    iommu_support,
+    machine_types,
+    parse_domain_capabilities,
+    parse_guests,
+    parse_host_cpu,
+    parse_host_model,
+    parse_numa_cells,
+    parse_uefi,
+)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node_devices import devices_section
 
 try:
@@ -37,8 +50,6 @@ except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit
 
 SECTIONS = ('cpu', 'memory', 'numa', 'capabilities', 'devices', 'counts')
-KIB = 1024
-MIB = 1024 * 1024
 # libvirt error codes that mean "this driver (or host) cannot tell": no warning for those.
 _UNSUPPORTED_NAMES = ('VIR_ERR_NO_SUPPORT', 'VIR_ERR_OPERATION_UNSUPPORTED',
                       'VIR_ERR_CONFIG_UNSUPPORTED', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
@@ -54,18 +65,6 @@ def version_string(number):
         return None
     number = int(number)
     return '%d.%d.%d' % (number // 1000000, (number // 1000) % 1000, number % 1000)
-
-
-def _int(value):
-    return None if value in (None, '') else int(value)
-
-
-def _kib_bytes(el, default=None):
-    """Bytes of an element holding a size with a ``unit`` (libvirt writes KiB here)."""
-    if el is None or el.text is None:
-        return default
-    scale = {'b': 1, 'bytes': 1, 'kib': KIB, 'k': KIB, 'mib': MIB, 'm': MIB, 'gib': KIB * MIB, 'g': KIB * MIB}
-    return int(el.text.strip()) * scale.get((el.get('unit') or 'KiB').lower(), KIB)
 
 
 def is_local_uri(uri):
@@ -99,154 +98,21 @@ def nested_from_host_model(host_model):
     return None
 
 
-# -- capabilities XML ------------------------------------------------------------
-def parse_host_cpu(caps):
-    """The host CPU of a capabilities document."""
-    cpu = caps.find('host/cpu')
-    topo = cpu.find('topology') if cpu is not None else None
-    features = [f.get('name') for f in cpu.findall('feature')] if cpu is not None else []
-    if cpu is not None and cpu.find('features') is not None:  # older style: <features><pae/></features>
-        features.extend(child.tag for child in cpu.find('features') if isinstance(child.tag, str))
-    return {
-        'arch': _xml.text_of(cpu, 'arch'),
-        'model': _xml.text_of(cpu, 'model'),
-        'vendor': _xml.text_of(cpu, 'vendor'),
-        'topology': None if topo is None else dict(
-            (key, _int(topo.get(key))) for key in ('sockets', 'dies', 'cores', 'threads')),
-        'features': sorted(set(features)),
-        'page_sizes_kib': [int(p.get('size')) for p in cpu.findall('pages')] if cpu is not None else [],
-    }
-
-
-def parse_numa_cells(caps):
-    """NUMA cells of a capabilities document (without free counts)."""
-    cells = []
-    for cell in caps.findall('host/topology/cells/cell'):
-        cells.append({
-            'id': int(cell.get('id')),
-            'memory': _kib_bytes(cell.find('memory')),
-            'cpus': [int(c.get('id')) for c in cell.findall('cpus/cpu')],
-            'distances': dict((int(s.get('id')), int(s.get('value'))) for s in cell.findall('distances/sibling')),
-            'pages': [{'size_kib': int(p.get('size')), 'total': int(p.text)} for p in cell.findall('pages')],
-        })
-    return sorted(cells, key=lambda c: c['id'])
-
-
-def parse_guests(caps):
-    """The guest types a capabilities document offers, with machine types."""
-    guests = []
-    for guest in caps.findall('guest'):
-        arch = guest.find('arch')
-        machines = []
-        for machine in arch.findall('machine') if arch is not None else []:
-            machines.append({
-                'name': machine.text.strip(),
-                'canonical': machine.get('canonical'),
-                'max_cpus': _int(machine.get('maxCpus')),
-                'deprecated': machine.get('deprecated') == 'yes',
-            })
-        guests.append({
-            'os_type': _xml.text_of(guest, 'os_type'),
-            'arch': arch.get('name') if arch is not None else None,
-            'wordsize': _int(_xml.text_of(arch, 'wordsize')),
-            'emulator': _xml.text_of(arch, 'emulator'),
-            'domain_types': sorted(set(d.get('type') for d in arch.findall('domain'))) if arch is not None else [],
-            'machines': sorted(machines, key=lambda m: m['name']),
-        })
-    return guests
-
-
-def machine_types(guests):
-    """Machine type names (aliases included) per guest architecture."""
-    result = {}
-    for guest in guests:
-        names = result.setdefault(guest['arch'], set())
-        names.update(m['name'] for m in guest['machines'])
-    return dict((arch, sorted(names)) for arch, names in result.items())
-
-
-def domain_types(guests, arch):
-    types = set()
-    for guest in guests:
-        if guest['arch'] == arch:
-            types.update(guest['domain_types'])
-    return sorted(types)
-
-
-def iommu_support(caps):
-    support = _xml.attr_of(caps, 'host/iommu', 'support')
-    return None if support is None else support == 'yes'
-
-
-# -- domain capabilities XML -----------------------------------------------------
-def _enums(el):
-    return dict((e.get('name'), [v.text.strip() for v in e.findall('value') if v.text])
-                for e in el.findall('enum'))
-
-
-def parse_host_model(domcaps):
-    """The host-model CPU of a domain capabilities document, or None when the mode is unsupported."""
-    mode = domcaps.find("cpu/mode[@name='host-model']")
-    if mode is None or mode.get('supported') != 'yes':
-        return None
-    policies = {}
-    for feature in mode.findall('feature'):
-        policies.setdefault(feature.get('policy') or 'require', []).append(feature.get('name'))
-    return {
-        'model': _xml.text_of(mode, 'model'),
-        'vendor': _xml.text_of(mode, 'vendor'),
-        'fallback': _xml.attr_of(mode, 'model', 'fallback'),
-        'features': sorted(policies.get('require', []) + policies.get('force', [])),
-        'disabled': sorted(policies.get('disable', []) + policies.get('forbid', [])),
-    }
-
-
-def parse_uefi(domcaps):
-    """UEFI firmware the domain capabilities offer."""
-    os_el = domcaps.find('os')
-    if os_el is None:
-        return {'available': None, 'loaders': [], 'secure_boot': None}
-    firmware = _enums(os_el).get('firmware', [])
-    loader = os_el.find('loader')
-    loaders = [v.text.strip() for v in loader.findall('value') if v.text] if loader is not None else []
-    secure = _enums(loader).get('secure', []) if loader is not None else []
-    available = os_el.get('supported') != 'no' and ('efi' in firmware or bool(loaders))
-    return {'available': available, 'loaders': loaders, 'secure_boot': 'yes' in secure}
-
-
-def parse_domain_capabilities(domcaps):
-    """A summary of a domain capabilities document: what a new VM of its type may use."""
-    devices = {}
-    for dev in domcaps.find('devices') if domcaps.find('devices') is not None else []:
-        if isinstance(dev.tag, str) and dev.get('supported') == 'yes':
-            devices[dev.tag] = _enums(dev)
-    features = domcaps.find('features')
-    return {
-        'domain_type': _xml.text_of(domcaps, 'domain'),
-        'arch': _xml.text_of(domcaps, 'arch'),
-        'machine': _xml.text_of(domcaps, 'machine'),
-        'emulator': _xml.text_of(domcaps, 'path'),
-        'vcpu_max': _int(_xml.attr_of(domcaps, 'vcpu', 'max')),
-        'cpu_modes': [m.get('name') for m in domcaps.findall('cpu/mode') if m.get('supported') == 'yes'],
-        'devices': devices,
-        'features': sorted(f.tag for f in (features if features is not None else [])
-                           if isinstance(f.tag, str) and f.get('supported') == 'yes'),
-    }
-
-
 # -- reading the node, one optional call at a time --------------------------------
 class Probe:
     """The connection plus what could not be read (``unavailable``) and cached documents."""
 
-    def __init__(self, ctx, sysfs='/sys'):
+    def __init__(self, ctx, sysfs='/sys', dev_kvm='/dev/kvm'):
         self.conn = ctx.conn
         self.virt = ctx.conn.virt
         self.warn = ctx.warn
         self.sysfs = sysfs
+        self.dev_kvm = dev_kvm
         self.unavailable = []
         self._caps = None
         self._domcaps = None
         self._info = None
+        self.uri = self.conn.uri
         self.uri = self.optional('host.uri', self.virt.getURI) or self.conn.uri
         self.hypervisor = self.optional('host.hypervisor', self.virt.getType)
 
@@ -254,8 +120,8 @@ class Probe:
         """``fn(*args)``, or None (noted under ``key``) when libvirt cannot answer it."""
         try:
             return fn(*args)
-        except Exception as exc:  # libvirt.libvirtError; kept generic for fakes
-            code = getattr(exc, 'get_error_code', lambda: None)()
+        except Exception as exc:
+            code = _libvirt_code(exc)
             self.gap(key, libvirt_message(exc))
             if code not in _unsupported_codes():
                 self.warn('%s on %s: %s' % (key, self.uri, libvirt_message(exc)))
@@ -306,7 +172,7 @@ class Probe:
                 text = self.virt.getDomainCapabilities(None, arch, None, virttype, 0)
                 return virttype, _xml.parse(text, 'domain capabilities'), kvm_error
             except Exception as exc:
-                code = getattr(exc, 'get_error_code', lambda: None)()
+                code = _libvirt_code(exc)
                 if code == _code('VIR_ERR_NO_SUPPORT'):
                     self.gap('domain_capabilities', libvirt_message(exc))
                     return virttype, None, None
@@ -315,6 +181,14 @@ class Probe:
                 else:
                     self.gap('domain_capabilities', libvirt_message(exc))
         return None, None, kvm_error
+
+
+def _libvirt_code(exc):
+    """The error code of a libvirt error (or a fake with the same interface); anything else is re-raised."""
+    get = getattr(exc, 'get_error_code', None)
+    if get is None:
+        raise exc
+    return get()
 
 
 def _code(name):
@@ -425,7 +299,7 @@ def kvm_facts(probe, guests, arch, domcaps_result):
     return {
         'available': available,
         'message': message,
-        'device': os.path.exists('/dev/kvm') if local_qemu else None,
+        'device': os.path.exists(probe.dev_kvm) if local_qemu else None,
         'nested': nested,
     }
 
@@ -494,9 +368,9 @@ def wanted_sections(gather_option):
     return [s for s in SECTIONS if s in wanted]
 
 
-def gather(ctx, sysfs='/sys'):
+def gather(ctx, sysfs='/sys', dev_kvm='/dev/kvm'):
     """What node_info returns: host, the sections asked for, ``gathered`` and ``unavailable``."""
-    probe = Probe(ctx, sysfs=sysfs)
+    probe = Probe(ctx, sysfs=sysfs, dev_kvm=dev_kvm)
     result = {'host': host_section(probe)}
     sections = wanted_sections(ctx.params.get('gather'))
     for name in sections:

@@ -67,7 +67,7 @@ EXAMPLES = r'''
 
 - name: Free 2 MiB hugepages per NUMA cell
   ansible.builtin.debug:
-    msg: "{{ kvm1.numa.cells | map(attribute='pages') | map('selectattr', 'size_kib', 'equalto', 2048) | list }}"
+    msg: "{{ kvm1.numa.cells | map(attribute='pages') | flatten | selectattr('size_kib', 'equalto', 2048) | map(attribute='free') | list }}"
 
 - name: Addresses of the GPUs that could be passed through
   ansible.builtin.debug:

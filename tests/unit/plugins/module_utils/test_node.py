@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""node_info's readers: capabilities and domain capabilities parsers, KVM facts, and gather()
-against libvirt's test driver and a fake connection that answers with XML captured on the test bed."""
+"""node_info's reader: helpers, KVM facts, and gather() against libvirt's test driver
+and a fake connection that answers with XML captured on the test bed."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -10,7 +10,7 @@ import os
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node, _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _node, _node_caps, _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
 
@@ -67,7 +67,7 @@ def test_nested_from_host_model():
     assert _node.nested_from_host_model({'features': ['ss'], 'disabled': ['svm']}) is False
     assert _node.nested_from_host_model({'features': ['ss'], 'disabled': ['pcid']}) is None
     # the host-model CPU captured on the test bed (kvm_pvm, no nested KVM) says nothing about vmx/svm
-    captured = _node.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
+    captured = _node_caps.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
     assert _node.nested_from_host_model(captured) is None
 
 
@@ -79,115 +79,6 @@ def test_nested_from_host_model():
 ])
 def test_wanted_sections(option, sections):
     assert _node.wanted_sections(option) == sections
-
-
-# -- capabilities ------------------------------------------------------------------
-def test_host_cpu_of_qemu_capabilities():
-    cpu = _node.parse_host_cpu(fixture('node_capabilities_qemu.xml'))
-    assert cpu['arch'] == 'x86_64'
-    assert cpu['model'] == 'Cascadelake-Server-noTSX'
-    assert cpu['vendor'] == 'Intel'
-    assert cpu['topology'] == {'sockets': 1, 'dies': 1, 'cores': 2, 'threads': 1}
-    assert 'hypervisor' in cpu['features'] and cpu['features'] == sorted(cpu['features'])
-    assert cpu['page_sizes_kib'] == [4, 2048, 1048576]
-
-
-def test_host_cpu_of_test_driver_capabilities():
-    cpu = _node.parse_host_cpu(fixture('node_capabilities_test.xml'))
-    assert cpu['arch'] == 'i686'
-    assert cpu['model'] is None and cpu['vendor'] is None and cpu['topology'] is None
-    assert cpu['features'] == ['nonpae', 'pae']  # the old <features><pae/></features> form
-
-
-def test_numa_cells():
-    cells = _node.parse_numa_cells(fixture('node_capabilities_qemu.xml'))
-    assert len(cells) == 1
-    cell = cells[0]
-    assert cell['id'] == 0
-    assert cell['memory'] == 5204184 * 1024
-    assert cell['cpus'] == [0, 1]
-    assert cell['distances'] == {0: 10}
-    assert cell['pages'] == [{'size_kib': 4, 'total': 1301046}, {'size_kib': 2048, 'total': 0},
-                             {'size_kib': 1048576, 'total': 0}]
-    test_cells = _node.parse_numa_cells(fixture('node_capabilities_test.xml'))
-    assert [c['id'] for c in test_cells] == [0, 1]
-    assert [len(c['cpus']) for c in test_cells] == [8, 8]
-
-
-def test_guests_and_machine_types():
-    guests = _node.parse_guests(fixture('node_capabilities_qemu.xml'))
-    assert [(g['os_type'], g['arch']) for g in guests] == [('hvm', 'i686'), ('hvm', 'x86_64')]
-    x86 = guests[1]
-    assert x86['wordsize'] == 64 and x86['emulator'] == '/usr/bin/qemu-system-x86_64'
-    assert x86['domain_types'] == ['kvm', 'qemu']
-    q35 = [m for m in x86['machines'] if m['name'] == 'q35'][0]
-    assert q35 == {'name': 'q35', 'canonical': 'pc-q35-7.2', 'max_cpus': 288, 'deprecated': False}
-    assert [m['name'] for m in x86['machines'] if m['deprecated']] == ['pc-i440fx-1.4', 'pc-i440fx-1.5',
-                                                                      'pc-i440fx-1.6', 'pc-i440fx-1.7']
-    types = _node.machine_types(guests)
-    assert sorted(types) == ['i686', 'x86_64']
-    assert {'pc', 'q35', 'pc-q35-7.2', 'microvm'} <= set(types['x86_64'])
-    assert types['x86_64'] == sorted(types['x86_64'])
-    assert _node.domain_types(guests, 'x86_64') == ['kvm', 'qemu']
-    assert _node.domain_types(guests, 'aarch64') == []
-
-
-def test_test_driver_guests_have_no_machines():
-    guests = _node.parse_guests(fixture('node_capabilities_test.xml'))
-    assert [g['os_type'] for g in guests] == ['hvm', 'xen']
-    assert _node.machine_types(guests) == {'i686': []}
-    assert _node.domain_types(guests, 'i686') == ['test']
-
-
-def test_iommu_support():
-    assert _node.iommu_support(fixture('node_capabilities_qemu.xml')) is False
-    assert _node.iommu_support(_xml.parse("<capabilities><host><iommu support='yes'/></host></capabilities>")) is True
-    assert _node.iommu_support(_xml.parse('<capabilities><host/></capabilities>')) is None
-
-
-# -- domain capabilities -------------------------------------------------------------
-def test_host_model():
-    model = _node.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
-    assert model['model'] == 'Cascadelake-Server'
-    assert model['vendor'] == 'Intel'
-    assert model['fallback'] == 'forbid'
-    assert 'tsc_adjust' in model['features'] and 'avx512f' in model['disabled']
-    assert not set(model['features']) & set(model['disabled'])
-
-
-def test_host_model_unsupported():
-    root = _xml.parse("<domainCapabilities><cpu><mode name='host-model' supported='no'/></cpu></domainCapabilities>")
-    assert _node.parse_host_model(root) is None
-
-
-def test_uefi_of_captured_domain_capabilities():
-    uefi = _node.parse_uefi(fixture('node_domcapabilities_kvm.xml'))
-    assert uefi == {'available': True, 'loaders': ['/usr/share/OVMF/OVMF_CODE_4M.fd'], 'secure_boot': False}
-
-
-def test_uefi_variants():
-    secure = _xml.parse(
-        "<domainCapabilities><os supported='yes'><enum name='firmware'><value>bios</value><value>efi</value></enum>"
-        "<loader supported='yes'><value>/usr/share/OVMF/OVMF_CODE.secboot.fd</value>"
-        "<enum name='secure'><value>yes</value><value>no</value></enum></loader></os></domainCapabilities>")
-    assert _node.parse_uefi(secure)['secure_boot'] is True
-    bios_only = _xml.parse("<domainCapabilities><os supported='yes'><enum name='firmware'><value>bios</value>"
-                           "</enum><loader supported='yes'/></os></domainCapabilities>")
-    assert _node.parse_uefi(bios_only) == {'available': False, 'loaders': [], 'secure_boot': False}
-    assert _node.parse_uefi(_xml.parse('<domainCapabilities/>'))['available'] is None
-
-
-def test_domain_capabilities_summary():
-    summary = _node.parse_domain_capabilities(fixture('node_domcapabilities_kvm.xml'))
-    assert summary['domain_type'] == 'kvm'
-    assert summary['arch'] == 'x86_64'
-    assert summary['machine'] == 'pc-i440fx-7.2'
-    assert summary['emulator'] == '/usr/bin/qemu-system-x86_64'
-    assert summary['vcpu_max'] == 255
-    assert summary['cpu_modes'] == ['host-passthrough', 'maximum', 'host-model', 'custom']
-    assert 'virtio' in summary['devices']['disk']['bus']
-    assert summary['devices']['hostdev']['subsysType'] == ['usb', 'pci', 'scsi']
-    assert 'sev' not in summary['features'] and 'vmcoreinfo' in summary['features']
 
 
 # -- gather() on libvirt's test driver -----------------------------------------------
@@ -335,10 +226,10 @@ class Recorder:
         self.warnings.append(msg)
 
 
-def _fake_gather(make_ctx, virt, gather_option=None, sysfs='/nonexistent-sysfs'):
+def _fake_gather(make_ctx, virt, gather_option=None, sysfs='/nonexistent-sysfs', dev_kvm='/nonexistent-kvm'):
     ctx = make_ctx(Connection(virt.uri, virconnect=virt), {'gather': gather_option})
     ctx.warn = Recorder()
-    return _node.gather(ctx, sysfs=sysfs), ctx.warn.warnings
+    return _node.gather(ctx, sysfs=sysfs, dev_kvm=dev_kvm), ctx.warn.warnings
 
 
 def test_gather_fake_qemu(make_ctx):
@@ -368,17 +259,31 @@ def test_gather_fake_qemu(make_ctx):
     assert result['devices']['total'] == 0
 
 
-def test_nested_from_local_sysfs(make_ctx, tmp_path):
+def test_nested_and_device_from_local_files(make_ctx, tmp_path):
     params = tmp_path / 'module' / 'kvm_intel' / 'parameters'
     params.mkdir(parents=True)
     (params / 'nested').write_text('Y\n')
-    result, _warnings = _fake_gather(make_ctx, FakeQemu(), ['capabilities'], sysfs=str(tmp_path))
-    assert result['capabilities']['kvm']['nested'] is True
+    dev_kvm = tmp_path / 'kvm'
+    dev_kvm.write_text('')
+    files = dict(sysfs=str(tmp_path), dev_kvm=str(dev_kvm))
+    result, _warnings = _fake_gather(make_ctx, FakeQemu(), ['capabilities'], **files)
+    assert result['capabilities']['kvm']['nested'] is True and result['capabilities']['kvm']['device'] is True
+    result, _warnings = _fake_gather(make_ctx, FakeQemu(), ['capabilities'])
+    assert result['capabilities']['kvm']['nested'] is None and result['capabilities']['kvm']['device'] is False
     # a remote URI never reads this machine's files
-    result, _warnings = _fake_gather(make_ctx, FakeQemu(uri='qemu+ssh://kvm1/system'), ['capabilities'],
-                                     sysfs=str(tmp_path))
+    result, _warnings = _fake_gather(make_ctx, FakeQemu(uri='qemu+ssh://kvm1/system'), ['capabilities'], **files)
     assert result['host']['local'] is False
     assert result['capabilities']['kvm']['nested'] is None and result['capabilities']['kvm']['device'] is None
+
+
+def test_nested_from_remote_host_model(make_ctx):
+    class NestedQemu(FakeQemu):
+        def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):
+            text = FakeQemu.getDomainCapabilities(self, emulator, arch, machine, virttype, flags)
+            return text.replace("<feature policy='require' name='ss'/>",
+                                "<feature policy='require' name='ss'/><feature policy='require' name='vmx'/>")
+    result, _warnings = _fake_gather(make_ctx, NestedQemu(uri='qemu+ssh://kvm1/system'), ['capabilities'])
+    assert result['capabilities']['kvm']['nested'] is True
 
 
 def test_kvm_refused_falls_back_to_qemu(make_ctx):
@@ -415,6 +320,18 @@ def test_other_errors_are_null_with_a_warning(make_ctx):
     assert result['memory']['stats'] is None
     assert warnings == ['memory.stats on qemu:///system: access denied']
     assert result['unavailable'] == [{'key': 'memory.stats', 'reason': 'access denied'}]
+
+
+def test_bugs_are_not_hidden_as_unavailable(make_ctx):
+    with pytest.raises(TypeError):
+        _fake_gather(make_ctx, FakeQemu(fail={'getMemoryStats': TypeError('a bug')}), ['memory'])
+
+
+def test_uri_failure_keeps_the_given_uri(make_ctx):
+    denied = FakeError(libvirt.VIR_ERR_OPERATION_DENIED, 'access denied')
+    result, warnings = _fake_gather(make_ctx, FakeQemu(fail={'getURI': denied}), ['counts'])
+    assert result['host']['uri'] == 'qemu:///system'
+    assert warnings == ['host.uri on qemu:///system: access denied']
 
 
 def test_capabilities_failure_fails_with_the_uri(make_ctx):
