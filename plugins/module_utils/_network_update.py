@@ -171,13 +171,13 @@ def _host_ops(index, current, wanted):
     for new in added:
         if not new['mac']:
             continue
-        old = next((h for h in removed if h['mac'] == new['mac'] and all(h is not o for o, _ in pairs)), None)
+        old = next((h for h in removed if h['mac'] == new['mac'] and all(h is not pair[0] for pair in pairs)), None)
         if old is not None:
             pairs.append((old, new))
     entries = list(current)
     ops, adds = [], []
     for old in removed:
-        if all(old is not o for o, _ in pairs):
+        if all(old is not pair[0] for pair in pairs):
             ops.append(UpdateOp(DELETE, SECTION_IP_DHCP_HOST, index, host_element(old)))
             entries.remove(old)
     while True:
@@ -190,8 +190,8 @@ def _host_ops(index, current, wanted):
         ops.append(UpdateOp(DELETE, SECTION_IP_DHCP_HOST, index, host_element(clash[0])))
         entries.remove(clash[0])
         adds.append(clash[1])
-    ops.extend(UpdateOp(MODIFY, SECTION_IP_DHCP_HOST, index, host_element(new)) for _, new in pairs)
-    modified = [n for _, n in pairs]
+    modified = [pair[1] for pair in pairs]
+    ops.extend(UpdateOp(MODIFY, SECTION_IP_DHCP_HOST, index, host_element(new)) for new in modified)
     adds += [h for h in added if all(h is not n for n in modified) and all(h is not a for a in adds)]
     ops.extend(UpdateOp(ADD_LAST, SECTION_IP_DHCP_HOST, index, host_element(h)) for h in adds)
     return ops

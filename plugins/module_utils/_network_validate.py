@@ -55,7 +55,7 @@ def _address(check, value, what):
 
 
 def _interfaces(check, ips):
-    """[(index, ip_interface, dhcp_range addresses or None)] for the ``ips`` option, checked."""
+    """[(ip_interface, (dhcp range start, end) or None)] for the ``ips`` option, checked."""
     out = []
     for index, item in enumerate(ips):
         what = 'ips[%d]' % index
@@ -94,9 +94,10 @@ def _interfaces(check, ips):
                 check.fail('%s.dhcp_range %s - %s includes the network or broadcast address of %s' % (what, start, end, net),
                            'keep the range between %s and %s' % (net.network_address + 1, net.broadcast_address - 1))
             bounds = (start, end)
-        out.append((index, iface, bounds))
-    for i, (_, a, _) in enumerate(out):
-        for _, b, _ in out[i + 1:]:
+        out.append((iface, bounds))
+    ifaces = [iface for iface, bounds in out]
+    for i, a in enumerate(ifaces):
+        for b in ifaces[i + 1:]:
             if a.version == b.version and a.network.overlaps(b.network):
                 check.fail('ips %s and %s overlap' % (a, b), 'give each address of the network its own subnet')
     return out
@@ -119,9 +120,9 @@ def _check_hosts(check, hosts, interfaces):
                        'give a name or the client DUID as id instead')
         if ip.version == 6 and not (item.get('name') or item.get('id')):
             check.fail('%s (%s) has neither name nor id' % (what, ip), 'an IPv6 host needs a name or a DUID (id)')
-        block = next((iface for _, iface, _ in interfaces if iface.version == ip.version and ip in iface.network), None)
+        block = next((iface for iface, bounds in interfaces if iface.version == ip.version and ip in iface.network), None)
         if block is None:
-            subnets = ', '.join(str(i.network) for _, i, _ in interfaces) or 'none'
+            subnets = ', '.join(str(iface.network) for iface, bounds in interfaces) or 'none'
             check.fail('%s ip %s is not in any subnet of the network (subnets: %s)' % (what, ip, subnets),
                        'use an address inside one of them, or add its subnet to ips')
         if ip == block.ip:
@@ -189,19 +190,18 @@ def validate(params, uri, current=None):
             if params.get(key):
                 check.fail("%s is set but mode is 'bridge' (the network uses an existing host bridge; addresses, "
                            "DHCP and DNS are not libvirt's there)" % key, 'leave %s unset, or choose another mode' % key)
-        if domain:
-            check.fail("domain is set but mode is 'bridge'", 'leave domain unset, or choose another mode')
+        for key in ('domain', 'mtu'):
+            if params.get(key):
+                check.fail("%s is set but mode is 'bridge'" % key, 'leave %s unset, or choose another mode' % key)
 
     if params.get('ips') is not None:
         interfaces = _interfaces(check, params['ips'])
-        ranges = [(iface, bounds) for _, iface, bounds in interfaces]
     else:
-        interfaces = []
-        for item in current.get('ips') or []:
-            iface = ipaddress.ip_interface('%s/%s' % (item['address'], item['prefix']))
-            interfaces.append((None, iface, item.get('dhcp_range')))
-        ranges = [(iface, bounds) for _, iface, bounds in interfaces]
-    dhcp_blocks = set(iface for iface, bounds in ranges if bounds)
+        interfaces = [(ipaddress.ip_interface('%s/%s' % (item['address'], item['prefix'])), item.get('dhcp_range'))
+                      for item in current.get('ips') or []]
+    if mode == 'nat' and not interfaces:
+        check.fail("mode 'nat' needs an address for the network", 'set ips, such as [{address: 192.168.100.1/24}]')
+    dhcp_blocks = set(iface for iface, bounds in interfaces if bounds)
     if params.get('dhcp_hosts'):
         dhcp_blocks |= _check_hosts(check, params['dhcp_hosts'], interfaces)
     for version in (4, 6):

@@ -28,7 +28,7 @@ MODES = ('nat', 'route', 'open', 'isolated', 'bridge')
 # Modes where libvirt makes and owns the bridge (and runs dnsmasq for addresses).
 MANAGED_MODES = ('nat', 'route', 'open', 'isolated')
 # Elements libvirt refuses in a network that uses an existing host bridge.
-_NOT_IN_BRIDGE_MODE = ('ip', 'dns', 'domain', 'mac')
+_NOT_IN_BRIDGE_MODE = ('ip', 'dns', 'domain', 'mac', 'mtu')
 # The parts whose change needs the network restarted (everything but the live-updatable lists).
 RESTART_KEYS = ('mode', 'bridge', 'forward', 'mtu', 'domain', 'ips')
 
@@ -242,6 +242,8 @@ def _set_forward(root, mode, old_mode):
     forward.set('mode', mode)
     if mode != 'nat':
         _xml.remove_all(forward, 'nat')
+    if mode not in ('nat', 'route'):
+        _set_forward_dev(forward, '')
     if mode == 'bridge':
         for tag in _NOT_IN_BRIDGE_MODE:
             _xml.remove_all(root, tag)
@@ -252,6 +254,17 @@ def _set_forward(root, mode, old_mode):
     elif old_mode == 'bridge':
         # The old bridge was a host bridge, not one for libvirt to make: let libvirt pick a name.
         _xml.remove_all(root, 'bridge')
+
+
+def _set_forward_dev(forward, dev):
+    """Set or ('') remove <forward dev>; the <interface> children libvirt derives from it go with it."""
+    if (forward.get('dev') or '') == dev:
+        return
+    _xml.remove_all(forward, 'interface')
+    if dev:
+        forward.set('dev', dev)
+    else:
+        forward.attrib.pop('dev', None)
 
 
 def _set_optional(root, tag, attr, value, empty):
@@ -268,7 +281,7 @@ def _set_ips(root, ips):
     """Make the <ip> elements those of ``ips`` ([(interface, dhcp_range or None)]), keeping unmanaged parts."""
     existing = [el for el in root.findall('ip') if el.get('address')]
     by_address = dict((ipaddress.ip_address(el.get('address')), el) for el in existing)
-    wanted = set(iface.ip for iface, _ in ips)
+    wanted = set(iface.ip for iface, rng in ips)
     for addr, el in by_address.items():
         if addr not in wanted:
             root.remove(el)
@@ -325,17 +338,16 @@ def set_hosts(root, hosts):
     Entries already there are kept as they are (with any child elements).
     Returns the hosts that fit no address of the network.
     """
-    wanted = list(hosts)
+    blocks = root.findall('ip')
     orphans = []
-    placed = {}
-    for host in wanted:
+    placed = [[] for dummy in blocks]
+    for host in hosts:
         el = block_for(root, host['ip'])
         if el is None:
             orphans.append(host)
         else:
-            placed.setdefault(id(el), []).append(host)
-    for ip_el in root.findall('ip'):
-        mine = placed.get(id(ip_el), [])
+            placed[blocks.index(el)].append(host)
+    for ip_el, mine in zip(blocks, placed):
         dhcp = ip_el.find('dhcp')
         present = dhcp.findall('host') if dhcp is not None else []
         keep = []
@@ -403,20 +415,19 @@ def apply_options(root, params):
         _xml.ensure(root, 'bridge').set('name', params['bridge'])
     forward = params.get('forward') or {}
     if forward.get('dev') is not None and root.find('forward') is not None:
-        if forward['dev'] == '':
-            root.find('forward').attrib.pop('dev', None)
-        else:
-            root.find('forward').set('dev', forward['dev'])
+        _set_forward_dev(root.find('forward'), forward['dev'])
     _set_optional(root, 'mtu', 'size', params.get('mtu'), 0)
     _set_optional(root, 'domain', 'name', params.get('domain'), '')
     if params.get('ips') is not None:
         _set_ips(root, wanted_ips(params))
 
-    hosts = current['dhcp_hosts']
-    if params.get('dhcp_hosts') is not None:
-        given = [host_from_param(h) for h in params['dhcp_hosts']]
-        hosts = merged_hosts(hosts, given, params.get('purge_dhcp_hosts', True))
-    orphans = set_hosts(root, hosts)
+    orphans = []
+    if mode_of(root) != 'bridge' and (params.get('dhcp_hosts') is not None or params.get('ips') is not None):
+        hosts = current['dhcp_hosts']
+        if params.get('dhcp_hosts') is not None:
+            given = [host_from_param(h) for h in params['dhcp_hosts']]
+            hosts = merged_hosts(hosts, given, params.get('purge_dhcp_hosts', True))
+        orphans = set_hosts(root, hosts)
     if params.get('dns_hosts') is not None:
         given = [dns_host_from_param(h) for h in params['dns_hosts']]
         set_dns_hosts(root, merged_dns_hosts(current['dns_hosts'], given, params.get('purge_dns_hosts', True)))

@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Virtual networks: read their state, converge a definition, remove them safely.
+
+The cycle: read the network's saved definition (and, when it runs, the
+live one) -> edit a copy with the options the task sets -> compare the two
+as option-shaped views -> act, each step through the check-mode guard:
+
+- static DHCP hosts, DHCP ranges and DNS hosts go through virNetworkUpdate,
+  so a running network takes them at once without a restart (LIVE|CONFIG
+  when the running and the saved definition agree, LIVE plus a new saved
+  definition when they do not, CONFIG alone for a stopped network);
+- anything else (mode, bridge, addresses, MTU, domain, forward.dev) is
+  saved with a new definition and, for a running network, reported in
+  ``pending_changes`` until ``restart: true`` restarts it.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import (
+    AFFECT_CONFIG,
+    AFFECT_LIVE,
+    sync_lists,
+    update_ops,
+)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network_validate import check_name, validate
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import (
+    MANAGED_MODES,
+    apply_options,
+    changed_option_paths,
+    clone,
+    compare_view,
+    ip_interface_of,
+    new_definition,
+    restart_view,
+    spec_of,
+)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import network_users
+
+_INACTIVE_XML = 1  # VIR_NETWORK_XML_INACTIVE
+# "this driver cannot do that": VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_UNSUPPORTED
+_UNSUPPORTED = (3, 84)
+_LEASE_FAMILIES = {0: 'ipv4', 1: 'ipv6'}
+
+
+# -- reading ------------------------------------------------------------------
+def config_root(net):
+    """The saved definition (the live one for a transient network)."""
+    return _xml.parse(definition_xml(net, _INACTIVE_XML), "definition of network '%s'" % net.name())
+
+
+def live_root(net):
+    return _xml.parse(net.XMLDesc(0), "live definition of network '%s'" % net.name())
+
+
+def pending_changes(net):
+    """Option paths where a running network's saved definition differs from the running one."""
+    if not (net.isActive() and net.isPersistent()):
+        return []
+    return changed_option_paths(compare_view(live_root(net)), compare_view(config_root(net)))
+
+
+def leases(net):
+    """The DHCP leases dnsmasq handed out on a running network ([] when the driver does not track them)."""
+    if not net.isActive():
+        return []
+    try:
+        raw = net.DHCPLeases()
+    except Exception as exc:  # libvirt.libvirtError; the test driver has no leases
+        if getattr(exc, 'get_error_code', lambda: None)() in _UNSUPPORTED:
+            return []
+        raise
+    out = []
+    for lease in raw or []:
+        out.append({
+            'mac': (lease.get('mac') or '').lower() or None,
+            'ip': lease.get('ipaddr'),
+            'prefix': lease.get('prefix'),
+            'family': _LEASE_FAMILIES.get(lease.get('type'), str(lease.get('type'))),
+            'hostname': lease.get('hostname') or None,
+            'client_id': lease.get('clientid') or None,
+            'expiry_time': lease.get('expirytime'),
+        })
+    return sorted(out, key=lambda l: (l['family'], l['ip'] or ''))
+
+
+def describe(net, with_leases=False):
+    """Everything network/network_info return about one network."""
+    info = spec_of(config_root(net))
+    info.update(
+        uuid=net.UUIDString(),
+        active=bool(net.isActive()),
+        autostart=bool(net.autostart()),
+        persistent=bool(net.isPersistent()),
+    )
+    if with_leases:
+        pending = pending_changes(net)
+        info.update(dhcp_leases=leases(net), restart_required=bool(pending), pending_changes=pending)
+    return info
+
+
+def list_networks(ctx, name=None):
+    nets = [ctx.conn.require_network(name)] if name else ctx.conn.all_networks()
+    with ctx.conn.translated('read', "network '%s'" % name if name else 'networks'):
+        return [describe(n, with_leases=True) for n in sorted(nets, key=lambda n: n.name())]
+
+
+# -- acting ---------------------------------------------------------------------
+def _what(name):
+    return "network '%s'" % name
+
+
+def _refuse_if_used(ctx, name, root, doing):
+    """Stopping a network cuts running VMs off it: refuse unless force."""
+    if ctx.params.get('force'):
+        return
+    bridge = _xml.attr_of(root, 'bridge', 'name') if spec_of(root)['mode'] in MANAGED_MODES else None
+    with ctx.conn.translated('list the VMs using', _what(name)):
+        users = network_users(ctx.conn, name, bridge, running_only=True)
+    if users:
+        raise Refused("%s on %s: refused to %s the network because running VMs use it: %s; their NICs would lose "
+                      "their link (libvirt does not attach them again when the network starts). Shut those VMs "
+                      "down or move their NICs first, or set force: true"
+                      % (_what(name), ctx.conn.uri, doing, ', '.join(users)))
+
+
+def _define(ctx, root, hint=None):
+    name = _xml.text_of(root, 'name')
+    with ctx.conn.translated('define', _what(name), hint or 'libvirt refused the definition built from the task; '
+                             'check the addresses, mode and bridge'):
+        return ctx.act('define', ctx.conn.virt.networkDefineXML, _xml.to_string(root))
+
+
+def _apply_ops(ctx, net, ops, flags):
+    name = net.name()
+    for op in ops:
+        hint = 'the network was left as the earlier updates made it' if op is not ops[0] else None
+        with ctx.conn.translated('update', _what(name) + ' (%s)' % op.describe(), hint):
+            ctx.act(op.describe(), net.update, op.command, op.section, op.index, op.xml, flags)
+
+
+def _same_blocks(a, b):
+    """True when two definitions list the same addresses in the same order (update indexes agree)."""
+    return [ip_interface_of(el) for el in a.findall('ip')] == [ip_interface_of(el) for el in b.findall('ip')]
+
+
+def _save_config(ctx, net, config, wanted, structural):
+    """Bring the saved definition of a network that is not (or no longer) running to ``wanted``."""
+    if compare_view(config) == compare_view(wanted):
+        return
+    synced = sync_lists(config, wanted)
+    if net.isPersistent() and not structural and compare_view(synced) == compare_view(wanted):
+        _apply_ops(ctx, net, update_ops(config, synced), AFFECT_CONFIG)
+    else:
+        _define(ctx, wanted)
+
+
+def _update_running(ctx, net, config, live, wanted):
+    """Change a running network that stays up: the lists live, the rest in the saved definition."""
+    predicted = sync_lists(live, wanted)
+    ops = update_ops(live, predicted)
+    config_done = False
+    if ops and net.isPersistent() and compare_view(live) == compare_view(config) and _same_blocks(live, config):
+        _apply_ops(ctx, net, ops, AFFECT_LIVE | AFFECT_CONFIG)
+        config_done = compare_view(sync_lists(config, wanted)) == compare_view(wanted)
+    elif ops:
+        _apply_ops(ctx, net, ops, AFFECT_LIVE)
+    if not config_done and net.isPersistent() and compare_view(config) != compare_view(wanted):
+        _define(ctx, wanted)
+
+
+def _predicted(wanted, before, active, autostart):
+    view = spec_of(wanted)
+    view.update(uuid=(before or {}).get('uuid'), active=active, autostart=autostart, persistent=True)
+    return view
+
+
+def ensure(ctx):
+    """Converge a network to the task's options; returns an Outcome."""
+    params = ctx.params
+    conn = ctx.conn
+    name = params['name']
+    check_name(params, conn.uri)
+    if params['state'] == 'absent':
+        return _ensure_absent(ctx)
+    net = conn.network(name)
+    if net is None:
+        validate(params, conn.uri)
+        return _create(ctx)
+    what = _what(name)
+    with conn.translated('read', what):
+        before = describe(net)
+        config = config_root(net)
+        active = bool(net.isActive())
+        live = live_root(net) if active else None
+    validate(params, conn.uri, before)
+    wanted = clone(config)
+    orphans = apply_options(wanted, params)
+    if orphans:
+        raise InvalidInput("%s on %s: static DHCP hosts %s would be outside every address of the network; "
+                           "set dhcp_hosts (without them) together with ips"
+                           % (what, conn.uri, ', '.join(h['ip'] for h in orphans)))
+    structural = restart_view(spec_of(wanted)) != restart_view(spec_of(config))
+    if structural and not before['persistent']:
+        raise Refused("%s on %s is transient (it has no saved definition, and stopping it removes it): only DHCP "
+                      "hosts, DHCP ranges and DNS hosts can change on it (%s cannot); define it persistently first, "
+                      "or remove it and let this module create it"
+                      % (what, conn.uri, ', '.join(changed_option_paths(restart_view(spec_of(config)),
+                                                                        restart_view(spec_of(wanted))))))
+    config_changed = compare_view(config) != compare_view(wanted)
+    want_active = params.get('active')
+    autostart = before['autostart']
+    stop = active and want_active is False
+    pending = changed_option_paths(compare_view(sync_lists(live, wanted)), compare_view(wanted)) if active else []
+    restart = active and not stop and bool(pending) and params.get('restart')
+
+    if stop or restart:
+        _refuse_if_used(ctx, name, live, 'restart' if restart else 'stop')
+
+    count = len(ctx.actions)
+    if stop or restart or not active:
+        _save_config(ctx, net, config, wanted, structural)
+    else:
+        _update_running(ctx, net, config, live, wanted)
+    if stop or restart:
+        with conn.translated('stop', what):
+            ctx.act('stop', net.destroy)
+        pending = []
+    if restart or (want_active is True and not active):
+        with conn.translated('start', what, 'the saved definition is kept; check the addresses and the bridge '
+                             'name against the other networks of the node'):
+            ctx.act('start', net.create)
+        pending = []
+    if params.get('autostart') is not None and params['autostart'] != autostart:
+        with conn.translated('set autostart of', what):
+            ctx.act('autostart', net.setAutostart, int(params['autostart']))
+        autostart = params['autostart']
+    changed = len(ctx.actions) > count or config_changed
+    now_active = (active and not stop) or want_active is True
+    if stop and not before['persistent']:
+        after = None  # a transient network is gone once stopped
+    elif changed and not ctx.check_mode:
+        after = describe(net)
+        pending = pending_changes(net) if (now_active and not restart) else []
+    else:
+        after = _predicted(wanted, before, now_active, autostart)
+    return Outcome(changed, before, after, restart_required=bool(pending), pending_changes=pending,
+                   actions=ctx.actions)
+
+
+def _create(ctx):
+    params = ctx.params
+    conn = ctx.conn
+    name = params['name']
+    root = new_definition(params)
+    active = params.get('active') is not False
+    autostart = params.get('autostart') is not False
+    if ctx.check_mode:
+        ctx.actions.extend(['define'] + (['start'] if active else []) + (['autostart'] if autostart else []))
+        return Outcome(True, None, _predicted(root, None, active, autostart), restart_required=False,
+                       pending_changes=[], actions=ctx.actions)
+    net = _define(ctx, root)
+    try:
+        if active:
+            with conn.translated('start', _what(name), 'check that the addresses and the bridge name do not clash '
+                                 'with another network or interface of the node'):
+                ctx.act('start', net.create)
+        if autostart:
+            with conn.translated('set autostart of', _what(name)):
+                ctx.act('autostart', net.setAutostart, 1)
+    except Exception:
+        # A failure midway leaves nothing half-made: drop the new definition.
+        try:
+            if net.isActive():
+                net.destroy()
+            net.undefine()
+        except Exception:
+            pass
+        raise
+    return Outcome(True, None, describe(net), restart_required=False, pending_changes=[], actions=ctx.actions)
+
+
+def _ensure_absent(ctx):
+    conn = ctx.conn
+    name = ctx.params['name']
+    net = conn.network(name)
+    if net is None:
+        return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[])
+    what = _what(name)
+    with conn.translated('read', what):
+        before = describe(net)
+    if before['active']:
+        with conn.translated('read', what):
+            live = live_root(net)
+        _refuse_if_used(ctx, name, live, 'remove')
+        with conn.translated('stop', what):
+            ctx.act('stop', net.destroy)
+    if before['persistent']:
+        with conn.translated('undefine', what):
+            ctx.act('undefine', net.undefine)
+    return Outcome(True, before, None, restart_required=False, pending_changes=[], actions=ctx.actions)

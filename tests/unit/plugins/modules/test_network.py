@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _update_running
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import AFFECT_CONFIG, AFFECT_LIVE
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import apply_options, clone
+from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+
+HOSTS = [{'mac': '52:54:00:00:00:01', 'ip': '192.168.100.11', 'name': 'web1'},
+         {'mac': '52:54:00:00:00:02', 'ip': '192.168.100.12', 'name': 'db1'}]
+
+
+def four_ways(run_module, args):
+    """check -> changed, apply -> changed, check -> unchanged, apply -> unchanged; returns the first two results."""
+    first = run_module(network, args, check_mode=True, diff=True)
+    assert first['changed'] is True
+    applied = run_module(network, args, diff=True)
+    assert applied['changed'] is True
+    again_check = run_module(network, args, check_mode=True)
+    assert again_check['changed'] is False, again_check
+    again = run_module(network, args)
+    assert again['changed'] is False, again
+    assert again['network'] == applied['network']
+    return first, applied
+
+
+def info(run_module, uri, name):
+    return run_module(network_info, dict(uri=uri, name=name))['networks'][0]
+
+
+def test_create_isolated_network_four_ways(run_module, node_uri):
+    args = dict(uri=node_uri, name='lab', bridge='vmcbrab12', domain='lab.test', mtu=9000,
+                ips=[dict(address='10.77.0.1/24', dhcp_range=dict(start='10.77.0.100', end='10.77.0.199')),
+                     dict(address='fd00:77::1', prefix=64)],
+                dhcp_hosts=[dict(mac='52:54:00:77:00:01', ip='10.77.0.11', name='web1')],
+                dns_hosts=[dict(ip='10.77.0.5', hostnames=['nas'])],
+                active=False, autostart=False)
+    first, applied = four_ways(run_module, args)
+    assert first['diff']['before'] == {}
+    assert first['actions'] == ['define']
+    assert first['network']['mode'] == 'isolated'
+    net = applied['network']
+    assert net['ips'] == [
+        {'address': '10.77.0.1', 'prefix': 24, 'dhcp_range': {'start': '10.77.0.100', 'end': '10.77.0.199'}},
+        {'address': 'fd00:77::1', 'prefix': 64, 'dhcp_range': None}]
+    assert net['dhcp_hosts'] == [{'mac': '52:54:00:77:00:01', 'ip': '10.77.0.11', 'name': 'web1', 'id': None}]
+    assert (net['active'], net['autostart'], net['persistent']) == (False, False, True)
+    assert (net['bridge'], net['domain'], net['mtu']) == ('vmcbrab12', 'lab.test', 9000)
+    shown = info(run_module, node_uri, 'lab')
+    assert shown['dhcp_leases'] == [] and shown['restart_required'] is False
+    for key in ('mode', 'bridge', 'ips', 'dhcp_hosts', 'dns_hosts', 'uuid', 'active', 'autostart', 'persistent'):
+        assert shown[key] == net[key], key
+
+
+def test_structural_change_of_stopped_network_four_ways(run_module, node_uri):
+    base = dict(uri=node_uri, name='lab', ips=[dict(address='10.78.0.1/24')], active=False)
+    run_module(network, base)
+    args = dict(base, mode='route', forward=dict(dev='eth0'), mtu=1400)
+    first, applied = four_ways(run_module, args)
+    assert first['diff']['before']['mode'] == 'isolated' and first['diff']['after']['mode'] == 'route'
+    assert applied['network']['forward'] == {'dev': 'eth0'}
+    assert applied['restart_required'] is False and applied['actions'] == ['define']
+
+
+def test_dhcp_hosts_on_running_network_four_ways(run_module, node_uri):
+    assert info(run_module, node_uri, 'n1')['active'] is True
+    args = dict(uri=node_uri, name='n1', dhcp_hosts=HOSTS, dns_hosts=[dict(ip='192.168.100.5', hostnames=['nas'])])
+    first, applied = four_ways(run_module, args)
+    assert first['actions'] == ['add dhcp host 52:54:00:00:00:01,192.168.100.11,web1',
+                                'add dhcp host 52:54:00:00:00:02,192.168.100.12,db1',
+                                'add dns host 192.168.100.5=nas']
+    assert first['diff']['before']['dhcp_hosts'] == []
+    assert [h['name'] for h in first['diff']['after']['dhcp_hosts']] == ['web1', 'db1']
+    assert applied['restart_required'] is False and applied['pending_changes'] == []
+    assert [h['ip'] for h in info(run_module, node_uri, 'n1')['dhcp_hosts']] == ['192.168.100.11', '192.168.100.12']
+
+    # change one, drop one: modify and delete, still live
+    changed = run_module(network, dict(args, dhcp_hosts=[dict(HOSTS[0], ip='192.168.100.21')]))
+    assert changed['actions'] == ['delete dhcp host 52:54:00:00:00:02,192.168.100.12,db1',
+                                  'modify dhcp host 52:54:00:00:00:01,192.168.100.21,web1']
+    assert [h['ip'] for h in info(run_module, node_uri, 'n1')['dhcp_hosts']] == ['192.168.100.21']
+
+
+def test_purge_false_keeps_other_hosts(run_module, node_uri):
+    run_module(network, dict(uri=node_uri, name='n1', dhcp_hosts=HOSTS))
+    extra = dict(mac='52:54:00:00:00:03', ip='192.168.100.13', name='cache1')
+    args = dict(uri=node_uri, name='n1', dhcp_hosts=[extra], purge_dhcp_hosts=False)
+    four_ways(run_module, args)
+    assert [h['name'] for h in info(run_module, node_uri, 'n1')['dhcp_hosts']] == ['web1', 'db1', 'cache1']
+
+
+def test_live_updates_use_live_and_config_flags(conn, make_ctx):
+    """A running network whose saved and live definitions agree gets LIVE|CONFIG updates and no redefinition."""
+    live = _xml.parse("<network><name>x</name><bridge name='vmcbrzz01'/><ip address='10.9.0.1' prefix='24'/></network>")
+    wanted = clone(live)
+    apply_options(wanted, dict(dhcp_hosts=[dict(mac='52:54:00:00:00:09', ip='10.9.0.9')], purge_dhcp_hosts=True))
+    calls = []
+
+    class FakeNet:
+        def name(self):
+            return 'x'
+
+        def isPersistent(self):
+            return True
+
+        def update(self, *args):
+            calls.append(args)
+
+    ctx = make_ctx(conn, dict(name='x'))
+    _update_running(ctx, FakeNet(), clone(live), live, wanted)
+    assert calls == [(3, 4, 0, '<host mac="52:54:00:00:00:09" ip="10.9.0.9"/>', AFFECT_LIVE | AFFECT_CONFIG)]
+    assert 'define' not in ctx.actions
+
+    # a pending address change: hosts go live only, and the saved definition is rewritten
+    calls[:] = []
+    saved = clone(live)
+    saved.find('ip').set('prefix', '16')
+    ctx = make_ctx(conn, dict(name='x'), check_mode=True)
+    _update_running(ctx, FakeNet(), saved, live, wanted)
+    assert ctx.actions == ['add dhcp host 52:54:00:00:00:09,10.9.0.9', 'define']
+
+
+def test_stopped_network_lists_use_config_flag(conn, make_ctx):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _save_config
+    saved = _xml.parse("<network><name>x</name><ip address='10.9.0.1' prefix='24'/></network>")
+    wanted = clone(saved)
+    apply_options(wanted, dict(dns_hosts=[dict(ip='10.9.0.5', hostnames=['nas'])], purge_dns_hosts=True))
+    calls = []
+
+    class FakeNet:
+        def name(self):
+            return 'x'
+
+        def isPersistent(self):
+            return True
+
+        def update(self, *args):
+            calls.append(args)
+
+    ctx = make_ctx(conn, dict(name='x'))
+    _save_config(ctx, FakeNet(), saved, wanted, structural=False)
+    assert calls == [(3, 10, -1, '<host ip="10.9.0.5"><hostname>nas</hostname></host>', AFFECT_CONFIG)]
+    ctx = make_ctx(conn, dict(name='x'), check_mode=True)
+    moved = clone(wanted)
+    moved.find('ip').set('prefix', '16')
+    _save_config(ctx, FakeNet(), saved, moved, structural=True)
+    assert ctx.actions == ['define']
+
+
+def test_address_change_of_running_network_needs_restart(run_module, node_uri):
+    args = dict(uri=node_uri, name='n1', ips=[dict(address='192.168.101.1/24')])
+    result = run_module(network, args, check_mode=True)
+    assert result['changed'] is True
+    assert result['restart_required'] is True and result['pending_changes'] == ['ips']
+    assert result['actions'] == ['define']
+    restarted = run_module(network, dict(args, restart=True), check_mode=True)
+    assert restarted['actions'] == ['define', 'stop', 'start']
+    assert restarted['restart_required'] is False and restarted['pending_changes'] == []
+
+
+def test_invalid_options_fail_before_any_change(run_module, node_uri):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, dict(uri=node_uri, name='n1', ips=[dict(address='192.168.100.1/40')]))
+    msg = failed.value.result['msg']
+    assert "network 'n1' on %s" % node_uri in msg and 'address/prefix such as' in msg
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, dict(uri=node_uri, name='n1', dhcp_hosts=[dict(HOSTS[0]), dict(HOSTS[1], mac=HOSTS[0]['mac'])]))
+    assert 'same mac' in failed.value.result['msg']
+    assert info(run_module, node_uri, 'n1')['dhcp_hosts'] == []
+    # moving the subnet away from static hosts is refused unless the hosts move too
+    run_module(network, dict(uri=node_uri, name='n1', dhcp_hosts=HOSTS))
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, dict(uri=node_uri, name='n1', ips=[dict(address='192.168.102.1/24')]))
+    msg = failed.value.result['msg']
+    assert '192.168.100.11, 192.168.100.12 would be outside' in msg and 'set dhcp_hosts' in msg
+    moved = run_module(network, dict(uri=node_uri, name='n1', ips=[dict(address='192.168.102.1/24')],
+                                     dhcp_hosts=[dict(HOSTS[0], ip='192.168.102.11')]), check_mode=True)
+    assert moved['changed'] is True and moved['pending_changes'] == ['dhcp_hosts', 'ips']
+
+
+def _add_running_vm(node_uri, net_name):
+    path = node_uri[len('test://'):]
+    root = _xml.parse(open(path, 'rb').read())
+    vm = _xml.parse(
+        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>vm-on-net</name>"
+        "<memory>65536</memory><os><type>hvm</type></os><devices><interface type='network'>"
+        "<source network='%s'/></interface></devices><test:runstate>1</test:runstate></domain>" % net_name)
+    root.append(vm)
+    with open(path, 'w') as out:
+        out.write(_xml.to_string(root))
+
+
+def test_absent_refuses_network_of_running_vm(run_module, node_uri):
+    _add_running_vm(node_uri, 'n1')
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, dict(uri=node_uri, name='n1', state='absent'))
+    msg = failed.value.result['msg']
+    assert "network 'n1' on %s" % node_uri in msg and 'vm-on-net' in msg and 'force: true' in msg
+    assert info(run_module, node_uri, 'n1')['active'] is True
+    with pytest.raises(ModuleFail):
+        run_module(network, dict(uri=node_uri, name='n1', active=False))
+    removed = run_module(network, dict(uri=node_uri, name='n1', state='absent', force=True), diff=True)
+    assert removed['changed'] is True and removed['actions'] == ['stop', 'undefine']
+    assert removed['diff']['after'] == {} and removed['diff']['before']['name'] == 'n1'
+    assert run_module(network, dict(uri=node_uri, name='n1', state='absent'))['changed'] is False
+
+
+def test_absent_four_ways(run_module, node_uri):
+    args = dict(uri=node_uri, name='n1', state='absent')
+    first, applied = four_ways(run_module, args)
+    assert first['actions'] == ['stop', 'undefine']
+    assert applied['network'] == {}
+    assert run_module(network_info, dict(uri=node_uri))['networks'] == []
+
+
+def test_start_and_autostart(run_module, node_uri):
+    run_module(network, dict(uri=node_uri, name='n1', active=False))
+    first, applied = four_ways(run_module, dict(uri=node_uri, name='n1', active=True, autostart=True))
+    assert first['actions'] == ['start', 'autostart']
+    assert applied['network']['active'] is True and applied['network']['autostart'] is True
+
+
+def test_info_unknown_network_lists_existing(run_module, node_uri):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network_info, dict(uri=node_uri, name='nope'))
+    assert 'existing networks: n1' in failed.value.result['msg']
+
+
+def test_restart_refused_while_running_vm_uses_network(run_module, node_uri):
+    _add_running_vm(node_uri, 'n1')
+    args = dict(uri=node_uri, name='n1', ips=[dict(address='192.168.101.1/24')], restart=True)
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, args, check_mode=True)
+    assert 'refused to restart' in failed.value.result['msg'] and 'vm-on-net' in failed.value.result['msg']
+    forced = run_module(network, dict(args, force=True), check_mode=True)
+    assert forced['actions'] == ['define', 'stop', 'start']
+
+
+def test_transient_network_takes_live_lists_only(conn, make_ctx):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import Refused as RefusedError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import ensure
+    net = conn.virt.networkCreateXML("<network><name>vmc-transient</name><bridge name='vmcbrtr01'/>"
+                                     "<ip address='10.66.0.1' prefix='24'/></network>")
+    try:
+        base = dict(name='vmc-transient', state='present', mode=None, bridge=None, forward=None, mtu=None,
+                    domain=None, ips=None, dhcp_hosts=None, purge_dhcp_hosts=True, dns_hosts=None,
+                    purge_dns_hosts=True, active=None, autostart=None, restart=False, force=False)
+        outcome = ensure(make_ctx(conn, dict(base, dhcp_hosts=[dict(mac='52:54:00:66:00:01', ip='10.66.0.11')])))
+        assert outcome.changed and outcome.extra['actions'] == ['add dhcp host 52:54:00:66:00:01,10.66.0.11']
+        assert not net.isPersistent()
+        assert outcome.after['dhcp_hosts'][0]['ip'] == '10.66.0.11'
+        with pytest.raises(RefusedError) as refused:
+            ensure(make_ctx(conn, dict(base, mtu=9000)))
+        assert 'is transient' in str(refused.value) and '(mtu cannot)' in str(refused.value)
+    finally:
+        net.destroy()
