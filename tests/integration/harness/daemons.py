@@ -116,9 +116,7 @@ def ensure_daemons(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT) -> l
     if libvirt_answers(uri):
         return []
     if os.geteuid() != 0:
-        raise DaemonError(
-            f"{uri} does not answer and only root can start libvirtd here"
-        )
+        raise DaemonError(f"{uri} does not answer and only root can start libvirtd here")
     started = []
     if not process_running("virtlogd"):
         _start_daemon("virtlogd")

@@ -40,6 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lxml import etree
+
 # Bump when the build changes in a way the hashed inputs do not show.
 FIXTURE_VERSION = 1
 
@@ -319,6 +321,7 @@ def _run(argv, *, cwd=None, env=None) -> str:
 
 
 def _sha256(data: str) -> str:
+    """Hex SHA-256 of a text."""
     return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -476,20 +479,21 @@ def _module_name(path: Path) -> str:
     return path.name.split(".ko")[0].replace("-", "_")
 
 
-def _module_index(kernel_tree: Path) -> tuple[str, dict[str, Path]]:
-    """Kernel release and {module name: file} of an unpacked kernel package."""
+def _module_index(kernel_tree: Path) -> dict[str, Path]:
+    """{module name: file} of an unpacked kernel package (one release)."""
     releases = sorted(
-        d for base in ("lib/modules", "usr/lib/modules")
-        for d in (kernel_tree / base).glob("*") if d.is_dir()
+        d
+        for base in ("lib/modules", "usr/lib/modules")
+        for d in (kernel_tree / base).glob("*")
+        if d.is_dir()
     )
     if len(releases) != 1:
         raise GuestBuildError(f"expected one kernel release in the package, found {releases}")
-    index = {
+    return {
         _module_name(path): path
         for path in releases[0].rglob("*.ko*")
         if re.search(r"\.ko(\.(xz|gz|zst))?$", path.name)
     }
-    return releases[0].name, index
 
 
 def _module_depends(path: Path) -> list[str]:
@@ -529,9 +533,7 @@ def _read_module(path: Path) -> bytes:
     if path.name.endswith(".ko.gz"):
         return gzip.decompress(path.read_bytes())
     if path.name.endswith(".ko.zst"):
-        return subprocess.run(
-            ["zstd", "-dc", str(path)], capture_output=True, check=True
-        ).stdout
+        return subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
     return path.read_bytes()
 
 
@@ -658,7 +660,7 @@ def _build_initramfs(unpacked: dict[str, Path], out: Path) -> list[str]:
     tree = out.parent / "initramfs-tree"
     _install_busybox(unpacked["busybox"], tree)
     _install_agent(unpacked["agent"], tree)
-    _release, index = _module_index(unpacked["kernel"])
+    index = _module_index(unpacked["kernel"])
     order = _module_load_order(index)
     _install_modules(index, order, tree)
     _install_scripts(tree)
@@ -733,9 +735,7 @@ def _build_into(directory: Path, key: str, packages: dict) -> None:
     work = directory / "work"
     work.mkdir()
     debs = _download(list(packages.values()), work)
-    unpacked = {
-        role: _unpack(debs[pkg["package"]], work / role) for role, pkg in packages.items()
-    }
+    unpacked = {role: _unpack(debs[pkg["package"]], work / role) for role, pkg in packages.items()}
     kernels = sorted((unpacked["kernel"] / "boot").glob("vmlinuz-*"))
     if not kernels:
         raise GuestBuildError(f"no /boot/vmlinuz-* in {packages['kernel']['package']}")
@@ -799,6 +799,50 @@ def build_guest(cache_dir: str | os.PathLike | None = None) -> dict:
 # --------------------------------------------------------------------------
 
 
+def _sub(parent, tag: str, text=None, **attrs):
+    """Append a child element with string attributes (and text)."""
+    element = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _add_os(domain, guest: dict, kernel_boot: bool, extra_cmdline: str) -> None:
+    """``<os>``: direct kernel boot or BIOS boot from the first disk."""
+    os_element = _sub(domain, "os")
+    # i440fx: the cloud kernel has IDE (ata_piix) but no AHCI for q35's SATA.
+    _sub(os_element, "type", "hvm", arch="x86_64", machine="pc")
+    if kernel_boot:
+        _sub(os_element, "kernel", guest["kernel"])
+        _sub(os_element, "initrd", guest["initrd"])
+        _sub(os_element, "cmdline", f"{guest['kernel_cmdline']} {extra_cmdline}".strip())
+    else:
+        _sub(os_element, "boot", dev="hd")
+
+
+def _add_disk(devices, path, disk_format: str) -> None:
+    """A virtio disk backed by the file ``path``."""
+    disk = _sub(devices, "disk", type="file", device="disk")
+    _sub(disk, "driver", name="qemu", type=disk_format)
+    _sub(disk, "source", file=os.fspath(path))
+    _sub(disk, "target", dev="vda", bus="virtio")
+
+
+def _add_console_devices(devices, serial_log) -> None:
+    """Serial console (file or pty), agent channel, VGA behind local VNC."""
+    if serial_log is not None:
+        serial = _sub(devices, "serial", type="file")
+        _sub(serial, "source", path=os.fspath(serial_log))
+    else:
+        serial = _sub(devices, "serial", type="pty")
+    _sub(serial, "target", port=0)
+    channel = _sub(devices, "channel", type="unix")
+    _sub(channel, "target", type="virtio", name=AGENT_CHANNEL)
+    graphics = _sub(devices, "graphics", type="vnc", autoport="yes", listen="127.0.0.1")
+    _sub(graphics, "listen", type="address", address="127.0.0.1")
+    _sub(_sub(devices, "video"), "model", type="vga")
+
+
 def domain_xml(
     name: str,
     guest: dict,
@@ -827,75 +871,42 @@ def domain_xml(
     relabelling): the cache usually lives under a home directory that the
     ``libvirt-qemu`` user cannot enter.
     """
-    # Imported here so that building works with any python3 (lxml is in the
-    # project's venv, not always in the system python).
-    from lxml import etree
-
     if not kernel_boot and disk is None:
         raise ValueError("disk boot needs disk= (a copy or overlay of guest['disk'])")
 
-    def sub(parent, tag, text=None, **attrs):
-        element = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()})
-        if text is not None:
-            element.text = str(text)
-        return element
-
     domain = etree.Element("domain", type="qemu")
     domain.append(etree.Comment(f" {TCG_NOTE} "))
-    sub(domain, "name", name)
-    sub(domain, "memory", memory_mib, unit="MiB")
-    sub(domain, "vcpu", 1)
+    _sub(domain, "name", name)
+    _sub(domain, "memory", memory_mib, unit="MiB")
+    _sub(domain, "vcpu", 1)
+    _add_os(domain, guest, kernel_boot, extra_cmdline)
+    _sub(_sub(domain, "features"), "acpi")  # without it: no RSDP, no ACPI power-off
+    _sub(domain, "clock", offset="utc")
+    _sub(domain, "on_poweroff", "destroy")
+    _sub(domain, "on_reboot", "restart")
+    _sub(domain, "on_crash", "destroy")
 
-    os_element = sub(domain, "os")
-    # i440fx: the cloud kernel has IDE (ata_piix) but no AHCI for q35's SATA.
-    sub(os_element, "type", "hvm", arch="x86_64", machine="pc")
-    if kernel_boot:
-        sub(os_element, "kernel", guest["kernel"])
-        sub(os_element, "initrd", guest["initrd"])
-        sub(os_element, "cmdline", f"{guest['kernel_cmdline']} {extra_cmdline}".strip())
-    else:
-        sub(os_element, "boot", dev="hd")
-
-    features = sub(domain, "features")
-    sub(features, "acpi")  # without it: no RSDP, no ACPI power-off
-    sub(domain, "clock", offset="utc")
-    sub(domain, "on_poweroff", "destroy")
-    sub(domain, "on_reboot", "restart")
-    sub(domain, "on_crash", "destroy")
-
-    devices = sub(domain, "devices")
+    devices = _sub(domain, "devices")
     if disk is not None:
-        disk_element = sub(devices, "disk", type="file", device="disk")
-        sub(disk_element, "driver", name="qemu", type=disk_format)
-        sub(disk_element, "source", file=os.fspath(disk))
-        sub(disk_element, "target", dev="vda", bus="virtio")
+        _add_disk(devices, disk, disk_format)
     if network is not None:
-        interface = sub(devices, "interface", type="network")
-        sub(interface, "source", network=network)
-        sub(interface, "model", type="virtio")
-    if serial_log is not None:
-        serial = sub(devices, "serial", type="file")
-        sub(serial, "source", path=os.fspath(serial_log))
-    else:
-        serial = sub(devices, "serial", type="pty")
-    sub(serial, "target", port=0)
-    channel = sub(devices, "channel", type="unix")
-    sub(channel, "target", type="virtio", name=AGENT_CHANNEL)
-    graphics = sub(devices, "graphics", type="vnc", autoport="yes", listen="127.0.0.1")
-    sub(graphics, "listen", type="address", address="127.0.0.1")
-    video = sub(devices, "video")
-    sub(video, "model", type="vga")
+        interface = _sub(devices, "interface", type="network")
+        _sub(interface, "source", network=network)
+        _sub(interface, "model", type="virtio")
+    _add_console_devices(devices, serial_log)
 
     if run_as_root:
-        seclabel = sub(domain, "seclabel", type="static", model="dac", relabel="no")
-        sub(seclabel, "label", "+0:+0")
+        seclabel = _sub(domain, "seclabel", type="static", model="dac", relabel="no")
+        _sub(seclabel, "label", "+0:+0")
     return etree.tostring(domain, pretty_print=True, encoding="unicode")
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: build the guest and print its description as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache-dir", help="cache root (default: $VMCAT_CACHE or ~/.cache/vmcat-libvirt)")
+    parser.add_argument(
+        "--cache-dir", help="cache root (default: $VMCAT_CACHE or ~/.cache/vmcat-libvirt)"
+    )
     args = parser.parse_args(argv)
     try:
         guest = build_guest(args.cache_dir)

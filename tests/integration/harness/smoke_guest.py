@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import dataclasses
 import json
 import secrets
 import shutil
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import libvirt
@@ -53,8 +56,9 @@ class SmokeError(AssertionError):
 # --------------------------------------------------------------------------
 
 
-def agent_command(dom: libvirt.virDomain, execute: str, arguments: dict | None = None,
-                  timeout: int = 5):
+def agent_command(
+    dom: libvirt.virDomain, execute: str, arguments: dict | None = None, timeout: int = 5
+):
     """Run one guest-agent command and return its ``return`` value."""
     command = {"execute": execute}
     if arguments is not None:
@@ -78,8 +82,9 @@ def wait_for_agent(dom: libvirt.virDomain, timeout: float = DEFAULT_TIMEOUT) -> 
     raise SmokeError(f"{dom.name()}: no guest agent after {timeout:.0f} s ({last_error})")
 
 
-def guest_exec(dom: libvirt.virDomain, path: str, args: list[str] = (),
-               timeout: float = 30.0) -> dict:
+def guest_exec(
+    dom: libvirt.virDomain, path: str, args: Sequence[str] = (), timeout: float = 30.0
+) -> dict:
     """Run a program in the guest; return ``exitcode``, ``stdout``, ``stderr``."""
     started = agent_command(
         dom, "guest-exec", {"path": path, "arg": list(args), "capture-output": True}
@@ -121,23 +126,11 @@ def wait_for_shutoff(dom: libvirt.virDomain, timeout: float = 30.0) -> float:
 def _remove_domain(dom: libvirt.virDomain) -> None:
     """Destroy (if running) and undefine a domain, ignoring what is gone."""
     with quiet_libvirt_errors():
-        try:
+        with contextlib.suppress(libvirt.libvirtError):
             if dom.isActive():
                 dom.destroy()
-        except libvirt.libvirtError:
-            pass
-        try:
+        with contextlib.suppress(libvirt.libvirtError):
             dom.undefine()
-        except libvirt.libvirtError:
-            pass
-
-
-def _start_domain(conn: libvirt.virConnect, xml: str, created: list) -> libvirt.virDomain:
-    """Define and start a persistent domain, remembering it for cleanup."""
-    dom = conn.defineXML(xml)
-    created.append(dom)
-    dom.create()
-    return dom
 
 
 def _make_overlay(backing: str, path: Path) -> Path:
@@ -169,34 +162,57 @@ def _print_serial_logs(workdir: Path) -> None:
 # --------------------------------------------------------------------------
 
 
-def _kernel_boot_checks(conn, guest, name, workdir, created, timeout, timings) -> None:
-    """Direct kernel boot: agent, guest-exec, power-off through the agent."""
-    log = workdir / "kernel-serial.log"
-    dom = _start_domain(conn, domain_xml(name, guest, serial_log=log), created)
-    timings["kernel_boot_to_agent"] = wait_for_agent(dom, timeout)
+@dataclasses.dataclass
+class _SmokeRun:
+    """State of one smoke run: where it works and what it must clean up."""
 
-    start = time.monotonic()
-    result = guest_exec(dom, "/bin/sh", ["-c", "echo hello"])
-    timings["guest_exec"] = time.monotonic() - start
-    if result["exitcode"] != 0 or result["stdout"] != "hello\n":
-        raise SmokeError(f"guest-exec gave {result!r}, expected exit 0 and 'hello\\n'")
-    _check_serial_log(log)
+    conn: libvirt.virConnect
+    guest: dict
+    prefix: str
+    workdir: Path
+    timeout: float
+    timings: dict
+    created: list = dataclasses.field(default_factory=list)
 
-    dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)
-    timings["agent_shutdown"] = wait_for_shutoff(dom)
+    def start(self, suffix: str, **xml_options) -> tuple[libvirt.virDomain, Path]:
+        """Define and start ``<prefix>-<suffix>``; return it and its serial log."""
+        log = self.workdir / f"{suffix}-serial.log"
+        xml = domain_xml(f"{self.prefix}-{suffix}", self.guest, serial_log=log, **xml_options)
+        dom = self.conn.defineXML(xml)
+        self.created.append(dom)
+        dom.create()
+        return dom, log
 
+    def kernel_boot_checks(self) -> None:
+        """Direct kernel boot: agent, guest-exec, power-off through the agent."""
+        dom, log = self.start("kernel")
+        self.timings["kernel_boot_to_agent"] = wait_for_agent(dom, self.timeout)
 
-def _disk_boot_checks(conn, guest, name, workdir, created, timeout, timings) -> None:
-    """Boot from an overlay of the golden disk: agent, ACPI power button."""
-    log = workdir / "disk-serial.log"
-    overlay = _make_overlay(guest["disk"], workdir / "disk.qcow2")
-    xml = domain_xml(name, guest, disk=overlay, kernel_boot=False, serial_log=log)
-    dom = _start_domain(conn, xml, created)
-    timings["disk_boot_to_agent"] = wait_for_agent(dom, timeout)
-    _check_serial_log(log)
+        start = time.monotonic()
+        result = guest_exec(dom, "/bin/sh", ["-c", "echo hello"])
+        self.timings["guest_exec"] = time.monotonic() - start
+        if result["exitcode"] != 0 or result["stdout"] != "hello\n":
+            raise SmokeError(f"guest-exec gave {result!r}, expected exit 0 and 'hello\\n'")
+        _check_serial_log(log)
 
-    dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
-    timings["acpi_shutdown"] = wait_for_shutoff(dom)
+        dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)
+        self.timings["agent_shutdown"] = wait_for_shutoff(dom)
+
+    def disk_boot_checks(self) -> None:
+        """Boot from an overlay of the golden disk: agent, ACPI power button."""
+        overlay = _make_overlay(self.guest["disk"], self.workdir / "disk.qcow2")
+        dom, log = self.start("disk", disk=overlay, kernel_boot=False)
+        self.timings["disk_boot_to_agent"] = wait_for_agent(dom, self.timeout)
+        _check_serial_log(log)
+
+        dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+        self.timings["acpi_shutdown"] = wait_for_shutoff(dom)
+
+    def cleanup(self) -> None:
+        """Remove every domain this run defined, then its files."""
+        for dom in self.created:
+            _remove_domain(dom)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def run_smoke(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT) -> dict:
@@ -211,20 +227,19 @@ def run_smoke(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT) -> dict:
     timings["build"] = time.monotonic() - start
 
     prefix = f"vmcat-smoke-{secrets.token_hex(4)}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     conn = libvirt.open(uri)
-    created: list = []
+    run = _SmokeRun(
+        conn, guest, prefix, Path(tempfile.mkdtemp(prefix=f"{prefix}-")), timeout, timings
+    )
     try:
-        _kernel_boot_checks(conn, guest, f"{prefix}-kernel", workdir, created, timeout, timings)
-        _disk_boot_checks(conn, guest, f"{prefix}-disk", workdir, created, timeout, timings)
+        run.kernel_boot_checks()
+        run.disk_boot_checks()
     except BaseException:
-        _print_serial_logs(workdir)
+        _print_serial_logs(run.workdir)
         raise
     finally:
-        for dom in created:
-            _remove_domain(dom)
+        run.cleanup()
         conn.close()
-        shutil.rmtree(workdir, ignore_errors=True)
     return timings
 
 
@@ -232,13 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     """Script entry point: run the smoke test and print its timings."""
     parser = argparse.ArgumentParser(description="Boot the vmcat test guest and talk to its agent.")
     parser.add_argument("--uri", default=SYSTEM_URI)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds to wait for each guest agent")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds to wait for each guest agent",
+    )
     args = parser.parse_args(argv)
     try:
         timings = run_smoke(args.uri, args.timeout)
-    except (SmokeError, libvirt.libvirtError, RuntimeError, OSError,
-            subprocess.CalledProcessError) as exc:
+    except (
+        SmokeError,
+        libvirt.libvirtError,
+        RuntimeError,
+        OSError,
+        subprocess.CalledProcessError,
+    ) as exc:
         print(f"smoke test FAILED: {exc}", file=sys.stderr)
         return 1
     for step, seconds in timings.items():
