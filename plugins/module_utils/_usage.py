@@ -15,15 +15,21 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import is_not_found
 
 _XML_INACTIVE = 2  # VIR_DOMAIN_XML_INACTIVE
 
 
 def _definitions(dom):
-    """The live and the persistent definition of a VM (one when they are the same)."""
-    xmls = [dom.XMLDesc(0)]
-    if dom.isActive() and dom.isPersistent():
-        xmls.append(dom.XMLDesc(_XML_INACTIVE))
+    """The live and the persistent definition of a VM (one when they are the same; none when it just vanished)."""
+    try:
+        xmls = [dom.XMLDesc(0)]
+        if dom.isActive() and dom.isPersistent():
+            xmls.append(dom.XMLDesc(_XML_INACTIVE))
+    except Exception as exc:  # libvirt.libvirtError; a VM undefined while we look uses nothing
+        if is_not_found(exc):
+            return []
+        raise
     return [_xml.parse(x) for x in xmls]
 
 

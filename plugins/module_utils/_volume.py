@@ -163,10 +163,27 @@ def list_volumes(ctx, pool_name=None, name=None):
     users = volume_users_index(conn)
     found = []
     for pool in sorted(pools, key=lambda p: p.name()):
-        with conn.translated('list volumes of', "pool '%s'" % pool.name()):
-            vols = [conn.volume(pool, name)] if name is not None else pool.listAllVolumes(0)
-        found.extend(describe(conn, pool.name(), v, users) for v in vols if v is not None)
+        try:
+            with conn.translated('list volumes of', "pool '%s'" % pool.name()):
+                vols = [conn.volume(pool, name)] if name is not None else pool.listAllVolumes(0)
+        except VmcatError:
+            if pool_name or _still_active(pool):
+                raise
+            continue  # stopped or removed while we listed
+        for vol in vols:
+            try:
+                if vol is not None:
+                    found.append(describe(conn, pool.name(), vol, users))
+            except NotFound:  # deleted while we listed
+                continue
     return sorted(found, key=lambda v: (v['pool'], v['name']))
+
+
+def _still_active(pool):
+    try:
+        return bool(pool.isActive())
+    except Exception:
+        return False
 
 
 def require_active(conn, pool):
@@ -528,8 +545,8 @@ def _refuse_in_use(ctx, before, verb):
         if dependents:
             reasons.append('it is the backing volume of %s' % ', '.join(dependents))
         raise Refused("volume '%s' in pool '%s' on %s: %s refused because %s; detach it or remove those first, or "
-                      "set force: true to %s it anyway" % (before['name'], before['pool'], ctx.conn.uri, verb,
-                                                          ' and '.join(reasons), verb))
+                      "set force: true to %s it anyway"
+                      % (before['name'], before['pool'], ctx.conn.uri, verb, ' and '.join(reasons), verb))
 
 
 def _ensure_absent(ctx, pool, vol):

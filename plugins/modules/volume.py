@@ -1,0 +1,371 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: volume
+short_description: Manage libvirt storage volumes
+version_added: 0.1.0
+description:
+  - Create a storage volume in a running pool from exactly one source, grow it, copy it to a file, erase it or
+    delete it.
+  - "Sources: a blank volume (O(capacity)), a qcow2 overlay on a backing volume (O(backing), a linked clone), a
+    full copy of another volume (O(clone_from)), a file on the node (O(import_path)), a file on the host running the
+    module (O(src)), or an http(s) download verified by checksum (O(url))."
+  - A source is used only to create a missing volume. An existing volume is never recreated or overwritten; when it
+    has a different format or backing volume than asked for, the task fails and says so.
+  - Options left unset are left as they are. O(capacity) on an existing volume grows it; shrinking is refused
+    unless O(allow_shrink=true).
+  - Deleting or wiping a volume that a VM uses (in its saved or its running definition, by path or by pool and
+    volume name) or that other volumes use as backing file is refused unless O(force=true).
+author:
+  - vmcat.libvirt developers (@vmcat)
+extends_documentation_fragment:
+  - vmcat.libvirt.connection
+  - vmcat.libvirt.connection.check_diff
+options:
+  name:
+    description:
+      - Name of the volume in the pool; for directory pools also its file name.
+      - Names that are empty, start with V(.), or contain V(/) or V(..) are refused before anything is looked up.
+    type: str
+    required: true
+  pool:
+    description:
+      - The running pool that holds the volume. When it does not exist the task fails and lists the pools that do.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes sure the volume exists (created from its source when missing) with the capacity asked for.
+      - V(absent) deletes it (after overwriting it when O(wipe=true)).
+      - V(wiped) makes sure the volume exists and reads as zeros. A volume that already reads as zeros is left
+        alone, so the task is idempotent; see O(wipe) for the cost of that check. Only raw volumes can be wiped
+        this way (zeroing a qcow2 file would destroy its header).
+    type: str
+    choices: [present, absent, wiped]
+    default: present
+  format:
+    description:
+      - Format of the volume. For a blank volume the default is V(qcow2); a full copy or a node file import keeps
+        the source's format unless this converts it; an overlay on a backing volume is always V(qcow2).
+      - For O(url) and O(src) the bytes are stored as they are; this is then a check, and a download or upload of
+        another format is removed again and the task fails.
+      - On an existing volume a different format is refused, never converted in place.
+    type: str
+    choices: [raw, qcow2]
+  capacity:
+    description:
+      - Size the guest sees, such as V(10G), V(512MiB), V(1.5 TiB) or a number of bytes. V(G), V(GiB) are powers of
+        1024, V(GB) powers of 1000.
+      - Needed to create a blank volume. For the other sources it defaults to the source's size and, when larger,
+        grows the new volume.
+      - Larger than the existing volume grows it (virStorageVolResize). Smaller is refused unless O(allow_shrink=true).
+      - qcow2 capacities are rounded up to whole 512-byte sectors, as qemu-img does.
+    type: str
+  preallocation:
+    description:
+      - How much space a volume libvirt creates (blank, O(backing), O(clone_from), O(import_path)) reserves at once.
+        Only used when the volume is created.
+      - V(off) (default) is sparse. V(metadata) preallocates the qcow2 tables (qcow2 only). V(falloc) reserves all
+        the space (for qcow2 through qemu-img C(preallocation=falloc)). V(full) is for raw volumes and, as in libvirt,
+        the same as V(falloc) there (libvirt writes zeros only where the file system has no fallocate).
+      - With V(falloc) or V(full), growing a raw volume allocates the new space too.
+    type: str
+    choices: ['off', metadata, falloc, full]
+  allow_shrink:
+    description:
+      - Allow O(capacity) to make an existing volume smaller. Whatever lies beyond the new end is lost; libvirt
+        refuses to shrink below the space already allocated.
+    type: bool
+    default: false
+  backing:
+    description:
+      - Create the volume as a qcow2 overlay (linked clone) on this backing volume, which stays read-only and must
+        not be changed or removed while overlays use it.
+      - Same shape as C(backing) in the returned RV(volume).
+    type: dict
+    suboptions:
+      name:
+        description: Backing volume by name.
+        type: str
+      pool:
+        description: Pool of the backing volume named by O(backing.name); defaults to O(pool).
+        type: str
+      path:
+        description: Backing file by path on the node, for a file that is in no pool.
+        type: str
+      format:
+        description:
+          - Format of the backing file. Taken from the backing volume when libvirt knows it; required for a
+            O(backing.path) outside any pool (libvirt does not guess backing formats).
+        type: str
+  clone_from:
+    description:
+      - Create the volume as a full, independent copy of another volume (virStorageVolCreateXMLFrom), in this or
+        another pool on the same node. A qcow2 source with a backing chain is flattened.
+    type: dict
+    suboptions:
+      name:
+        description: The volume to copy.
+        type: str
+        required: true
+      pool:
+        description: Its pool; defaults to O(pool).
+        type: str
+  import_path:
+    description:
+      - Create the volume as a copy of this file on the node (the host libvirt runs on, not the one running the
+        module). An absolute path, not expanded on the host running the module.
+      - libvirt can only copy volumes, so a file libvirt does not know yet is reached through a transient directory
+        pool over its directory (named C(vmcat-import-*)), which is destroyed right after the copy; a file in the
+        directory of an existing pool is found by refreshing that pool.
+    type: str
+  url:
+    description:
+      - Create the volume from an http or https download. The host running the module downloads the file and streams
+        it into the volume as it arrives; the volume is deleted again when the download breaks off or the checksum
+        does not match.
+      - Requires O(checksum).
+    type: str
+  checksum:
+    description:
+      - Checksum of the O(url) download, as V(sha256:<hex>); V(sha512), V(sha1) and V(md5) work too.
+    type: str
+  url_username:
+    description: User name for HTTP basic authentication of O(url).
+    type: str
+  url_password:
+    description: Password for HTTP basic authentication of O(url). Never logged or returned.
+    type: str
+  validate_certs:
+    description: Check the TLS certificate of an https O(url).
+    type: bool
+    default: true
+  use_proxy:
+    description: Use the proxy from the environment (C(https_proxy), C(http_proxy), C(no_proxy)) for O(url).
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the O(url) server to answer or send more data.
+    type: int
+    default: 30
+  src:
+    description:
+      - Create the volume from this file on the host running the module, streamed with virStorageVolUpload (holes
+        stay holes). With a remote O(uri) and a play on C(localhost), that is a file on the controller.
+      - The volume gets the file's format and virtual size, as libvirt detects them.
+    type: path
+  dest:
+    description:
+      - Copy the volume's bytes to this file on the host running the module (virStorageVolDownload, holes kept).
+      - Idempotent by checksum. An existing file is compared with the volume's content (a full read of the volume)
+        and written again only when they differ. New files are made with mode 0600.
+      - A qcow2 volume is copied as the qcow2 file it is.
+    type: path
+  force:
+    description:
+      - Delete or wipe the volume even when VMs use it or other volumes use it as their backing file. Those VMs and
+        overlays break.
+    type: bool
+    default: false
+  wipe:
+    description:
+      - With O(state=absent), overwrite the volume's content (with O(wipe_algorithm)) before deleting it, so that its
+        data does not stay on the storage. Happens at most once, since the volume is gone afterwards.
+      - To erase a volume and keep it, use O(state=wiped) instead; it checks the content first, reading the volume
+        until the first non-zero byte (a volume with data stops at once; a sparse file that was wiped is all holes
+        and is skipped quickly; a fully allocated zero volume is read completely).
+    type: bool
+    default: false
+  wipe_algorithm:
+    description:
+      - How O(wipe=true) overwrites the volume. V(zero) writes zeros; the others are libvirt's scrub patterns and need
+        the C(scrub) tool on the node. O(state=wiped) always uses V(zero).
+    type: str
+    choices: [zero, nnsa, dod, bsi, gutmann, schneier, pfitzner7, pfitzner33, random, trim]
+    default: zero
+notes:
+  - The content options (O(backing), O(clone_from), O(import_path), O(url), O(src)) are mutually exclusive and only
+    used when the volume is created. To replace the content of an existing volume, delete it first.
+  - In check mode nothing is downloaded, uploaded or copied; the size of a O(url) or O(import_path) volume is then
+    unknown (null) unless O(capacity) is given.
+  - O(dest) and O(state=wiped) read the volume also in check mode, to tell whether anything would change.
+seealso:
+  - module: vmcat.libvirt.volume_info
+  - module: vmcat.libvirt.pool
+'''
+
+EXAMPLES = r'''
+- name: A blank 20 GiB qcow2 disk
+  vmcat.libvirt.volume:
+    pool: images
+    name: web1-data.qcow2
+    capacity: 20G
+
+- name: A fully allocated raw disk
+  vmcat.libvirt.volume:
+    pool: images
+    name: db1-data.raw
+    format: raw
+    capacity: 50G
+    preallocation: full
+
+- name: Download a cloud image once, verified
+  vmcat.libvirt.volume:
+    pool: images
+    name: debian-12-base.qcow2
+    url: https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-generic-amd64.qcow2
+    checksum: "sha512:{{ debian_image_sha512 }}"
+    format: qcow2
+
+- name: A linked clone of it for one VM, with a bigger disk
+  vmcat.libvirt.volume:
+    pool: images
+    name: web1.qcow2
+    backing:
+      name: debian-12-base.qcow2
+    capacity: 30G
+
+- name: A full copy in another pool
+  vmcat.libvirt.volume:
+    pool: fast
+    name: web1-copy.qcow2
+    clone_from:
+      pool: images
+      name: web1.qcow2
+
+- name: Upload an ISO from the controller to a remote node
+  vmcat.libvirt.volume:
+    uri: qemu+ssh://admin@kvm1.example.com/system
+    pool: isos
+    name: installer.iso
+    src: /srv/isos/installer.iso
+
+- name: Import an image that is already on the node
+  vmcat.libvirt.volume:
+    pool: images
+    name: appliance.qcow2
+    import_path: /root/appliance.qcow2
+
+- name: Grow a disk
+  vmcat.libvirt.volume:
+    pool: images
+    name: web1.qcow2
+    capacity: 40G
+
+- name: Back a volume up to a file on the host running the module
+  vmcat.libvirt.volume:
+    pool: images
+    name: db1-data.raw
+    dest: /backup/db1-data.raw
+
+- name: Erase a scratch disk and keep it
+  vmcat.libvirt.volume:
+    pool: images
+    name: scratch.raw
+    state: wiped
+
+- name: Overwrite a disk, then delete it
+  vmcat.libvirt.volume:
+    pool: images
+    name: old-db.raw
+    state: absent
+    wipe: true
+'''
+
+RETURN = r'''
+volume:
+  description:
+    - The volume after the task (as it would be, in check mode). Empty when it was deleted.
+    - Same keys as one element of RV(vmcat.libvirt.volume_info#module:volumes).
+  returned: always
+  type: dict
+  sample:
+    name: web1.qcow2
+    pool: images
+    path: /var/lib/libvirt/images/web1.qcow2
+    key: /var/lib/libvirt/images/web1.qcow2
+    type: file
+    format: qcow2
+    capacity: 32212254720
+    allocation: 200704
+    physical: 196616
+    backing:
+      path: /var/lib/libvirt/images/debian-12-base.qcow2
+      format: qcow2
+      pool: images
+      name: debian-12-base.qcow2
+    used_by: [web1]
+checksum:
+  description: C(sha256:<hex>) of the volume's bytes, when O(dest) was compared or written.
+  returned: when O(dest) is set and the volume was read
+  type: str
+  sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+actions:
+  description: What the task did (or would do, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create, resize]
+'''
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
+    FORMATS,
+    PREALLOCATION,
+    SOURCES,
+    WIPE_ALGORITHMS,
+    ensure,
+)
+
+
+def main():
+    module = LibvirtModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            pool=dict(type='str', required=True),
+            state=dict(type='str', choices=['present', 'absent', 'wiped'], default='present'),
+            format=dict(type='str', choices=list(FORMATS)),
+            capacity=dict(type='str'),
+            preallocation=dict(type='str', choices=list(PREALLOCATION)),
+            allow_shrink=dict(type='bool', default=False),
+            backing=dict(type='dict', options=dict(
+                name=dict(type='str'),
+                pool=dict(type='str'),
+                path=dict(type='str'),
+                format=dict(type='str'),
+            ), mutually_exclusive=[('name', 'path')], required_one_of=[('name', 'path')]),
+            clone_from=dict(type='dict', options=dict(
+                name=dict(type='str', required=True),
+                pool=dict(type='str'),
+            )),
+            import_path=dict(type='str'),
+            url=dict(type='str'),
+            checksum=dict(type='str'),
+            url_username=dict(type='str'),
+            url_password=dict(type='str', no_log=True),
+            validate_certs=dict(type='bool', default=True),
+            use_proxy=dict(type='bool', default=True),
+            timeout=dict(type='int', default=30),
+            src=dict(type='path'),
+            dest=dict(type='path'),
+            force=dict(type='bool', default=False),
+            wipe=dict(type='bool', default=False),
+            wipe_algorithm=dict(type='str', choices=list(WIPE_ALGORITHMS), default='zero'),
+        ),
+        mutually_exclusive=[SOURCES],
+        required_together=[('url', 'checksum')],
+        secret_keys=('url_password',),
+    )
+    module.run_change('volume', ensure)
+
+
+if __name__ == '__main__':
+    main()
