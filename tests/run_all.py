@@ -90,8 +90,9 @@ def stage_sanity():
     subprocess.check_call([python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'ansible-core==%s' % core])
     _install_pip_bootstrap(python)
     env = {'PATH': os.path.join(venv, 'bin') + os.pathsep + os.environ.get('PATH', '')}
-    code, dummy = sh([os.path.join(venv, 'bin', 'ansible-test'), 'sanity', '--local', '--requirements', '--python', PY,
-                  '--color', 'no'], cwd=SANITY_TREE, env=env)
+    ansible_test = os.path.join(venv, 'bin', 'ansible-test')
+    code, dummy = sh([ansible_test, 'sanity', '--local', '--requirements', '--python', PY, '--color', 'no'],
+                     cwd=SANITY_TREE, env=env)
     return code == 0, 'ansible-test sanity --local --python %s (ansible-core %s)' % (PY, core)
 
 
