@@ -380,7 +380,7 @@ def _parse_stanzas(text: str) -> dict[str, dict[str, str]]:
         fields = {}
         for line in block.splitlines():
             if line and not line[0].isspace() and ":" in line:
-                name, _, value = line.partition(":")
+                name, dummy, value = line.partition(":")
                 fields[name] = value.strip()
         if "Package" in fields:
             stanzas[fields["Package"]] = fields
