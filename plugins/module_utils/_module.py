@@ -111,20 +111,32 @@ class LibvirtModule(AnsibleModule):
         self.fail_json(msg='libvirt error on %s: %s' % (self.params['uri'], libvirt_message(exc)),
                        exception=traceback.format_exc())
 
-    def run_change(self, key, fn):
-        """Run ``fn(ctx) -> Outcome`` and exit with changed, ``key``: after, and diff."""
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import Diff
+    def _run(self, fn, connect=True):
+        """Call ``fn(ctx)`` inside one test-node session and connection; map errors to fail_json.
+
+        Returns ``(value, changed)`` where ``changed`` is read from the value
+        (an Outcome or a result dict) so a test node is saved only after a real change.
+        """
         try:
+            if not connect:
+                return fn(Context(None, self.params, self.check_mode, module=self))
             with _test_node.session(self.params['uri']) as node:
                 with self.connection() as conn:
                     node.restore(conn)
-                    outcome = fn(Context(conn, self.params, self.check_mode, module=self))
-                    if outcome.changed and not self.check_mode:
+                    value = fn(Context(conn, self.params, self.check_mode, module=self))
+                    changed = value.changed if isinstance(value, Outcome) else bool(value.get('changed'))
+                    if changed and not self.check_mode:
                         node.persist(conn)
+                    return value
         except VmcatError as exc:
             self._fail(exc)
         except Exception as exc:
             self._fail_unexpected(exc)
+
+    def run_change(self, key, fn):
+        """Run ``fn(ctx) -> Outcome`` and exit with changed, ``key``: after, and diff."""
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import Diff
+        outcome = self._run(fn)
         result = dict(changed=outcome.changed)
         result[key] = outcome.after if outcome.after is not None else {}
         result.update(outcome.extra)
@@ -134,13 +146,14 @@ class LibvirtModule(AnsibleModule):
 
     def run_info(self, fn):
         """Run ``fn(ctx) -> dict`` (read-only) and exit with changed=False and that dict."""
-        try:
-            with _test_node.session(self.params['uri']) as node:
-                with self.connection() as conn:
-                    node.restore(conn)
-                    data = fn(Context(conn, self.params, self.check_mode, module=self))
-        except VmcatError as exc:
-            self._fail(exc)
-        except Exception as exc:
-            self._fail_unexpected(exc)
+        data = self._run(fn)
         self.exit_json(changed=False, **data)
+
+    def run_action(self, fn, connect=True):
+        """Run ``fn(ctx) -> dict`` (with ``changed``) for modules that act rather than converge.
+
+        Sending keys or running a command has no before/after; the dict is the
+        result.  With ``connect=False`` no libvirt connection is opened and
+        ``ctx.conn`` is None.
+        """
+        self.exit_json(**self._run(fn, connect=connect))

@@ -14,8 +14,7 @@ Two ways to reach a QEMU:
   (``-qmp unix:PATH,server=on,wait=off``), with the ``qemu.qmp`` library.
 
 Both return the command's ``return`` value or raise ``QmpCommandError``
-carrying QEMU's error class and description.  ``run_action`` is the run
-cycle of action modules (qmp, vm_input): no before/after, a result dict.
+carrying QEMU's error class and description.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -27,13 +26,11 @@ __metaclass__ = type
 import json
 import traceback
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     InvalidInput,
     VmcatError,
     libvirt_message,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
 
 try:
     import libvirt
@@ -194,33 +191,6 @@ def socket_command(path, command, arguments=None, timeout=30):
     except (AttributeError, KeyError, TypeError):
         pass
     return value, version
-
-
-# -- the run cycle of action modules ------------------------------------------
-
-def run_action(module, fn, connect=True):
-    """Run ``fn(ctx) -> dict`` (which includes ``changed``) and exit with that dict.
-
-    Like LibvirtModule.run_change without before/after: for modules that act
-    (send keys, run a command) rather than converge a resource.  With
-    ``connect=False`` no libvirt connection is opened and ``ctx.conn`` is None.
-    """
-    params = module.params
-    try:
-        if connect:
-            with _test_node.session(params['uri']) as node:
-                with module.connection() as conn:
-                    node.restore(conn)
-                    result = fn(Context(conn, params, module.check_mode, module=module))
-        else:
-            result = fn(Context(None, params, module.check_mode, module=module))
-    except VmcatError as exc:
-        details = dict((k, v) for k, v in exc.details.items() if k not in module.secret_keys)
-        module.fail_json(msg=exc.msg, **details)
-    except Exception as exc:  # an untranslated libvirt error: still name the node, keep the traceback
-        module.fail_json(msg='libvirt error on %s: %s' % (params.get('uri'), libvirt_message(exc)),
-                         exception=traceback.format_exc())
-    module.exit_json(**result)
 
 
 def run_command(ctx):

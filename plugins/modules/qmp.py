@@ -177,7 +177,6 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._qmp import (
     HAS_QEMU_QMP,
     QEMU_QMP_IMPORT_ERROR,
     QEMU_QMP_PACKAGE,
-    run_action,
     run_command,
 )
 
@@ -198,7 +197,7 @@ def main():
         module.fail_json(msg=missing_required_lib(QEMU_QMP_PACKAGE), exception=QEMU_QMP_IMPORT_ERROR)
     if module.params['timeout'] <= 0:
         module.fail_json(msg='timeout must be a positive number of seconds (got %d)' % module.params['timeout'])
-    run_action(module, run_command, connect=not module.params['socket'])
+    module.run_action(run_command, connect=not module.params['socket'])
 
 
 if __name__ == '__main__':

@@ -208,7 +208,6 @@ actions:
 from ansible_collections.vmcat.libvirt.plugins.module_utils._console import BUTTON_ACTIONS, BUTTONS, send_input
 from ansible_collections.vmcat.libvirt.plugins.module_utils._keys import LAYOUTS
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._qmp import run_action
 
 
 def main():
@@ -232,7 +231,7 @@ def main():
         mutually_exclusive=[('keys', 'text', 'mouse')],
         required_one_of=[('keys', 'text', 'mouse')],
     )
-    run_action(module, send_input)
+    module.run_action(send_input)
 
 
 if __name__ == '__main__':
