@@ -22,6 +22,7 @@ import os
 import uuid
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _template_meta
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
@@ -31,7 +32,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume
 FORMATS = ('raw', 'qcow2')
 PREALLOCATION = ('off', 'metadata', 'falloc', 'full')
 WIPE_ALGORITHMS = ('zero', 'nnsa', 'dod', 'bsi', 'gutmann', 'schneier', 'pfitzner7', 'pfitzner33', 'random', 'trim')
-SOURCES = ('backing', 'clone_from', 'import_path', 'url', 'src')
+SOURCES = ('backing', 'clone_from', 'import_path', 'url', 'src', 'template')
 
 _PREALLOC_METADATA = 1  # VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA
 _RESIZE_ALLOCATE = 1  # VIR_STORAGE_VOL_RESIZE_ALLOCATE
@@ -85,6 +86,12 @@ def validate(params):
         check_name(clone_from['name'], 'clone_from.name')
     if backing.get('name') is not None:
         check_name(backing['name'], 'backing.name')
+    template = params.get('template') or {}
+    if template:
+        _template_meta.check_template_name(template.get('name'), 'template.name')
+        if template.get('linked', True) and params.get('format') not in (None, 'qcow2'):
+            raise InvalidInput("a linked clone of a template is a qcow2 overlay; format %s is only possible with "
+                               "template.linked: false (a full copy)" % params['format'])
     for key, value in (('backing.path', backing.get('path')), ('import_path', params.get('import_path'))):
         if value is not None and not value.startswith('/'):
             raise InvalidInput("%s must be an absolute path on the node, got '%s'" % (key, value))
@@ -212,8 +219,11 @@ def backing_dependents(conn, path):
 
 
 # -- XML ------------------------------------------------------------------------
-def volume_xml(name, capacity, fmt, allocation=None, backing=None):
-    """A <volume> definition for createXML/createXMLFrom (capacity and allocation in bytes)."""
+def volume_xml(name, capacity, fmt, allocation=None, backing=None, mode=None):
+    """A <volume> definition for createXML/createXMLFrom (capacity and allocation in bytes).
+
+    ``mode`` (an int such as 0o444) sets the file mode of volumes in file-based pools.
+    """
     root = _xml.element('volume')
     _xml.sub(root, 'name', name)
     _xml.sub(root, 'capacity', capacity, unit='bytes')
@@ -221,6 +231,8 @@ def volume_xml(name, capacity, fmt, allocation=None, backing=None):
         _xml.sub(root, 'allocation', allocation, unit='bytes')
     target = _xml.sub(root, 'target')
     _xml.sub(target, 'format', type_=fmt)
+    if mode is not None:
+        _xml.sub(_xml.sub(target, 'permissions'), 'mode', '%04o' % mode)
     if backing:
         store = _xml.sub(root, 'backingStore')
         _xml.sub(store, 'path', backing['path'])
@@ -283,6 +295,8 @@ def _refuse_different(ctx, before):
     if fmt and not _same_format(before['format'], fmt):
         raise Refused("%s exists with format %s; changing format is not supported, remove it first (state: "
                       "absent) or make a converted copy with clone_from and format: %s" % (where, before['format'], fmt))
+    if params.get('template'):
+        _refuse_other_template(ctx, before, where)
     backing = params.get('backing')
     if not backing:
         return
@@ -300,6 +314,20 @@ def _refuse_different(ctx, before):
     if not same:
         raise Refused("%s exists with backing %s (%s); changing it to %s is not supported, remove it first"
                       % (where, have['path'], have['format'], wanted))
+
+
+def _refuse_other_template(ctx, before, where):
+    """An existing volume asked for as a template clone must be that kind of clone of that template."""
+    spec = ctx.params['template']
+    found = _template_meta.template_backing(ctx.conn, spec['name'])
+    have = (before['backing'] or {}).get('path')
+    if spec.get('linked', True) and have != found['path']:
+        raise Refused("%s exists %s; it is not a linked clone of template '%s' (%s), remove it first or use another "
+                      "name" % (where, 'with backing %s' % have if have else 'without a backing volume', spec['name'],
+                                found['path']))
+    if not spec.get('linked', True) and have == found['path']:
+        raise Refused("%s exists as a linked clone of template '%s', not as the full copy asked for (template.linked: "
+                      "false); remove it first or use another name" % (where, spec['name']))
 
 
 def _same_format(have, want):
@@ -363,6 +391,8 @@ def _create(ctx, pool, capacity):
         vol, view = _create_clone(ctx, pool, source)
     elif params.get('import_path'):
         vol, view = _create_import(ctx, pool)
+    elif params.get('template'):
+        vol, view = _create_from_template(ctx, pool, capacity)
     elif params.get('url') or params.get('src'):
         vol, view = _create_upload(ctx, pool)
     elif capacity is not None:
@@ -415,9 +445,9 @@ def _resolve_backing(ctx, pool):
     }
 
 
-def _create_overlay(ctx, pool, capacity):
+def _create_overlay(ctx, pool, capacity, backing=None):
     params = ctx.params
-    backing = _resolve_backing(ctx, pool)
+    backing = backing or _resolve_backing(ctx, pool)
     size = capacity or backing['capacity']
     if size is None:
         raise InvalidInput("capacity is needed for an overlay on '%s' (libvirt does not know its size)" % backing['path'])
@@ -432,13 +462,13 @@ def _create_overlay(ctx, pool, capacity):
     return vol, _predicted(ctx, pool, 'qcow2', size, allocation, store)
 
 
-def _clone_plan(params, source):
+def _clone_plan(params, source, mode=None):
     """(createXMLFrom XML, flags, format, capacity, allocation) for a full copy of ``source``."""
     root = _xml.parse(source.XMLDesc(0))
     fmt = params.get('format') or _xml.attr_of(root, 'target/format', 'type') or 'raw'
     size = _xml.int_of(root, 'capacity')
     allocation, flags = allocation_plan(fmt, size, params.get('preallocation'))
-    return _xml.to_string(volume_xml(params['name'], size, fmt, allocation)), flags, fmt, size, allocation
+    return _xml.to_string(volume_xml(params['name'], size, fmt, allocation, mode=mode)), flags, fmt, size, allocation
 
 
 def _clone(conn, pool, name, xml, source, flags):
@@ -456,6 +486,22 @@ def _create_clone(ctx, pool, source):
     return vol, _predicted(ctx, pool, fmt, size, allocation)
 
 
+def copy_volume(conn, pool, name, source, fmt=None, mode=None):
+    """A new volume ``name`` in ``pool``: a full copy of the volume ``source`` (converted to ``fmt``)."""
+    with conn.translated('read', "volume '%s'" % source.name()):
+        xml, flags = _clone_plan(dict(name=name, format=fmt), source, mode)[:2]
+    return _clone(conn, pool, name, xml, source, flags)
+
+
+def _create_from_template(ctx, pool, capacity):
+    """A linked clone (qcow2 overlay) or a full copy of a template's image volume."""
+    spec = ctx.params['template']
+    backing = _template_meta.template_backing(ctx.conn, spec['name'])
+    if spec.get('linked', True):
+        return _create_overlay(ctx, pool, capacity, backing)
+    return _create_clone(ctx, pool, backing['volume'])
+
+
 def _create_import(ctx, pool):
     vol = ctx.act('import', import_node_file, ctx.conn, pool, ctx.params)
     return vol, _predicted(ctx, pool, ctx.params.get('format'), None)
@@ -471,7 +517,7 @@ def import_node_file(conn, pool, params):
     destroyed again right after the copy (a transient pool leaves no
     definition behind).
     """
-    source, cleanup = _node_file_volume(conn, params['import_path'])
+    source, cleanup = node_file_volume(conn, params['import_path'])
     try:
         with conn.translated('read', "import_path '%s'" % params['import_path']):
             xml, flags = _clone_plan(params, source)[:2]
@@ -481,7 +527,7 @@ def import_node_file(conn, pool, params):
             cleanup()
 
 
-def _node_file_volume(conn, path):
+def node_file_volume(conn, path):
     """(volume for a node file, cleanup function or None)."""
     found = conn.volume_by_path(path)
     if found is not None:

@@ -269,22 +269,25 @@ def volume_checksum(conn, vol, algorithm='sha256'):
 
 
 # -- new volumes from bytes -------------------------------------------------------------
-def _new_raw(conn, pool, name, capacity):
+def _new_raw(conn, pool, name, capacity, mode=None):
     root = _xml.element('volume')
     _xml.sub(root, 'name', name)
     _xml.sub(root, 'capacity', capacity, unit='bytes')
     _xml.sub(root, 'allocation', 0, unit='bytes')
-    _xml.sub(_xml.sub(root, 'target'), 'format', type_='raw')
+    target = _xml.sub(root, 'target')
+    _xml.sub(target, 'format', type_='raw')
+    if mode is not None:  # file mode in file-based pools, e.g. 0o444 for read-only template images
+        _xml.sub(_xml.sub(target, 'permissions'), 'mode', '%04o' % mode)
     with conn.translated('create', "volume '%s' in pool '%s'" % (name, pool.name()), 'check that the pool has room for it'):
         return pool.createXML(_xml.to_string(root), 0)
 
 
-def _fill(conn, pool, name, capacity, segments, sparse):
+def _fill(conn, pool, name, capacity, segments, sparse, mode=None):
     """Create a raw volume, stream the segments into it, and let libvirt probe what it holds.
 
     The volume is deleted again when anything fails.
     """
-    vol = _new_raw(conn, pool, name, capacity)
+    vol = _new_raw(conn, pool, name, capacity, mode)
     try:
         with conn.translated('upload into', "volume '%s' in pool '%s'" % (name, pool.name())):
             send(conn.virt, vol, segments, sparse)
@@ -346,15 +349,18 @@ def url_segments(response, url, algorithm, expected, length=None):
                                % (safe_url(url), algorithm, expected, digest.text()))
 
 
-def create_from_url(conn, pool, params):
-    """A new volume holding the bytes of the task's url, verified against its checksum."""
+def create_from_url(conn, pool, params, mode=None):
+    """A new volume holding the bytes of the task's url, verified against its checksum.
+
+    ``mode`` sets the new file's mode in file-based pools (the template module makes its images 0444).
+    """
     algorithm, expected = parse_checksum(params.get('checksum'))
     response = open_url(params)
     try:
         length = response.headers.get('Content-Length') if getattr(response, 'headers', None) else None
         length = int(length) if length and str(length).isdigit() else None
         segments = url_segments(response, params['url'], algorithm, expected, length)
-        return _fill(conn, pool, params['name'], length or 0, segments, False)
+        return _fill(conn, pool, params['name'], length or 0, segments, False, mode)
     finally:
         response.close()
 

@@ -17,7 +17,8 @@ description:
     delete it.
   - "Sources: a blank volume (O(capacity)), a qcow2 overlay on a backing volume (O(backing), a linked clone), a
     full copy of another volume (O(clone_from)), a file on the node (O(import_path)), a file on the host running the
-    module (O(src)), or an http(s) download verified by checksum (O(url))."
+    module (O(src)), an http(s) download verified by checksum (O(url)), or a template (O(template)), as a linked
+    clone or a full copy."
   - A source is used only to create a missing volume. An existing volume is never recreated or overwritten; when it
     has a different format or backing volume than asked for, the task fails and says so.
   - Options left unset are left as they are. O(capacity) on an existing volume grows it; shrinking is refused
@@ -119,6 +120,26 @@ options:
       pool:
         description: Its pool; defaults to O(pool).
         type: str
+  template:
+    description:
+      - Create the volume from a template registered with M(vmcat.libvirt.template), found by name in any running
+        pool of the node; the new volume goes into O(pool).
+      - A linked clone (default) is a qcow2 overlay on the template's read-only image, made at once; O(capacity)
+        makes it larger than the template's virtual size (never smaller). A full copy (O(template.linked=false)) is
+        independent of the template, keeps the template's format unless O(format) converts it, and is grown to
+        O(capacity) when that is larger.
+      - An existing volume is kept; it must be that kind of clone of that template (a linked clone must have the
+        template's image as backing file, a full copy must not), or the task fails.
+    type: dict
+    suboptions:
+      name:
+        description: The template's name.
+        type: str
+        required: true
+      linked:
+        description: V(true) for a qcow2 overlay on the template's image, V(false) for a full copy.
+        type: bool
+        default: true
   import_path:
     description:
       - Create the volume as a copy of this file on the node (the host libvirt runs on, not the one running the
@@ -192,8 +213,8 @@ options:
     choices: [zero, nnsa, dod, bsi, gutmann, schneier, pfitzner7, pfitzner33, random, trim]
     default: zero
 notes:
-  - The content options (O(backing), O(clone_from), O(import_path), O(url), O(src)) are mutually exclusive and only
-    used when the volume is created. To replace the content of an existing volume, delete it first.
+  - The content options (O(backing), O(clone_from), O(import_path), O(url), O(src), O(template)) are mutually
+    exclusive and only used when the volume is created. To replace the content of an existing volume, delete it first.
   - In check mode nothing is downloaded, uploaded or copied; the size of a O(url) or O(import_path) volume is then
     unknown (null) unless O(capacity) is given.
   - O(dest) and O(state=wiped) read the volume also in check mode, to tell whether anything would change.
@@ -232,6 +253,23 @@ EXAMPLES = r'''
     backing:
       name: debian-12-base.qcow2
     capacity: 30G
+
+- name: A VM disk made from a template, as a linked clone with a bigger disk
+  vmcat.libvirt.volume:
+    pool: images
+    name: web2.qcow2
+    template:
+      name: debian-12
+    capacity: 30G
+
+- name: An independent raw copy of a template
+  vmcat.libvirt.volume:
+    pool: fast
+    name: db1.raw
+    format: raw
+    template:
+      name: debian-12
+      linked: false
 
 - name: A full copy in another pool
   vmcat.libvirt.volume:
@@ -347,6 +385,10 @@ def main():
                 pool=dict(type='str'),
             )),
             import_path=dict(type='str'),
+            template=dict(type='dict', options=dict(
+                name=dict(type='str', required=True),
+                linked=dict(type='bool', default=True),
+            )),
             url=dict(type='str'),
             checksum=dict(type='str'),
             url_username=dict(type='str'),

@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Define, boot or remove a test-guest VM whose disk is a given image, for the template tests.
+
+The domain comes from the guest fixture's ``domain_xml`` (TCG, machine pc,
+QEMU as root, BIOS boot from the disk, serial console to a file).
+
+Usage: guest_vm.py URI define NAME DISK GUEST_JSON SERIAL_LOG
+       guest_vm.py URI start  NAME DISK GUEST_JSON SERIAL_LOG
+       guest_vm.py URI remove NAME
+
+``start`` defines the VM when needed, boots it, waits for its guest agent and
+runs ``echo`` through guest-exec; it prints JSON with the agent's wait time
+and the command's output.  ``remove`` destroys and undefines it.  Prints
+"changed" (define/remove) when something changed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import sys
+
+import libvirt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
+
+from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
+from harness.smoke_guest import guest_exec, wait_for_agent  # noqa: E402
+
+
+def lookup(conn, name):
+    try:
+        return conn.lookupByName(name)
+    except libvirt.libvirtError:
+        return None
+
+
+def define(conn, name, disk, guest, serial_log):
+    dom = lookup(conn, name)
+    if dom is None:
+        dom = conn.defineXML(domain_xml(name, guest, disk=disk, kernel_boot=False, serial_log=serial_log))
+        print('changed')
+    return dom
+
+
+def start(conn, name, disk, guest, serial_log):
+    dom = define(conn, name, disk, guest, serial_log)
+    if not dom.isActive():
+        dom.create()
+    try:
+        waited = wait_for_agent(dom, timeout=180)
+        result = guest_exec(dom, '/bin/sh', ['-c', 'echo vmcat-template-boot-ok'])
+    except Exception:
+        if os.path.exists(serial_log):
+            with open(serial_log, errors='replace') as f:
+                sys.stderr.write(f.read()[-3000:])
+        raise
+    print(json.dumps({'agent_seconds': round(waited, 1), 'stdout': result['stdout'], 'exitcode': result['exitcode']}))
+
+
+def remove(conn, name):
+    dom = lookup(conn, name)
+    if dom is None:
+        return
+    if dom.isActive():
+        dom.destroy()
+    dom.undefine()
+    print('changed')
+
+
+def main(argv):
+    uri, action, name = argv[1:4]
+    libvirt.registerErrorHandler(lambda *args: None, None)
+    conn = libvirt.open(uri)
+    try:
+        if action == 'remove':
+            remove(conn, name)
+        else:
+            disk, guest, serial_log = argv[4], json.loads(argv[5]), argv[6]
+            (define if action == 'define' else start)(conn, name, disk, guest, serial_log)
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    main(sys.argv)
