@@ -12,8 +12,8 @@ test driver reading a node file) this file makes the node file the state:
 - after opening, the active/autostart flags the test driver cannot read from
   a node file are restored from a ``vmcat:state`` element in the file;
 - after a task that changed something (never in check mode), the whole node
-  (domains with their run state, networks, pools with their volumes, and the
-  flags) is written back atomically.
+  (domains with their run state and snapshots, networks, pools with their
+  volumes, and the flags) is written back atomically.
 
 ``test:///default`` is left as libvirt made it: fresh in every process.
 
@@ -92,6 +92,7 @@ class _Node:
             run.text = str(dom.state()[0])
             if not dom.isPersistent():
                 _xml.etree.SubElement(el, '{%s}transient' % TEST_NS)
+            el.extend(_snapshots(dom))
             root.append(el)
             _flag(state, 'domain', dom.name(), None, dom.autostart())
         for net in virt.listAllNetworks(0):
@@ -116,6 +117,17 @@ def _inactive_flags(dom):
     if dom.isPersistent():
         flags |= 2  # VIR_DOMAIN_XML_INACTIVE: the persistent definition
     return flags
+
+
+def _snapshots(dom):
+    """The domain's snapshots as <test:domainsnapshot> elements, with the <active> (current) flag the driver reads."""
+    found = []
+    for snap in dom.listAllSnapshots(0):
+        el = _xml.etree.Element('{%s}domainsnapshot' % TEST_NS)
+        el.extend(list(_xml.parse(snap.getXMLDesc(1))))  # VIR_DOMAIN_SNAPSHOT_XML_SECURE
+        _xml.etree.SubElement(el, 'active').text = '1' if snap.isCurrent() else '0'
+        found.append(el)
+    return found
 
 
 def _flag(state, tag, name, active, autostart):
