@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+"""Benchmarks for vmcat.libvirt (not tests: `make bench`, never `make test`).
+
+Each benchmark measures our task side by side with its alternative in one
+run and prints the ratio:
+
+- noop:      a no-op `vmcat.libvirt.vm` task (the VM already as declared)
+             against `ansible.builtin.ping`, N tasks each, median of R runs.
+- provision: 5 VMs from a template to "guest agent answers", linked clone
+             (qcow2 overlay) against full copy, on qemu:///system with TCG
+             guests built from the test fixture.
+
+Usage: python bench/run.py [noop] [provision] [--runs R] [--tasks N]
+Results are printed and written to bench/results/<name>.json.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = os.path.dirname(sys.executable)
+RESULTS = os.path.join(HERE, 'results')
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+
+from harness import daemons, guest  # noqa: E402
+
+
+def playbook(path, tasks, play_vars=None):
+    play = {'name': 'bench', 'hosts': 'localhost', 'gather_facts': False,
+            'vars': play_vars or {}, 'tasks': tasks}
+    with open(path, 'w') as f:
+        json.dump([play], f)  # JSON is YAML
+    return path
+
+
+def run_playbook(path, extra=None):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR='1')
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', path]
+    if extra:
+        cmd += ['-e', json.dumps(extra)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-4000:])
+        raise SystemExit('playbook %s failed' % path)
+    return elapsed, proc.stdout
+
+
+def save(name, data):
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name + '.json'), 'w') as f:
+        json.dump(data, f, indent=2)
+
+
+def vm_task(name, pool, state, disk_create, extra=None):
+    task = {'vmcat.libvirt.vm': dict({
+        'uri': 'qemu:///system', 'name': name, 'memory': '256M', 'vcpus': 1, 'virt_type': 'qemu',
+        'machine': 'pc', 'state': state,
+        'disks': [{'target': 'vda', 'create': dict({'pool': pool, 'name': name + '.qcow2'}, **disk_create)}],
+    }, **(extra or {}))}
+    return task
+
+
+def setup_pool(work, prefix):
+    """A dir pool in a world-readable place (QEMU runs as libvirt-qemu) with the fixture disk as a template."""
+    fixture = guest.build_guest()
+    pool_dir = os.path.join(work, 'pool')
+    os.makedirs(pool_dir)
+    os.chmod(work, 0o755)
+    image = os.path.join(work, 'fixture.qcow2')
+    shutil.copy(fixture['disk'], image)
+    os.chmod(image, 0o644)
+    tasks = [
+        {'vmcat.libvirt.pool': {'uri': 'qemu:///system', 'name': prefix + 'pool', 'target': {'path': pool_dir},
+                                'build': True}},
+        {'vmcat.libvirt.template': {'uri': 'qemu:///system', 'name': prefix + 'tpl', 'pool': prefix + 'pool',
+                                    'source': {'path': image}}},
+    ]
+    run_playbook(playbook(os.path.join(work, 'setup.yml'), tasks))
+
+
+def cleanup(work, prefix, names):
+    tasks = [{'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': n, 'state': 'absent', 'remove_storage': True},
+              'ignore_errors': True} for n in names]
+    tasks += [
+        {'vmcat.libvirt.template': {'uri': 'qemu:///system', 'name': prefix + 'tpl', 'state': 'absent'},
+         'ignore_errors': True},
+        {'vmcat.libvirt.pool': {'uri': 'qemu:///system', 'name': prefix + 'pool', 'state': 'absent', 'purge': True},
+         'ignore_errors': True},
+    ]
+    run_playbook(playbook(os.path.join(work, 'cleanup.yml'), tasks))
+
+
+def bench_noop(args, work, prefix):
+    name = prefix + 'noop'
+    create = {'template': prefix + 'tpl', 'linked': True}
+    run_playbook(playbook(os.path.join(work, 'define.yml'), [vm_task(name, prefix + 'pool', 'present', create)]))
+    loop = list(range(args.tasks))
+    vm_play = playbook(os.path.join(work, 'vm.yml'),
+                       [dict(vm_task(name, prefix + 'pool', 'present', create), loop=loop)])
+    ping_play = playbook(os.path.join(work, 'ping.yml'), [{'ansible.builtin.ping': {}, 'loop': loop}])
+    vm_times, ping_times = [], []
+    for dummy in range(args.runs):
+        elapsed, out = run_playbook(vm_play)
+        if 'changed=0' not in out:
+            raise SystemExit('the no-op vm task reported a change:\n' + out[-2000:])
+        vm_times.append(elapsed)
+        ping_times.append(run_playbook(ping_play)[0])
+    vm_ms = statistics.median(vm_times) / args.tasks * 1000
+    ping_ms = statistics.median(ping_times) / args.tasks * 1000
+    result = {'tasks_per_run': args.tasks, 'runs': args.runs, 'vm_playbook_s': vm_times, 'ping_playbook_s': ping_times,
+              'vm_ms_per_task': round(vm_ms, 1), 'ping_ms_per_task': round(ping_ms, 1),
+              'ratio_vm_over_ping': round(vm_ms / ping_ms, 2)}
+    print('noop: vm %.1f ms/task, ping %.1f ms/task, ratio %.2f (median of %d runs of %d tasks; '
+          'playbook start-up included, spread over the tasks)' % (vm_ms, ping_ms, vm_ms / ping_ms, args.runs, args.tasks))
+    save('noop', result)
+    return [name]
+
+
+def bench_provision(args, work, prefix):
+    results = {}
+    names = []
+    for linked in (True, False):
+        kind = 'linked' if linked else 'full'
+        batch = ['%s%s%d' % (prefix, kind, i) for i in range(args.vms)]
+        names += batch
+        create = {'template': prefix + 'tpl', 'linked': linked}
+        tasks = [dict(vm_task('{{ item }}', prefix + 'pool', 'running', create), loop=batch),
+                 dict(vm_task('{{ item }}', prefix + 'pool', 'running', create,
+                              {'wait_for': 'agent', 'wait_timeout': 600}), loop=batch)]
+        elapsed, dummy = run_playbook(playbook(os.path.join(work, 'provision-%s.yml' % kind), tasks))
+        results[kind] = round(elapsed, 1)
+        print('provision %d VMs (%s): %.1f s to all agents answering' % (args.vms, kind, elapsed))
+        run_playbook(playbook(os.path.join(work, 'remove-%s.yml' % kind), [
+            {'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': '{{ item }}', 'state': 'absent',
+                                  'remove_storage': True}, 'loop': batch}]))
+    results['ratio_full_over_linked'] = round(results['full'] / results['linked'], 2)
+    results['vms'] = args.vms
+    results['template_bytes'] = os.path.getsize(os.path.join(work, 'fixture.qcow2'))
+    print('provision: full copy / linked clone = %.2f' % results['ratio_full_over_linked'])
+    save('provision', results)
+    return names
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('benchmarks', nargs='*', default=['noop', 'provision'])
+    parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--tasks', type=int, default=20)
+    parser.add_argument('--vms', type=int, default=5)
+    args = parser.parse_args()
+    daemons.ensure_daemons()
+    prefix = 'vmcbench-%s-' % secrets.token_hex(2)
+    work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
+    names = []
+    try:
+        setup_pool(work, prefix)
+        if 'noop' in args.benchmarks:
+            names += bench_noop(args, work, prefix)
+        if 'provision' in args.benchmarks:
+            names += bench_provision(args, work, prefix)
+    finally:
+        cleanup(work, prefix, names)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
