@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible import constants as C
+from ansible.plugins.loader import fragment_loader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template as trusted  # ansible-core 2.19+: only trusted text is templated
+except ImportError:  # pragma: no cover - older cores template every str
+    def trusted(text):
+        return text
+from ansible.utils.plugin_docs import add_fragments
+
+from ansible_collections.vmcat.libvirt.plugins.inventory import libvirt as inventory_module
+from ansible_collections.vmcat.libvirt.plugins.inventory.libvirt import InventoryModule
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
+
+
+META = ('<metadata><vmcat:vm xmlns:vmcat="https://vmcat.example/libvirt/vm/1"><vmcat:tags>%s</vmcat:tags>'
+        '<vmcat:data><vmcat:item key="owner" type="str">%s</vmcat:item></vmcat:data></vmcat:vm></metadata>')
+
+
+def _domain(name, uuid, state=1, tags=(), owner='alice', mac=None):
+    tag_xml = ''.join('<vmcat:tag>%s</vmcat:tag>' % t for t in tags)
+    nic = ("<devices><interface type='network'><mac address='%s'/><source network='n1'/></interface></devices>" % mac
+           if mac else '')
+    return ('<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name><uuid>%s</uuid>'
+            '<memory>262144</memory><vcpu>1</vcpu><os><type>hvm</type></os>%s%s<test:runstate>%d</test:runstate></domain>'
+            % (name, uuid, META % (tag_xml, owner), nic, state))
+
+
+NET = ('<network><name>n1</name><bridge name="virbr9"/><ip address="192.168.100.1" netmask="255.255.255.0">'
+       '<dhcp><range start="192.168.100.2" end="192.168.100.254"/></dhcp></ip></network>')
+
+
+def _node_file(tmp_path, name, domains):
+    path = tmp_path / ('%s.xml' % name)
+    path.write_text('<node><cpu><mhz>2000</mhz><model>i686</model><nodes>1</nodes><sockets>1</sockets><cores>2</cores>'
+                    '<threads>1</threads><active>2</active></cpu><memory>8388608</memory>%s%s</node>'
+                    % (''.join(domains), NET))
+    return 'test://' + str(path)
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    a = _node_file(tmp_path, 'a', [
+        _domain('web1', '11111111-1111-1111-1111-111111111111', 1, ['web', 'prod-eu'], mac='52:54:00:00:00:01'),
+        _domain('db1', '22222222-2222-2222-2222-222222222222', 5, ['db']),
+        _domain('shared', '33333333-3333-3333-3333-333333333333', 1),
+    ])
+    b = _node_file(tmp_path, 'b', [
+        _domain('shared', '44444444-4444-4444-4444-444444444444', 1),
+        _domain('{{ lookup("pipe", "id") }}', '55555555-5555-5555-5555-555555555555', 1, owner='{{ 7 * 7 }}'),
+    ])
+    return a, b
+
+
+def run_inventory(tmp_path, config, cache=True):
+    path = tmp_path / 'x.libvirt.yml'
+    path.write_text(yaml.safe_dump(dict(config, plugin='vmcat.libvirt.libvirt')))
+    plugin = _loaded_plugin()
+    warnings = []
+    plugin.display = type('D', (), {'warning': lambda self, msg: warnings.append(msg),
+                                    'debug': lambda self, msg: None, 'vvv': lambda self, msg: None,
+                                    'v': lambda self, msg: None, 'vv': lambda self, msg: None,
+                                    'deprecated': lambda self, *a, **k: None})()
+    inventory = InventoryData()
+    loader = DataLoader()
+    plugin.templar = Templar(loader=loader)
+    assert plugin.verify_file(str(path))
+    plugin.parse(inventory, loader, str(path), cache=cache)
+    if getattr(plugin, "_cache", None) is not None:  # what InventoryManager does after parse
+        plugin.update_cache_if_changed()
+    return inventory, warnings, plugin
+
+
+def _loaded_plugin():
+    """The plugin through Ansible's loader, so its documented options and defaults apply."""
+    doc = yaml.safe_load(inventory_module.DOCUMENTATION)
+    add_fragments(doc, inventory_module.__file__, fragment_loader=fragment_loader)
+    C.config.initialize_plugin_configuration_definitions('inventory', InventoryModule.NAME, doc['options'])
+    plugin = InventoryModule()
+    plugin._load_name = InventoryModule.NAME
+    return plugin
+
+
+def test_verify_file_by_suffix(tmp_path):
+    plugin = InventoryModule()
+    for name, ok in (('a.libvirt.yml', True), ('a.libvirt.yaml', True), ('a.yml', False), ('libvirt.yml', False)):
+        path = tmp_path / name
+        path.write_text('plugin: vmcat.libvirt.libvirt\n')
+        assert plugin.verify_file(str(path)) is ok, name
+
+
+def test_node_names_and_input_errors():
+    assert inv.default_node_name('qemu+ssh://root@kvm-1:22/system') == 'kvm_1'
+    assert inv.default_node_name('qemu:///system') == 'qemu_system'
+    assert inv.parse_nodes(['qemu:///system', {'uri': 'test:///default', 'name': 't'}]) == [
+        {'uri': 'qemu:///system', 'name': 'qemu_system'}, {'uri': 'test:///default', 'name': 't'}]
+    with pytest.raises(inv.InventoryInputError, match='unique'):
+        inv.parse_nodes(['qemu:///system', 'qemu:///system'])
+    with pytest.raises(inv.InventoryInputError, match='unknown keys'):
+        inv.parse_nodes([{'uri': 'x:///', 'nmae': 'y'}])
+    with pytest.raises(inv.InventoryInputError, match='one of state, name, tag'):
+        inv.check_filters({'include': [{'colour': 'red'}]})
+
+
+def test_hosts_groups_vars_and_duplicates(tmp_path, nodes):
+    a, b = nodes
+    inventory, warnings, _p = run_inventory(tmp_path, {'nodes': [{'uri': a, 'name': 'a'}, {'uri': b, 'name': 'b'}]})
+    hosts = sorted(inventory.hosts)
+    assert 'web1' in hosts and 'db1' in hosts and 'shared' in hosts and 'b/shared' in hosts
+    assert any("'shared'" in w and "b/shared" in w for w in warnings)
+    assert inventory.hosts['shared'].vars['vmcat_uuid'] == '33333333-3333-3333-3333-333333333333'
+    assert inventory.hosts['b/shared'].vars['vmcat_node'] == 'b'
+    web = inventory.hosts['web1'].vars
+    assert web['vmcat_state'] == 'running' and web['vmcat_memory'] == 268435456 and web['vmcat_vcpus'] == 1
+    assert sorted(web['vmcat_tags']) == ['prod-eu', 'web'] and web['vmcat_metadata'] == {'owner': 'alice'}
+    assert web['vmcat_nics'][0]['mac'] == '52:54:00:00:00:01'
+    assert 'vmcat_xml' not in web and 'ansible_connection' not in web
+    groups = inventory.groups
+    assert sorted(h.name for h in groups['node_a'].get_hosts()) == ['db1', 'shared', 'web1']
+    assert 'db1' in [h.name for h in groups['state_shutdown'].get_hosts()]
+    assert [h.name for h in groups['tag_prod_eu'].get_hosts()] == ['web1']
+
+
+def test_hostname_formats(tmp_path, nodes):
+    a, b = nodes
+    inventory, warnings, _p = run_inventory(tmp_path, {'nodes': [{'uri': a, 'name': 'a'}, {'uri': b, 'name': 'b'}],
+                                                       'hostname_format': 'node_name'})
+    assert {'a/web1', 'a/shared', 'b/shared'} <= set(inventory.hosts) and not warnings
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [a], 'hostname_format': 'uuid', 'want_xml': True})
+    assert '11111111-1111-1111-1111-111111111111' in inventory.hosts
+    assert '<name>web1</name>' in inventory.hosts['11111111-1111-1111-1111-111111111111'].vars['vmcat_xml']
+
+
+def test_filters_skip_shutoff_and_constructed(tmp_path, nodes):
+    a, b = nodes
+    inventory, _w, _p = run_inventory(tmp_path, {
+        'nodes': [a], 'filters': {'include': [{'tag': 'web'}, {'name': 'db*'}], 'exclude': ["vmcat_state == 'shutdown'"]},
+        'keyed_groups': [{'key': 'vmcat_metadata.owner', 'prefix': 'owner'}], 'compose': {'big': 'vmcat_memory > 1'}})
+    assert sorted(inventory.hosts) == ['web1']
+    assert 'owner_alice' in inventory.groups and inventory.hosts['web1'].vars['big'] is True
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [a], 'skip_shutoff': True})
+    assert 'db1' not in inventory.hosts and 'web1' in inventory.hosts
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [a], 'filters': {'include': [{'state': ['shutdown']}]}})
+    assert sorted(inventory.hosts) == ['db1']
+
+
+def test_remote_strings_are_unsafe(tmp_path, nodes):
+    a, b = nodes
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [{'uri': b, 'name': 'b'}],
+                                                 'compose': {'owner_copy': 'vmcat_metadata.owner'}})
+    evil = '{{ lookup("pipe", "id") }}'
+    assert evil in inventory.hosts
+    owner = inventory.hosts[evil].vars['vmcat_metadata']['owner']
+    assert owner == '{{ 7 * 7 }}'
+    templar = Templar(loader=DataLoader(), variables=inventory.hosts[evil].vars)
+    # templating the variable gives the text back, never 49
+    assert str(templar.template(trusted('{{ vmcat_metadata.owner }}'))) == '{{ 7 * 7 }}'
+    assert str(templar.template(trusted('{{ inventory_hostname_short | default(vmcat_name) }}'))) == evil
+    assert str(inventory.hosts[evil].vars['owner_copy']) == '{{ 7 * 7 }}'
+
+
+def test_failing_node_warns_or_fails(tmp_path, nodes):
+    a, _b = nodes
+    bad = 'test:///nonexistent/node.xml'
+    inventory, warnings, _p = run_inventory(tmp_path, {'nodes': [a, bad]})
+    assert 'web1' in inventory.hosts
+    assert any('test:///nonexistent/node.xml' in w and 'skipped' in w for w in warnings)
+    with pytest.raises(AnsibleError, match='nonexistent'):
+        run_inventory(tmp_path, {'nodes': [a, bad], 'strict_nodes': True})
+    with pytest.raises(AnsibleParserError, match='unique'):
+        run_inventory(tmp_path, {'nodes': [a, a]})
+
+
+def test_node_timeout_and_parallel():
+    def slow(node, options):
+        time.sleep(5 if node['name'] == 'slow' else 0.5)
+        return {'name': node['name'], 'uri': node['uri'], 'vms': [], 'error': None, 'warnings': []}
+    started = time.monotonic()
+    nodes = [{'name': 'slow', 'uri': 'x:///1'}, {'name': 'fast', 'uri': 'x:///2'}, {'name': 'fast2', 'uri': 'x:///3'}]
+    results = inv.collect_nodes(nodes, {'node_timeout': 1.5}, collect=slow)
+    assert time.monotonic() - started < 2.5
+    assert 'within 1.5s' in results[0]['error'] and results[1]['error'] is None and results[2]['error'] is None
+
+
+def test_cache_is_used(tmp_path, nodes, monkeypatch):
+    a, _b = nodes
+    config = {'nodes': [a], 'cache': True, 'cache_plugin': 'jsonfile',
+              'cache_connection': str(tmp_path / 'cache'), 'cache_timeout': 600}
+    first, _w, _p = run_inventory(tmp_path, config, cache=False)  # refresh: reads nodes and writes the cache
+    assert 'web1' in first.hosts
+    calls = []
+    monkeypatch.setattr(inv, 'collect_nodes', lambda *args, **kw: calls.append(1) or [])
+    second, _w, _p = run_inventory(tmp_path, config, cache=True)
+    assert calls == [] and sorted(second.hosts) == sorted(first.hosts)
+    third, _w, _p = run_inventory(tmp_path, config, cache=False)
+    assert calls == [1] and not third.hosts
