@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input checks for the vm module, all before anything changes.
+
+Three layers: ``check_params`` (the options alone), ``check_node`` (against
+the node: networks exist, MAC addresses free) and ``check_wanted`` (the
+definition the options produce: vCPUs and memory within their maximums and
+the host, CPU topology, boot order).
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devices as devices
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import format_size
+
+try:
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
+except ImportError:  # pragma: no cover - shipped with the collection
+    _vm_extras = None
+
+_XML_INACTIVE = 2  # VIR_DOMAIN_XML_INACTIVE
+
+
+def check_params(params):
+    """The options on their own: exclusive options, timeouts, names."""
+    name = params['name']
+    if not name or '/' in name or name.strip() != name:
+        raise InvalidInput("'%s' is not a usable VM name (it must not be empty, contain '/' or start or end with "
+                           "a space)" % name)
+    if params.get('xml'):
+        structured = [n for n in options.NAMES if params.get(n) is not None]
+        if params.get('cloud_init') is not None:
+            structured.append('cloud_init')
+        if structured:
+            raise InvalidInput('xml is a complete definition; it cannot be combined with the structured options %s. '
+                               'Use one or the other' % ', '.join(structured))
+    for key in ('shutdown_timeout', 'unplug_timeout'):
+        if params.get(key) is not None and params[key] <= 0:
+            raise InvalidInput('%s must be larger than 0 seconds' % key)
+    if params.get('remove_storage') and params['state'] != 'absent':
+        raise InvalidInput('remove_storage applies to state: absent (the VM and the volumes it owns are removed)')
+    if params.get('title') and '\n' in params['title']:
+        raise InvalidInput('title must be a single line (libvirt refuses line breaks in it)')
+    if _vm_extras is not None:
+        _vm_extras.validate_extras(params)
+
+
+def _definitions(dom):
+    try:
+        roots = [_xml.parse(dom.XMLDesc(0))]
+        if dom.isActive() and dom.isPersistent():
+            roots.append(_xml.parse(dom.XMLDesc(_XML_INACTIVE)))
+    except Exception as exc:  # libvirt.libvirtError: a VM undefined while we look has no MACs
+        if is_not_found(exc):
+            return []
+        raise
+    return roots
+
+
+def mac_owners(conn, name):
+    """{mac: other VM name} for every NIC of every other VM on the node (saved and running definitions)."""
+    owners = {}
+    for dom in conn.all_domains():
+        if dom.name() == name:
+            continue
+        for root in _definitions(dom):
+            for nic in nics.read_nics(root):
+                if nic['mac']:
+                    owners.setdefault(nic['mac'], dom.name())
+    return owners
+
+
+def check_node(ctx, task_nics, name):
+    """The task's NICs against the node: their networks exist, their MACs are not another VM's."""
+    conn = ctx.conn
+    for nic in task_nics or []:
+        if nic.get('network'):
+            conn.require_network(nic['network'])
+    macs = [n['mac'] for n in task_nics or [] if n.get('mac')]
+    if macs:
+        with conn.translated('list the MAC addresses of', 'the other VMs'):
+            owners = mac_owners(conn, name)
+        clashes = ['%s (VM %s)' % (mac, owners[mac]) for mac in macs if mac in owners]
+        if clashes:
+            raise InvalidInput("VM '%s' on %s: MAC addresses already used by other VMs: %s; every NIC on a node needs "
+                               "its own MAC (leave mac unset and libvirt picks a free one)"
+                               % (name, conn.uri, ', '.join(clashes)))
+
+
+def host_memory(conn):
+    """The node's memory in bytes (None when libvirt cannot tell)."""
+    try:
+        return int(conn.virt.getInfo()[1]) * 1024 * 1024
+    except Exception:
+        return None
+
+
+def check_wanted(ctx, root, name):
+    """The definition the task's options make: consistent, and within what the node has."""
+    what = "VM '%s'" % name
+    vcpus, max_vcpus = options.read_vcpus(root), options.read_max_vcpus(root)
+    if vcpus > max_vcpus:
+        raise InvalidInput('%s: vcpus %d is above max_vcpus %d; raise max_vcpus too' % (what, vcpus, max_vcpus))
+    memory, max_memory = options.read_memory(root), options.read_max_memory(root)
+    if memory is None:
+        raise InvalidInput('%s: memory is not set; a new VM needs memory (such as 2G)' % what)
+    if memory > max_memory:
+        raise InvalidInput('%s: memory %s is above max_memory %s; raise max_memory too'
+                           % (what, format_size(memory), format_size(max_memory)))
+    total = host_memory(ctx.conn)
+    if total and max_memory > total:
+        raise InvalidInput('%s: max_memory %s is more than the node has (%s)'
+                           % (what, format_size(max_memory), format_size(total)))
+    cpu = options.read_cpu(root)
+    topology = cpu and cpu.get('topology')
+    if topology:
+        product = topology['sockets'] * topology['dies'] * topology['cores'] * topology['threads']
+        if product != max_vcpus:
+            raise InvalidInput('%s: cpu.topology gives %d vCPUs (sockets x dies x cores x threads) but max_vcpus is '
+                               '%d; they must be equal' % (what, product, max_vcpus))
+    for disk in devices.read_disks(root):
+        if disk['io'] == 'native' and disk['cache'] not in (None, 'none', 'directsync'):
+            raise InvalidInput("%s: disk %s has io native with cache %s; io native needs cache none or directsync "
+                               "(libvirt refuses the rest)" % (what, disk['target'], disk['cache']))
+    boot_orders = [d for d in devices.read_disks(root) if d['boot_order']]
+    if boot_orders and options.read_boot(root):
+        raise InvalidInput('%s: boot (the boot device list) and disks[].boot_order exclude each other (libvirt '
+                           'refuses both); set boot: [] when using boot_order' % what)
+    orders = [d['boot_order'] for d in boot_orders]
+    if len(set(orders)) != len(orders):
+        raise InvalidInput('%s: two disks have the same boot_order' % what)

@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+"""Run-state transitions with a fake domain."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_state as states
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+
+
+class FakeError(Exception):
+    def __init__(self, code):
+        super(FakeError, self).__init__('fake libvirt error %d' % code)
+        self.code = code
+
+    def get_error_code(self):
+        return self.code
+
+
+class FakeDom:
+    def __init__(self, state, obeys=True, takes_flags=True):
+        self.state = state
+        self.calls = []
+        self.obeys = obeys
+        self.takes_flags = takes_flags
+
+    def _call(self, name, *args):
+        self.calls.append((name,) + args)
+
+    def create(self):
+        self._call('create')
+        self.state = states.RUNNING
+
+    def createWithFlags(self, flags):
+        self._call('createWithFlags', flags)
+        self.state = states.PAUSED
+
+    def resume(self):
+        self._call('resume')
+        self.state = states.RUNNING
+
+    def suspend(self):
+        self._call('suspend')
+        self.state = states.PAUSED
+
+    def destroy(self):
+        self._call('destroy')
+        self.state = states.SHUTOFF
+
+    def pMWakeup(self, flags):
+        self._call('pMWakeup')
+        self.state = states.RUNNING
+
+    def shutdownFlags(self, flags):
+        if not self.takes_flags:
+            raise FakeError(8)
+        self._call('shutdownFlags', flags)
+        if self.obeys:
+            self.state = states.SHUTOFF
+
+    def shutdown(self):
+        self._call('shutdown')
+        if self.obeys:
+            self.state = states.SHUTOFF
+
+    def reboot(self, flags):
+        if flags and not self.takes_flags:
+            raise FakeError(8)
+        self._call('reboot', flags)
+
+    def isActive(self):
+        return self.state != states.SHUTOFF
+
+
+class Conn:
+    uri = 'test:///default'
+
+    def translated(self, action, what, hint=None):
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import translated
+        return translated(action, what, self.uri, hint)
+
+
+class Ctx:
+    def __init__(self, check_mode=False, **params):
+        self.params = dict(name='vm1', shutdown_mode='acpi', shutdown_timeout=1, force_after_timeout=False)
+        self.params.update(params)
+        self.check_mode = check_mode
+        self.actions = []
+        self.conn = Conn()
+        self.warnings = []
+
+    def act(self, description, fn, *args):
+        self.actions.append(description)
+        return None if self.check_mode else fn(*args)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+S = states
+CASES = [
+    (S.SHUTOFF, 'running', ['start'], S.RUNNING),
+    (S.PAUSED, 'running', ['resume'], S.RUNNING),
+    (S.RUNNING, 'running', [], S.RUNNING),
+    (S.PMSUSPENDED, 'running', ['wake up'], S.RUNNING),
+    (S.CRASHED, 'running', ['destroy', 'start'], S.RUNNING),
+    (S.SHUTOFF, 'paused', ['start paused'], S.PAUSED),
+    (S.RUNNING, 'paused', ['pause'], S.PAUSED),
+    (S.PAUSED, 'paused', [], S.PAUSED),
+    (S.RUNNING, 'shutdown', ['shutdown (acpi)'], S.SHUTOFF),
+    (S.PAUSED, 'shutdown', ['resume', 'shutdown (acpi)'], S.SHUTOFF),
+    (S.SHUTOFF, 'shutdown', [], S.SHUTOFF),
+    (S.CRASHED, 'shutdown', ['destroy'], S.SHUTOFF),
+    (S.RUNNING, 'destroyed', ['destroy'], S.SHUTOFF),
+    (S.PAUSED, 'destroyed', ['destroy'], S.SHUTOFF),
+    (S.SHUTOFF, 'destroyed', [], S.SHUTOFF),
+    (S.RUNNING, 'restarted', ['reboot (acpi)'], S.RUNNING),
+    (S.PAUSED, 'restarted', ['resume', 'reboot (acpi)'], S.RUNNING),
+    (S.SHUTOFF, 'restarted', ['start'], S.RUNNING),
+    (S.RUNNING, 'present', [], S.RUNNING),
+    (S.SHUTOFF, 'present', [], S.SHUTOFF),
+]
+
+
+@pytest.mark.parametrize('start, target, actions, end', CASES)
+def test_transitions(start, target, actions, end):
+    for check_mode in (True, False):
+        dom = FakeDom(start)
+        ctx = Ctx(check_mode)
+        machine = states.StateMachine(ctx, dom, start)
+        machine.converge(target)
+        assert ctx.actions == actions
+        assert machine.state == end
+        if check_mode:
+            assert dom.calls == []
+        else:
+            assert dom.state == end
+
+
+def test_cold_restart_when_changes_wait():
+    dom = FakeDom(S.RUNNING)
+    ctx = Ctx()
+    states.StateMachine(ctx, dom, S.RUNNING).converge('restarted', cold_restart=True)
+    assert ctx.actions == ['shutdown (acpi)', 'start']
+    assert [c[0] for c in dom.calls] == ['shutdownFlags', 'create']
+
+
+def test_agent_mode_flags():
+    dom = FakeDom(S.RUNNING)
+    ctx = Ctx(shutdown_mode='agent')
+    states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
+    assert dom.calls == [('shutdownFlags', 2)] and ctx.actions == ['shutdown (agent)']
+    dom = FakeDom(S.RUNNING)
+    states.StateMachine(Ctx(shutdown_mode='agent'), dom, S.RUNNING).converge('restarted')
+    assert dom.calls == [('reboot', 2)]
+
+
+def test_driver_without_flags_gets_the_plain_call():
+    dom = FakeDom(S.RUNNING, takes_flags=False)
+    states.StateMachine(Ctx(), dom, S.RUNNING).converge('shutdown')
+    assert dom.calls == [('shutdown',)]
+    dom = FakeDom(S.RUNNING, takes_flags=False)
+    states.StateMachine(Ctx(), dom, S.RUNNING).converge('restarted')
+    assert dom.calls == [('reboot', 0)]
+
+
+def test_shutdown_timeout_fails_with_advice():
+    dom = FakeDom(S.RUNNING, obeys=False)
+    with pytest.raises(VmcatError) as err:
+        states.StateMachine(Ctx(), dom, S.RUNNING).converge('shutdown')
+    assert 'did not shut down within 1s' in str(err.value) and 'force_after_timeout' in str(err.value)
+    assert dom.state == S.RUNNING
+
+
+def test_shutdown_timeout_forced():
+    dom = FakeDom(S.RUNNING, obeys=False)
+    ctx = Ctx(force_after_timeout=True)
+    states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
+    assert ctx.actions == ['shutdown (acpi)', 'destroy'] and dom.state == S.SHUTOFF
+    assert ctx.warnings and 'force_after_timeout' in ctx.warnings[0]
+
+
+def test_names_and_reasons():
+    assert states.state_name(S.SHUTOFF) == 'shutdown' and states.state_name(S.BLOCKED) == 'running'
+    assert states.state_reason(S.SHUTOFF, 2) == 'shut off (destroyed)'
+    assert states.state_reason(S.RUNNING, 1) == 'running (booted)'
+    assert states.state_reason(S.PAUSED, 99) == 'paused (reason 99)'
