@@ -21,10 +21,7 @@ import time
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, WaitTimeout
 from ansible_collections.vmcat.libvirt.plugins.module_utils._wait import wait_for
 
-try:
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import agent_shutdown
-except ImportError:  # pragma: no cover - shipped with the collection
-    agent_shutdown = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import agent_shutdown
 
 # virDomainState
 NOSTATE, RUNNING, BLOCKED, PAUSED, SHUTDOWN, SHUTOFF, CRASHED, PMSUSPENDED = range(8)
@@ -144,7 +141,7 @@ class StateMachine:
         self.state = RUNNING
 
     def _request_shutdown(self, mode):
-        if mode == 'agent' and agent_shutdown is not None:
+        if mode == 'agent':
             return agent_shutdown(self.dom, 'powerdown')  # its errors say what the agent lacks
         flags = _SHUTDOWN_AGENT if mode == 'agent' else _SHUTDOWN_ACPI
         return _with_flags(self.ctx.conn, self.what, 'shut down', self.dom.shutdownFlags, self.dom.shutdown, flags)
@@ -191,7 +188,7 @@ class StateMachine:
 
     def reboot(self):
         mode = self.ctx.params.get('shutdown_mode') or 'acpi'
-        if mode == 'agent' and agent_shutdown is not None:
+        if mode == 'agent':
             self.ctx.act('reboot (agent)', agent_shutdown, self.dom, 'reboot')
         else:
             flags = _REBOOT_AGENT if mode == 'agent' else _REBOOT_ACPI

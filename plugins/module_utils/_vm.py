@@ -41,12 +41,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import (
     option_view,
 )
 
-try:
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _cloud_init
-except ImportError:  # pragma: no cover - shipped with the collection
-    _vm_extras = None
-    _cloud_init = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _cloud_init
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
 
 
 _UNDEFINE_MANAGED_SAVE = 1  # VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
@@ -170,7 +166,7 @@ def _task_values(ctx, new, base):
             if effective.get(name) is None:
                 effective[name] = default
     seed = None
-    if params.get('cloud_init') is not None and _cloud_init is not None:
+    if params.get('cloud_init') is not None:
         pool = _seed_pool(params, params.get('disks'))
         machine = params.get('machine') or options.read_machine(base)
         seed = _cloud_init.seed_disk(params['name'], pool, params['cloud_init'], machine,
@@ -219,7 +215,7 @@ def ensure(ctx):
     if params['state'] == 'absent':
         return ensure_absent(ctx)
     dom = ctx.conn.domain(params['name'])
-    if dom is None and params.get('migrate_to') is not None and _vm_extras is not None:
+    if dom is None and params.get('migrate_to') is not None:
         moved = _vm_extras.already_migrated(ctx, params)
         if moved is not None:  # an earlier run moved it: no change here
             return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[], migration=moved)
@@ -315,7 +311,7 @@ class Converger:
                 ctx.act('autostart %s' % ('on' if params['autostart'] else 'off'),
                         dom.setAutostart if dom is not None else None, int(params['autostart']))
             autostart = params['autostart']
-        if _vm_extras is not None and params.get('wait_for') and dom is not None:
+        if params.get('wait_for') and dom is not None:
             self.extra['addresses'] = _vm_extras.wait_for_vm(ctx, dom, params)
         changed = bool(ctx.actions)
         if dom is not None and not ctx.check_mode:
@@ -323,7 +319,7 @@ class Converger:
             pending = after['pending_changes']
         else:
             after = _predicted(before, wanted, machine.state, autostart, pending)
-        if _vm_extras is not None and params.get('migrate_to') is not None and dom is not None:
+        if params.get('migrate_to') is not None and dom is not None:
             migration = _vm_extras.migrate_vm(ctx, dom, params)
             self.extra['migration'] = migration
             changed = changed or bool(migration.get('changed'))

@@ -27,16 +27,12 @@ import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_state as states
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import pending_changes
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import NotFound, is_not_found
 
-try:
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
-except ImportError:  # pragma: no cover - shipped with the collection
-    _vm_extras = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
 
 XML_SECURE, XML_INACTIVE = 1, 2
 _PID_DIR = '/run/libvirt/qemu'
@@ -108,33 +104,11 @@ def _disk_sizes(conn, dom, disk):
         return None, None
 
 
-def _lease_addresses(conn, root):
-    """Addresses from the DHCP leases of the VM's networks, by MAC (when _vm_extras is not there)."""
-    found = []
-    for nic in nics.read_nics(root):
-        if not nic['network'] or not nic['mac']:
-            continue
-        net = conn.network(nic['network'])
-        if net is None or not net.isActive():
-            continue
-        try:
-            leases = net.DHCPLeases(nic['mac'], 0) or []
-        except Exception:
-            continue
-        for lease in leases:
-            found.append({'mac': nic['mac'], 'interface': lease.get('iface'), 'ip': lease.get('ipaddr'),
-                          'prefix': lease.get('prefix'), 'family': 'ipv6' if lease.get('type') == 1 else 'ipv4',
-                          'source': 'lease'})
-    return found
-
-
 def addresses(conn, dom, root):
     """The running VM's addresses (a paused guest's agent cannot answer: none then)."""
     if dom.state()[0] != states.RUNNING:
         return []
-    if _vm_extras is not None:
-        return _vm_extras.vm_addresses(conn, dom)
-    return _lease_addresses(conn, root)
+    return _vm_extras.vm_addresses(conn, dom)
 
 
 def _snapshots(dom):

@@ -24,7 +24,7 @@ __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devices as devices
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users
 from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
@@ -35,10 +35,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
     volume_xml,
 )
 
-try:
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
-except ImportError:  # pragma: no cover - the template logic ships with the collection
-    _template = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
 
 SEED_SUFFIX = '-cidata.iso'
 
@@ -70,8 +67,6 @@ def _volume_format(conn, vol):
 
 
 def _template_format(conn, name, linked):
-    if _template is None:
-        raise VmcatError('templates are not available in this version of the collection')
     found = _template.find_template(conn, name)
     if found is None:
         raise NotFound("template '%s' not found on %s (disks[].create.template); register it with "
@@ -218,7 +213,7 @@ def storage_plan(ctx, name, roots):
                 reason = 'the disk is marked shareable'
             else:
                 if templates is None:
-                    templates = _template.template_volume_paths(conn) if _template is not None else set()
+                    templates = _template.template_volume_paths(conn)
                 users = [u for u in volume_users(conn, pool_name, vol.name(), path) if u != name]
                 dependents = backing_dependents(conn, path) if path else []
                 if path in templates:

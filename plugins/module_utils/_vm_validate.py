@@ -22,10 +22,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_optio
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import format_size
 
-try:
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
-except ImportError:  # pragma: no cover - shipped with the collection
-    _vm_extras = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
 
 _XML_INACTIVE = 2  # VIR_DOMAIN_XML_INACTIVE
 
@@ -50,8 +47,7 @@ def check_params(params):
         raise InvalidInput('remove_storage applies to state: absent (the VM and the volumes it owns are removed)')
     if params.get('title') and '\n' in params['title']:
         raise InvalidInput('title must be a single line (libvirt refuses line breaks in it)')
-    if _vm_extras is not None:
-        _vm_extras.validate_extras(params)
+    _vm_extras.validate_extras(params)
 
 
 def _definitions(dom):

@@ -30,38 +30,6 @@ def test_uptime_from_the_qemu_process(tmp_path):
     assert _vm_info.uptime('qemu:///system', 'other', proc=proc, pid_dir=run) is None
 
 
-class FakeNet:
-    def __init__(self, leases):
-        self.leases = leases
-
-    def isActive(self):
-        return True
-
-    def DHCPLeases(self, mac, flags):
-        return [lease for lease in self.leases if lease['mac'] == mac]
-
-
-class FakeConn:
-    def __init__(self, nets):
-        self.nets = nets
-
-    def network(self, name):
-        return self.nets.get(name)
-
-
-def test_lease_addresses_by_mac():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-    root = _xml.parse("<domain><devices><interface type='network'><mac address='52:54:00:00:00:01'/>"
-                      "<source network='lab'/></interface><interface type='bridge'><mac address='52:54:00:00:00:02'/>"
-                      "<source bridge='br0'/></interface></devices></domain>")
-    conn = FakeConn({'lab': FakeNet([{'mac': '52:54:00:00:00:01', 'ipaddr': '10.0.0.5', 'prefix': 24, 'type': 0,
-                                      'iface': 'virbr1'},
-                                     {'mac': '52:54:00:00:00:09', 'ipaddr': '10.0.0.9', 'prefix': 24, 'type': 0}])})
-    assert _vm_info._lease_addresses(conn, root) == [
-        {'mac': '52:54:00:00:00:01', 'interface': 'virbr1', 'ip': '10.0.0.5', 'prefix': 24, 'family': 'ipv4',
-         'source': 'lease'}]
-
-
 def test_describe_a_running_vm(conn):
     dom = conn.virt.lookupByName('test')
     view = _vm_info.describe(conn, dom)
