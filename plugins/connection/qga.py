@@ -67,10 +67,9 @@ EXAMPLES = r'''
   hosts: node_qemu_system
   gather_facts: false
   tasks:
-    - name: Who runs commands, with input on stdin
-      ansible.builtin.raw: cat; id -u
-      args:
-        stdin: hello
+    - name: Who runs commands in the guest
+      ansible.builtin.raw: id -u
+      changed_when: false
 
 - name: One VM by name
   hosts: myvm
@@ -81,6 +80,7 @@ EXAMPLES = r'''
   tasks:
     - name: Kernel version
       ansible.builtin.raw: uname -r
+      changed_when: false
 '''
 
 import os

@@ -127,7 +127,7 @@ plugin: vmcat.libvirt.libvirt
 nodes:
   - qemu:///system
 address_sources: [lease, agent]
-
+---
 # fleet.libvirt.yml: two nodes, running VMs only, web VMs in a group
 plugin: vmcat.libvirt.libvirt
 nodes:
