@@ -89,7 +89,6 @@ class LibvirtModule(AnsibleModule):
     def __init__(self, argument_spec, secret_keys=(), **kwargs):
         spec = connection_argument_spec()
         spec.update(argument_spec)
-        kwargs.setdefault('supports_check_mode', True)
         super(LibvirtModule, self).__init__(argument_spec=spec, **kwargs)
         self.secret_keys = tuple(secret_keys) + ('password',)
         if not HAS_LIBVIRT:

@@ -334,7 +334,7 @@ def argument_spec():
 
 
 def main():
-    module = LibvirtModule(argument_spec=argument_spec())
+    module = LibvirtModule(supports_check_mode=True, argument_spec=argument_spec())
     module.run_change('network', ensure)
 
 

@@ -143,7 +143,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network import list
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(name=dict(type='str')))
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(name=dict(type='str')))
     module.run_info(lambda ctx: dict(networks=list_networks(ctx, ctx.params['name'])))
 
 

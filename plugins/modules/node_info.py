@@ -712,7 +712,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._node import SECTION
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(
         gather=dict(type='list', elements='str', default=['all'], choices=['all'] + list(SECTIONS)),
     ))
     module.run_info(gather)

@@ -115,7 +115,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._pool import list_po
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(name=dict(type='str')))
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(name=dict(type='str')))
     module.run_info(lambda ctx: dict(pools=list_pools(ctx, ctx.params['name'])))
 
 

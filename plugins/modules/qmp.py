@@ -183,6 +183,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._qmp import (
 
 def main():
     module = LibvirtModule(
+        supports_check_mode=True,
         argument_spec=dict(
             name=dict(type='str'),
             socket=dict(type='path'),

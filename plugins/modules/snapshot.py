@@ -309,6 +309,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import AFT
 
 def main():
     module = LibvirtModule(
+        supports_check_mode=True,
         argument_spec=dict(
             vm=dict(type='str', required=True),
             name=dict(type='str', required=True),

@@ -167,7 +167,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot_tree impor
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(
         vm=dict(type='str', required=True),
         name=dict(type='str'),
     ))

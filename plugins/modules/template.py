@@ -312,6 +312,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._template import ens
 
 def main():
     module = LibvirtModule(
+        supports_check_mode=True,
         argument_spec=dict(
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),

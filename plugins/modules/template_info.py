@@ -238,7 +238,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._template import lis
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(
         name=dict(type='str'),
         pool=dict(type='str'),
         tags=dict(type='list', elements='str'),

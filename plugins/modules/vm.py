@@ -660,7 +660,7 @@ def argument_spec():
 
 def main():
     # graphics[].password and cloud_init.password: masked wherever they appear (results carry none anyway)
-    module = LibvirtModule(argument_spec=argument_spec(), secret_keys=('password',))
+    module = LibvirtModule(supports_check_mode=True, argument_spec=argument_spec(), secret_keys=('password',))
     module.run_change('vm', ensure)
 
 

@@ -311,7 +311,7 @@ def info(ctx):
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(
         name=dict(type='str'),
         state=dict(type='list', elements='str', choices=['running', 'paused', 'shutdown', 'crashed', 'pmsuspended']),
         tags=dict(type='list', elements='str'),

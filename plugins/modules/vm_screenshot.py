@@ -121,6 +121,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Libvi
 
 def main():
     module = LibvirtModule(
+        supports_check_mode=True,
         argument_spec=dict(
             name=dict(type='str', required=True),
             dest=dict(type='path', required=True),

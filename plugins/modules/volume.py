@@ -366,6 +366,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
 
 def main():
     module = LibvirtModule(
+        supports_check_mode=True,
         argument_spec=dict(
             name=dict(type='str', required=True),
             pool=dict(type='str', required=True),

@@ -140,7 +140,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import list_
 
 
 def main():
-    module = LibvirtModule(argument_spec=dict(pool=dict(type='str'), name=dict(type='str')))
+    module = LibvirtModule(supports_check_mode=True, argument_spec=dict(pool=dict(type='str'), name=dict(type='str')))
     module.run_info(lambda ctx: dict(volumes=list_volumes(ctx, ctx.params['pool'], ctx.params['name'])))
 
 
