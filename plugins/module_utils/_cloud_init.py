@@ -270,10 +270,7 @@ def _upload(conn, pool, name, image):
             transfer.send(conn.virt, vol, [('data', image)], False)
             pool.refresh(0)
     except BaseException:
-        try:
-            vol.delete(0)
-        except Exception:
-            pass
+        transfer.delete_quietly(vol)
         raise
     return vol
 

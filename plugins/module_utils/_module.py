@@ -82,6 +82,28 @@ class Context:
         if self.module is not None:
             self.module.warn(msg)
 
+    def sub(self, params, label):
+        """A Context for another resource's logic (a volume for a VM disk, say).
+
+        Same connection, check mode and module; its own parameters; every
+        action also goes through this context's guard, labelled with ``label``.
+        """
+        return _SubContext(self, params, label)
+
+
+class _SubContext(Context):
+    def __init__(self, parent, params, label):
+        super(_SubContext, self).__init__(parent.conn, params, parent.check_mode, module=parent.module)
+        self._parent = parent
+        self._label = label
+
+    def act(self, description, fn, *args, **kwargs):
+        self.actions.append(description)
+        return self._parent.act('%s: %s' % (self._label, description), fn, *args, **kwargs)
+
+    def warn(self, msg):
+        self._parent.warn(msg)
+
 
 class LibvirtModule(AnsibleModule):
     """AnsibleModule with the connection options and the collection's run cycle."""

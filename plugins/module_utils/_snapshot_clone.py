@@ -37,26 +37,6 @@ _INTERNAL_WHY = ('internal snapshots live inside the qcow2 image and libvirt has
                  'or use external snapshots for this')
 
 
-class _SubContext:
-    """A caller's Context for another resource's logic: same connection and check mode, actions labelled."""
-
-    def __init__(self, ctx, params, label):
-        self.conn = ctx.conn
-        self.params = params
-        self.check_mode = ctx.check_mode
-        self.module = getattr(ctx, 'module', None)
-        self.actions = []
-        self._parent = ctx
-        self._label = label
-
-    def act(self, description, fn, *args, **kwargs):
-        self.actions.append(description)
-        return self._parent.act('%s: %s' % (self._label, description), fn, *args, **kwargs)
-
-    def warn(self, msg):
-        self._parent.warn(msg)
-
-
 def _external_disks(tree, info, what):
     where = "snapshot '%s' of %s" % (info['name'], tree.where)
     if info['kind'] != 'external':
@@ -298,7 +278,7 @@ def ensure_template(ctx, tree, info, spec):
         'format': spec.get('format'), 'sysprep': False, 'os': None, 'features': None, 'tags': spec.get('tags'),
         'description': spec.get('description'), 'force': False,
     }
-    sub = _SubContext(ctx, params, "template '%s'" % spec['name'])
+    sub = ctx.sub(params, "template '%s'" % spec['name'])
     outcome = _template.ensure(sub)
     return outcome.changed, outcome.after
 

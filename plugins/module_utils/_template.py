@@ -293,7 +293,7 @@ def _register(ctx):
         sidecar = ctx.act('write metadata', meta.write_new_sidecar, conn, pool, name, doc)
     except BaseException:
         if image is not None:
-            _volume.delete_quietly(image)
+            transfer.delete_quietly(image)
         raise
     if sidecar is None:  # check mode
         return Outcome(True, None, _view(name, pool.name(), doc, info), actions=ctx.actions)
@@ -353,26 +353,6 @@ def _users_text(users):
 
 
 # -- for the vm module ---------------------------------------------------------------------------------
-class _VolumeContext:
-    """The volume logic's view of a caller's Context: same connection and check mode, actions labelled."""
-
-    def __init__(self, ctx, params, label):
-        self.conn = ctx.conn
-        self.params = params
-        self.check_mode = ctx.check_mode
-        self.module = getattr(ctx, 'module', None)
-        self.actions = []
-        self._parent = ctx
-        self._label = label
-
-    def act(self, description, fn, *args, **kwargs):
-        self.actions.append(description)
-        return self._parent.act('%s: %s' % (self._label, description), fn, *args, **kwargs)
-
-    def warn(self, msg):
-        self._parent.warn(msg)
-
-
 def create_disk_from_template(ctx, pool_name, volume_name, template_name, linked=True, capacity=None):
     """Make sure volume ``volume_name`` in pool ``pool_name`` is a clone of template ``template_name``.
 
@@ -388,6 +368,6 @@ def create_disk_from_template(ctx, pool_name, volume_name, template_name, linked
         'name': volume_name, 'pool': pool_name, 'state': 'present', 'format': None, 'preallocation': None,
         'capacity': None if size is None else str(size), 'template': {'name': template_name, 'linked': bool(linked)},
     }
-    sub = _VolumeContext(ctx, params, "volume '%s/%s'" % (pool_name, volume_name))
+    sub = ctx.sub(params, "volume '%s/%s'" % (pool_name, volume_name))
     outcome = _volume.ensure(sub)
     return outcome.changed, outcome.after

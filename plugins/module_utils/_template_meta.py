@@ -189,10 +189,7 @@ def write_new_sidecar(conn, pool, name, meta):
         with conn.translated('write template metadata into', what):
             transfer.send(conn.virt, vol, [('data', padded(payload, vol.info()[1]))], False)
     except BaseException:
-        try:
-            vol.delete(0)
-        except Exception:
-            pass
+        transfer.delete_quietly(vol)
         raise
     return vol
 

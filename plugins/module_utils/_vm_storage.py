@@ -27,10 +27,10 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devic
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users
+from ansible_collections.vmcat.libvirt.plugins.module_utils._volume_transfer import delete_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
     backing_dependents,
     check_name,
-    delete_quietly,
     require_active,
     volume_xml,
 )

@@ -417,7 +417,7 @@ def _create(ctx, pool, capacity):
                           % (_what(pool, name), ctx.conn.uri, view['format'], fmt))
         _converge_capacity(ctx, vol, view, capacity)
     except BaseException:
-        delete_quietly(vol)
+        transfer.delete_quietly(vol)
         raise
     return vol, view
 
@@ -570,14 +570,6 @@ def _create_upload(ctx, pool):
         vol = ctx.act('upload', transfer.create_from_file, ctx.conn, pool, params['name'], params['src'])
         fmt, size = transfer.probe_local_image(params['src'])
     return vol, _predicted(ctx, pool, fmt, size)
-
-
-def delete_quietly(vol):
-    """Remove a volume this task made, keeping the error that made us remove it."""
-    try:
-        vol.delete(0)
-    except Exception:
-        pass
 
 
 # -- absent and wiped -------------------------------------------------------------

@@ -46,6 +46,14 @@ class ChecksumMismatch(VmcatError):
 
 
 # -- checksums --------------------------------------------------------------------
+def delete_quietly(vol):
+    """Remove a volume this task made, keeping the error that made us remove it."""
+    try:
+        vol.delete(0)
+    except Exception:
+        pass
+
+
 def parse_checksum(text):
     """('sha256', '<hex>') from 'sha256:<hex>' (also sha512, sha1, md5); InvalidInput otherwise."""
     if not text:
@@ -297,10 +305,7 @@ def _fill(conn, pool, name, capacity, segments, sparse, mode=None):
             raise VmcatError("volume '%s' vanished from pool '%s' after the upload" % (name, pool.name()))
         return found
     except BaseException:
-        try:
-            vol.delete(0)
-        except Exception:
-            pass
+        delete_quietly(vol)
         raise
 
 
