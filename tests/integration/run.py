@@ -58,6 +58,24 @@ def discover(selected):
     return [n for n in names if 'disabled' not in aliases(n) and 'unsupported' not in aliases(n)]
 
 
+def failure_excerpt(lines, after=25, width=400):
+    """The lines that say why a target failed: each failed task's header and its error, then the recap.
+
+    CI shows only part of a long output, so the failing task comes first and
+    long lines (JSON results) are cut.
+    """
+    picked = []
+    for index, line in enumerate(lines):
+        if line.startswith(('fatal:', 'failed:')) or line.startswith('ERROR!') or line.startswith('[ERROR]'):
+            header = next((lines[i] for i in range(index, -1, -1) if lines[i].startswith('TASK [')), '')
+            if header and header not in picked:
+                picked.append(header)
+            picked.extend(lines[index:index + after])
+    recap = next((i for i, line in enumerate(lines) if line.startswith('PLAY RECAP')), None)
+    picked.extend(lines[recap:recap + 3] if recap is not None else lines[-15:])
+    return [line if len(line) <= width else line[:width] + ' [...]\n' for line in picked]
+
+
 def leftovers(uri, prefix):
     """Names of libvirt objects that start with prefix (domains, networks, pools, volumes)."""
     import libvirt
@@ -157,8 +175,7 @@ def main():
             if left:
                 print('    left behind: %s' % ', '.join(left), flush=True)
             with open(log_path) as f:
-                tail = f.readlines()[-60:]
-            sys.stdout.write(''.join('    | ' + line for line in tail))
+                sys.stdout.write(''.join('    | ' + line for line in failure_excerpt(f.readlines())))
             if args.stop:
                 break
 
