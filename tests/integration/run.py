@@ -65,14 +65,19 @@ def failure_excerpt(lines, after=25, width=400):
     long lines (JSON results) are cut.
     """
     picked = []
+    covered = 0
     for index, line in enumerate(lines):
         if line.startswith(('fatal:', 'failed:')) or line.startswith('ERROR!') or line.startswith('[ERROR]'):
             header = next((lines[i] for i in range(index, -1, -1) if lines[i].startswith('TASK [')), '')
             if header and header not in picked:
                 picked.append(header)
-            picked.extend(lines[index:index + after])
+            picked.extend(lines[max(index, covered):index + after])
+            covered = max(covered, index + after)
     recap = next((i for i, line in enumerate(lines) if line.startswith('PLAY RECAP')), None)
-    picked.extend(lines[recap:recap + 3] if recap is not None else lines[-15:])
+    if recap is None:
+        picked.extend(lines[max(len(lines) - 15, covered):])
+    else:
+        picked.extend(lines[max(recap, covered):recap + 3])
     return [line if len(line) <= width else line[:width] + ' [...]\n' for line in picked]
 
 
