@@ -12,6 +12,12 @@ else is fetched):
   same kernel and initramfs, for tests that need a disk-booted "golden
   template".
 
+``build_guest(python=True)`` builds a second, opt-in variant whose
+initramfs also holds Debian's ``python3.X`` (``python3.X-minimal``,
+``libpython3.X-minimal``, ``libpython3.X-stdlib`` and the host libraries
+``ldd`` lists for them), so that Ansible modules run in the guest. The
+default variant is unchanged by it (same cache key, size and boot time).
+
 Builds are cached under ``$VMCAT_CACHE`` (default ``~/.cache/vmcat-libvirt``)
 in ``guest/<key>``, where the key hashes everything the build depends on.
 A warm call costs milliseconds; ``python guest.py`` builds and prints the
@@ -48,6 +54,8 @@ FIXTURE_VERSION = 1
 KERNEL_META_PACKAGE = "linux-image-cloud-amd64"
 BUSYBOX_PACKAGE = "busybox-static"
 AGENT_PACKAGE = "qemu-guest-agent"
+# The Python variant: the interpreter that python3-minimal depends on.
+PYTHON_META_PACKAGE = "python3-minimal"
 
 DEFAULT_CMDLINE = "console=ttyS0 quiet"
 READY_MARKER = "VMCAT-GUEST-READY"
@@ -279,6 +287,28 @@ ETC_FILES = {
     "etc/hostname": "vmcat-guest\n",
 }
 
+# Python variant. Bump when its build changes in a way the inputs do not show.
+PYTHON_VARIANT_VERSION = 1
+# Package roles of the interpreter, unpacked together (``{v}`` is e.g. 3.11).
+PYTHON_ROLES = {
+    "python": "python{v}-minimal",
+    "libpython_minimal": "libpython{v}-minimal",
+    "libpython_stdlib": "libpython{v}-stdlib",
+}
+# Parts of the standard library left out: tests, docs, terminals, audio,
+# databases and NIS (which would pull Kerberos libraries in).
+PYTHON_SKIP_DIRS = ("test", "pydoc_data", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip")
+PYTHON_SKIP_EXTENSIONS = re.compile(
+    r"^(_test\w*|_ctypes_test|_xx\w*|xxlimited\w*|_curses\w*|readline|_dbm|nis|ossaudiodev"
+    r"|audioop|_sqlite3|_tkinter)\."
+)
+PYTHON_ETC_FILES = {
+    "etc/os-release": (
+        'NAME="vmcat test guest"\nID=vmcat\nVERSION_ID=1\n'
+        'PRETTY_NAME="vmcat test guest (busybox, Debian python3)"\n'
+    ),
+}
+
 APT_LISTS = Path("/var/lib/apt/lists")
 TCG_NOTE = (
     "Always TCG: KVM may be detected elsewhere, but nested KVM guests hang "
@@ -405,7 +435,19 @@ def _kernel_image_dependency(depends: str) -> tuple[str, str | None]:
     raise GuestBuildError(f"{KERNEL_META_PACKAGE} depends on no linux-image: {depends!r}")
 
 
-def _query_packages() -> dict[str, dict[str, str]]:
+def _python_packages() -> dict[str, dict[str, str]]:
+    """The interpreter packages that ``python3-minimal`` points at."""
+    record = _apt_show(PYTHON_META_PACKAGE)[PYTHON_META_PACKAGE]
+    depends = f"{record.get('Pre-Depends', '')}, {record.get('Depends', '')}"
+    match = re.search(r"\bpython(3\.\d+)-minimal\b", depends)
+    if not match:
+        raise GuestBuildError(f"{PYTHON_META_PACKAGE} depends on no python3.X-minimal: {depends!r}")
+    names = {role: pattern.format(v=match.group(1)) for role, pattern in PYTHON_ROLES.items()}
+    stanzas = _apt_show(*names.values())
+    return {role: {"package": name, "version": stanzas[name]["Version"]} for role, name in names.items()}
+
+
+def _query_packages(python: bool = False) -> dict[str, dict[str, str]]:
     """Ask apt for the candidate kernel image, busybox and agent packages."""
     stanzas = _apt_show(KERNEL_META_PACKAGE, BUSYBOX_PACKAGE, AGENT_PACKAGE)
     kernel, kernel_version = _kernel_image_dependency(
@@ -413,11 +455,14 @@ def _query_packages() -> dict[str, dict[str, str]]:
     )
     if kernel_version is None:
         kernel_version = _apt_show(kernel)[kernel]["Version"]
-    return {
+    packages = {
         "kernel": {"package": kernel, "version": kernel_version},
         "busybox": {"package": BUSYBOX_PACKAGE, "version": stanzas[BUSYBOX_PACKAGE]["Version"]},
         "agent": {"package": AGENT_PACKAGE, "version": stanzas[AGENT_PACKAGE]["Version"]},
     }
+    if python:
+        packages.update(_python_packages())
+    return packages
 
 
 def _apt_update() -> None:
@@ -427,9 +472,9 @@ def _apt_update() -> None:
     _run(["apt-get", "update", "-q"])
 
 
-def _resolve_packages(root: Path, *, refresh: bool = False) -> dict:
+def _resolve_packages(root: Path, *, refresh: bool = False, python: bool = False) -> dict:
     """Package names and versions to build from, remembered per apt index."""
-    memo = root / "apt-packages.json"
+    memo = root / ("apt-packages-python.json" if python else "apt-packages.json")
     fingerprint = _apt_lists_fingerprint()
     if not refresh and memo.exists():
         with contextlib.suppress(ValueError, KeyError):
@@ -437,11 +482,11 @@ def _resolve_packages(root: Path, *, refresh: bool = False) -> dict:
             if saved["fingerprint"] == fingerprint:
                 return saved["packages"]
     try:
-        packages = _query_packages()
+        packages = _query_packages(python)
     except GuestBuildError:
         _apt_update()
         fingerprint = _apt_lists_fingerprint()
-        packages = _query_packages()
+        packages = _query_packages(python)
     _write_atomic(memo, json.dumps({"fingerprint": fingerprint, "packages": packages}))
     return packages
 
@@ -579,6 +624,17 @@ def _shared_libraries(binary: Path) -> list[str]:
     return paths
 
 
+def _install_libraries(binary: Path, tree: Path) -> None:
+    """Copy the shared libraries ``binary`` needs (host copies, per ``ldd``)."""
+    for library in _shared_libraries(binary):
+        dest = tree / library.lstrip("/")
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(os.path.realpath(library), dest)
+        dest.chmod(0o755)
+
+
 def _install_agent(agent_tree: Path, tree: Path) -> None:
     """Copy ``qemu-ga`` and the shared libraries it needs."""
     source = agent_tree / "usr" / "sbin" / "qemu-ga"
@@ -586,11 +642,62 @@ def _install_agent(agent_tree: Path, tree: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     target.chmod(0o755)
-    for library in _shared_libraries(source):
-        dest = tree / library.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(os.path.realpath(library), dest)
-        dest.chmod(0o755)
+    _install_libraries(source, tree)
+
+
+def _python_binary(python_tree: Path) -> Path:
+    """``usr/bin/python3.X`` of the unpacked interpreter packages."""
+    found = sorted((python_tree / "usr" / "bin").glob("python3.*[0-9]"))
+    if len(found) != 1:
+        raise GuestBuildError(f"expected one usr/bin/python3.X in the python packages, found {found}")
+    return found[0]
+
+
+def _install_python(python_tree: Path, tree: Path) -> str:
+    """Copy the interpreter, a trimmed stdlib and their libraries; return its path.
+
+    The standard library is compiled to unchecked-hash ``.pyc`` files by the
+    guest's own interpreter (run on the host: same Debian, same libraries),
+    so imports in the guest do not compile under TCG on every boot.
+    """
+    binary = _python_binary(python_tree)
+    name = binary.name  # python3.X
+    target = tree / "usr" / "bin" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(binary, target)
+    target.chmod(0o755)
+    (tree / "usr" / "bin" / "python3").symlink_to(name)
+    _install_libraries(binary, tree)
+
+    stdlib = tree / "usr" / "lib" / name
+    shutil.copytree(
+        python_tree / "usr" / "lib" / name,
+        stdlib,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(*PYTHON_SKIP_DIRS, "__pycache__"),
+    )
+    for extension in sorted((stdlib / "lib-dynload").iterdir()):
+        if PYTHON_SKIP_EXTENSIONS.match(extension.name):
+            extension.unlink()
+        else:
+            _install_libraries(extension, tree)
+    etc = python_tree / "etc" / name
+    if etc.is_dir():
+        shutil.copytree(etc, tree / "etc" / name, symlinks=True)
+    for relative, text in PYTHON_ETC_FILES.items():
+        path = tree / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o644)
+    _run(
+        [
+            target, "-I", "-m", "compileall", "-q", "-j", "0",
+            "--invalidation-mode", "unchecked-hash",
+            "-d", f"/usr/lib/{name}", stdlib,
+        ],
+        env={"PYTHONHOME": str(tree / "usr"), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    return f"/usr/bin/{name}"
 
 
 def _render_init() -> str:
@@ -655,11 +762,16 @@ def _cpio_archive(tree: Path, devices: dict[str, tuple[int, int]]) -> bytes:
     return b"".join(records)
 
 
-def _build_initramfs(unpacked: dict[str, Path], out: Path) -> list[str]:
-    """Write the gzipped initramfs to ``out``; return the module load order."""
+def _build_initramfs(unpacked: dict[str, Path], out: Path) -> tuple[list[str], str | None]:
+    """Write the gzipped initramfs to ``out``.
+
+    Returns the module load order and the guest path of Python (None
+    without the Python packages).
+    """
     tree = out.parent / "initramfs-tree"
     _install_busybox(unpacked["busybox"], tree)
     _install_agent(unpacked["agent"], tree)
+    python = _install_python(unpacked["python"], tree) if "python" in unpacked else None
     index = _module_index(unpacked["kernel"])
     order = _module_load_order(index)
     _install_modules(index, order, tree)
@@ -667,7 +779,7 @@ def _build_initramfs(unpacked: dict[str, Path], out: Path) -> list[str]:
     archive = _cpio_archive(tree, {"dev/console": (5, 1), "dev/null": (1, 3)})
     out.write_bytes(gzip.compress(archive, compresslevel=6, mtime=0))
     shutil.rmtree(tree)
-    return order
+    return order, python
 
 
 # --------------------------------------------------------------------------
@@ -703,7 +815,11 @@ def _build_disk(kernel: Path, initrd: Path, out: Path) -> None:
 
 
 def _cache_key(packages: dict) -> str:
-    """Hash of every input that shapes the guest."""
+    """Hash of every input that shapes the guest.
+
+    The Python inputs count only for the Python variant, so the default
+    variant keeps its key.
+    """
     inputs = {
         "fixture_version": FIXTURE_VERSION,
         "packages": packages,
@@ -712,6 +828,13 @@ def _cache_key(packages: dict) -> str:
         "modules": [REQUIRED_MODULES, OPTIONAL_MODULES, MODULE_PARAMS],
         "cmdline": DEFAULT_CMDLINE,
     }
+    if "python" in packages:
+        inputs["python"] = [
+            PYTHON_VARIANT_VERSION,
+            PYTHON_SKIP_DIRS,
+            PYTHON_SKIP_EXTENSIONS.pattern,
+            PYTHON_ETC_FILES,
+        ]
     return _sha256(json.dumps(inputs, sort_keys=True))[:16]
 
 
@@ -727,6 +850,7 @@ def _guest_info(directory: Path) -> dict:
         "kernel_cmdline": manifest["kernel_cmdline"],
         "packages": manifest["packages"],
         "modules": manifest["modules"],
+        "python": manifest.get("python"),
     }
 
 
@@ -735,14 +859,18 @@ def _build_into(directory: Path, key: str, packages: dict) -> None:
     work = directory / "work"
     work.mkdir()
     debs = _download(list(packages.values()), work)
-    unpacked = {role: _unpack(debs[pkg["package"]], work / role) for role, pkg in packages.items()}
+    # The interpreter's packages go into one tree, the others one each.
+    unpacked = {
+        role: _unpack(debs[pkg["package"]], work / ("python" if role in PYTHON_ROLES else role))
+        for role, pkg in packages.items()
+    }
     kernels = sorted((unpacked["kernel"] / "boot").glob("vmlinuz-*"))
     if not kernels:
         raise GuestBuildError(f"no /boot/vmlinuz-* in {packages['kernel']['package']}")
     kernel = directory / "vmlinuz"
     shutil.copyfile(kernels[0], kernel)
     initrd = directory / "initrd.gz"
-    modules = _build_initramfs(unpacked, initrd)
+    modules, python = _build_initramfs(unpacked, initrd)
     _build_disk(kernel, initrd, directory / "disk.qcow2")
     shutil.rmtree(work)
     manifest = {
@@ -752,6 +880,8 @@ def _build_into(directory: Path, key: str, packages: dict) -> None:
         "modules": modules,
         "kernel_cmdline": DEFAULT_CMDLINE,
     }
+    if python is not None:
+        manifest["python"] = python
     (directory / "guest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -774,24 +904,28 @@ def _ensure_built(guests: Path, packages: dict) -> dict:
     return _guest_info(final)
 
 
-def build_guest(cache_dir: str | os.PathLike | None = None) -> dict:
+def build_guest(cache_dir: str | os.PathLike | None = None, *, python: bool = False) -> dict:
     """Build (or reuse) the test guest and describe it.
 
     Returns a dict with ``key``, ``dir``, ``kernel``, ``initrd``, ``disk``
     (qcow2; boot it through a copy or an overlay, never directly),
     ``kernel_cmdline`` (the default command line), ``packages`` (names and
-    versions used) and ``modules`` (the load order inside the guest).
+    versions used), ``modules`` (the load order inside the guest) and
+    ``python`` (the interpreter's path in the guest, None without it).
+
+    ``python=True`` gives the variant with Debian's python3 in the
+    initramfs (a separate cache entry; give it ``memory_mib=512``).
     """
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     guests = root / "guest"
     guests.mkdir(parents=True, exist_ok=True)
-    packages = _resolve_packages(root)
+    packages = _resolve_packages(root, python=python)
     try:
         return _ensure_built(guests, packages)
     except _AptDownloadError:
         # The lists may name versions the mirror no longer has.
         _apt_update()
-        return _ensure_built(guests, _resolve_packages(root, refresh=True))
+        return _ensure_built(guests, _resolve_packages(root, refresh=True, python=python))
 
 
 # --------------------------------------------------------------------------
@@ -907,9 +1041,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache-dir", help="cache root (default: $VMCAT_CACHE or ~/.cache/vmcat-libvirt)"
     )
+    parser.add_argument(
+        "--python", action="store_true", help="the variant with python3 in the guest"
+    )
     args = parser.parse_args(argv)
     try:
-        guest = build_guest(args.cache_dir)
+        guest = build_guest(args.cache_dir, python=args.python)
     except GuestBuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

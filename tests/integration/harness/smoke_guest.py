@@ -9,6 +9,9 @@ Starts the daemons if needed, builds (or reuses) the guest, then on
 2. boots a second domain from a qcow2 overlay of the fixture's disk, waits
    for its agent and powers it off with the ACPI power button.
 
+``--python`` does the same with the Python variant of the fixture and also
+runs ``python3`` in the guest (first and second start: compiled stdlib).
+
 Everything goes through libvirt (``libvirt_qemu.qemuAgentCommand``); the
 domains have no NIC. Both are destroyed and undefined whatever happens.
 Run it as a script (exit status 1 on failure) or call :func:`run_smoke`.
@@ -185,8 +188,10 @@ class _SmokeRun:
 
     def kernel_boot_checks(self) -> None:
         """Direct kernel boot: agent, guest-exec, power-off through the agent."""
-        dom, log = self.start("kernel")
+        dom, log = self.start("kernel", memory_mib=self.memory_mib)
         self.timings["kernel_boot_to_agent"] = wait_for_agent(dom, self.timeout)
+        if self.guest.get("python"):
+            self.python_checks(dom)
 
         start = time.monotonic()
         result = guest_exec(dom, "/bin/sh", ["-c", "echo hello"])
@@ -198,10 +203,25 @@ class _SmokeRun:
         dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)
         self.timings["agent_shutdown"] = wait_for_shutoff(dom)
 
+    @property
+    def memory_mib(self) -> int:
+        """The Python variant wants more room for its unpacked initramfs."""
+        return 512 if self.guest.get("python") else 256
+
+    def python_checks(self, dom: libvirt.virDomain) -> None:
+        """The Python variant: the interpreter runs and imports what Ansible needs."""
+        script = "import json, hashlib, ssl, zipfile, sys; print(json.dumps(sys.version_info[:2]))"
+        for attempt in ("python_first_run", "python_second_run"):
+            start = time.monotonic()
+            result = guest_exec(dom, "/usr/bin/python3", ["-c", script], timeout=self.timeout)
+            self.timings[attempt] = time.monotonic() - start
+            if result["exitcode"] != 0 or not result["stdout"].startswith("[3, "):
+                raise SmokeError(f"python3 in the guest gave {result!r}")
+
     def disk_boot_checks(self) -> None:
         """Boot from an overlay of the golden disk: agent, ACPI power button."""
         overlay = _make_overlay(self.guest["disk"], self.workdir / "disk.qcow2")
-        dom, log = self.start("disk", disk=overlay, kernel_boot=False)
+        dom, log = self.start("disk", disk=overlay, kernel_boot=False, memory_mib=self.memory_mib)
         self.timings["disk_boot_to_agent"] = wait_for_agent(dom, self.timeout)
         _check_serial_log(log)
 
@@ -215,7 +235,7 @@ class _SmokeRun:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run_smoke(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT) -> dict:
+def run_smoke(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT, python: bool = False) -> dict:
     """Run the smoke test; return timings in seconds, raise on failure."""
     timings = {}
     start = time.monotonic()
@@ -223,7 +243,7 @@ def run_smoke(uri: str = SYSTEM_URI, timeout: float = DEFAULT_TIMEOUT) -> dict:
     timings["daemons"] = time.monotonic() - start
 
     start = time.monotonic()
-    guest = build_guest()
+    guest = build_guest(python=python)
     timings["build"] = time.monotonic() - start
 
     prefix = f"vmcat-smoke-{secrets.token_hex(4)}"
@@ -253,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_TIMEOUT,
         help="seconds to wait for each guest agent",
     )
+    parser.add_argument(
+        "--python", action="store_true", help="the fixture's variant with python3 in the guest"
+    )
     args = parser.parse_args(argv)
     try:
-        timings = run_smoke(args.uri, args.timeout)
+        timings = run_smoke(args.uri, args.timeout, python=args.python)
     except (
         SmokeError,
         libvirt.libvirtError,
