@@ -11,6 +11,8 @@ role with ansible-playbook against ``qemu:///system`` and passes:
 - ``vmcat_workdir``  a private directory for the target
 - ``vmcat_guest``    the guest fixture (kernel, initrd, disk, cmdline) for
                      targets whose aliases say ``needs/guest``
+- ``vmcat_guest_python`` the fixture's variant with python3 in the guest, for
+                     targets whose aliases say ``needs/guest-python``
 
 After each target it looks for libvirt objects whose names start with the
 prefix: anything left behind fails the target.  It ends with one summary
@@ -103,12 +105,12 @@ def leftovers(uri, prefix):
         conn.close()
 
 
-def guest_fixture():
+def guest_fixture(python=False):
     from harness import guest
-    return guest.build_guest()
+    return guest.build_guest(python=python)
 
 
-def run_target(target, args, prefix, env, guest):
+def run_target(target, args, prefix, env, guest, guest_python=None):
     workdir = tempfile.mkdtemp(prefix='vmcat-it-%s-' % target)
     os.chmod(workdir, 0o755)  # QEMU runs as libvirt-qemu and must reach disks kept here
     playbook = os.path.join(workdir, 'play.yml')
@@ -122,6 +124,8 @@ def run_target(target, args, prefix, env, guest):
     }
     if guest is not None:
         extra['vmcat_guest'] = guest
+    if guest_python is not None:
+        extra['vmcat_guest_python'] = guest_python
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
            '-e', json.dumps(extra), playbook]
     if args.verbose:
@@ -166,12 +170,20 @@ def main():
         start = time.monotonic()
         guest = guest_fixture()
         print('guest fixture ready in %.1fs: %s' % (time.monotonic() - start, guest.get('key')), flush=True)
+    guest_python = None
+    if any('needs/guest-python' in aliases(t) for t in targets):
+        start = time.monotonic()
+        guest_python = guest_fixture(python=True)
+        print('python guest fixture ready in %.1fs: %s' % (time.monotonic() - start, guest_python.get('key')),
+              flush=True)
 
     results = []
     for target in targets:
         prefix = 'vmcit-%s-' % secrets.token_hex(3)
         print('=== %s (prefix %s)' % (target, prefix), flush=True)
-        ok, elapsed, log_path, left = run_target(target, args, prefix, env, guest if 'needs/guest' in aliases(target) else None)
+        ok, elapsed, log_path, left = run_target(
+            target, args, prefix, env, guest if 'needs/guest' in aliases(target) else None,
+            guest_python if 'needs/guest-python' in aliases(target) else None)
         results.append((target, ok, elapsed))
         if ok:
             print('    passed in %.1fs' % elapsed, flush=True)
