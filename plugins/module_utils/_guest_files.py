@@ -116,7 +116,7 @@ def verify(call, path, data):
 
 
 # -- the state of one guest file -------------------------------------------------------------
-# Exit 2: nothing there; 3: not a regular file (type on stdout); else "mode owner group size" and a sha256.
+# Exit 2: nothing there; 3: not a regular file (type on stdout); else "mode owner group size uid gid" and a sha256.
 _STATE_SCRIPT = r'''
 if [ ! -e "$1" ]; then
   if [ -L "$1" ]; then echo link; exit 3; fi
@@ -126,13 +126,13 @@ if [ ! -f "$1" ]; then
   if [ -d "$1" ]; then echo directory; else echo other; fi
   exit 3
 fi
-stat -L -c '%a %U %G %s' "$1" || exit 4
+stat -L -c '%a %U %G %s %u %g' "$1" || exit 4
 sha256sum < "$1" || echo -
 '''
 
 
 def _missing():
-    return dict(exists=False, type=None, mode=None, owner=None, group=None, size=None, sha256=None)
+    return dict(exists=False, type=None, mode=None, owner=None, group=None, uid=None, gid=None, size=None, sha256=None)
 
 
 def _state_by_exec(call, path, timeout):
@@ -145,13 +145,14 @@ def _state_by_exec(call, path, timeout):
         return state
     lines = result.stdout.decode('utf-8', 'replace').splitlines()
     words = lines[0].split() if lines else []
-    if result.rc != 0 or len(words) != 4:
+    if result.rc != 0 or len(words) != 6:
         raise GuestFileError('could not read the mode, owner and size of %s in the guest (stat exited with %s: %s); '
                              'the guest needs a POSIX shell, stat and sha256sum (busybox or coreutils)'
                              % (path, result.rc, result.stderr.decode('utf-8', 'replace').strip()[:300]), path=path)
     digest = lines[1].split()[0] if len(lines) > 1 and lines[1].split() else '-'
     return dict(exists=True, type='file', mode='0%s' % words[0].lstrip('0').rjust(3, '0'), owner=words[1],
-                group=words[2], size=int(words[3]), sha256=None if digest == '-' else digest)
+                group=words[2], size=int(words[3]), uid=int(words[4]), gid=int(words[5]),
+                sha256=None if digest == '-' else digest)
 
 
 def _state_by_read(call, path):
