@@ -21,7 +21,9 @@ Live handlers (the ``live`` column of the option table):
   detachDeviceFlags, then wait until the guest released the device; disks
   on virtio, SCSI and USB only, IDE and SATA cannot), CD-ROM media and NIC
   link state (updateDeviceFlags);
-- ``graphics``: the password (updateDeviceFlags).
+- ``graphics``: the password (updateDeviceFlags);
+- ``channels``: named virtio-serial channels are hot-plugged and unplugged
+  (attachDeviceFlags and detachDeviceFlags; a changed one is replaced).
 
 Everything else (machine, CPU, firmware, maximum vCPUs and memory, boot,
 kernel, serial, RNG, TPM, watchdog, agent channel, lifecycle actions, other
@@ -35,6 +37,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_channels as channels
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devices as devices
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
@@ -70,6 +73,8 @@ def _keyed(name, items):
         return dict(('disks[%s]' % d['target'], d) for d in items)
     if name == 'nics':
         return dict(('nics[%s]' % (n['mac'] or 'new %d' % i), n) for i, n in enumerate(items))
+    if name == 'channels':
+        return dict(('channels[%s]' % c['name'], c) for c in items)
     counts = {}
     out = {}
     for item in items:
@@ -83,7 +88,7 @@ def option_paths(name, live_value, config_value):
     """Where two values of one option differ, as option paths: machine, cpu.mode, disks[vdb].cache."""
     if live_value == config_value:
         return []
-    if name in ('disks', 'nics', 'graphics'):
+    if name in ('disks', 'nics', 'graphics', 'channels'):
         live, config = _keyed(name, live_value or []), _keyed(name, config_value or [])
         paths = []
         for key in sorted(set(live) | set(config)):
@@ -134,7 +139,7 @@ class Planner:
         for opt in options.OPTIONS:
             lv, cv = live[opt.name], config[opt.name]
             handler = getattr(self, '_live_%s' % opt.live, None)
-            if opt.live in ('disks', 'nics', 'graphics') and not self.hotplug:
+            if opt.live in ('disks', 'nics', 'graphics', 'channels') and not self.hotplug:
                 handler = None
             if handler is not None and opt.name in self.task:
                 if opt.name in ('tags', 'metadata'):  # one element holds both: one call
@@ -259,6 +264,17 @@ class Planner:
                 self._add('set %s password' % cview['type'], self._set_password, lel, cview['password'])
             else:
                 self.pending.extend(option_paths('graphics', [lview], [cview]))
+
+    # channels
+    def _live_channels(self, opt, lv, cv):
+        if opt.same_live(lv, cv):
+            return
+        for step, name, el in channels.plan_channels(self.live_root, self.config_root):
+            if step == 'attach':
+                self._add('attach channel %s' % name, self._attach, el)
+            else:
+                self._add('detach channel %s' % name, self._detach, el, 'channel %s' % name,
+                          lambda root, n=name: n in channels.channel_elements(root))
 
     # -- the calls -------------------------------------------------------------------------
     def _attach(self, el):

@@ -25,7 +25,7 @@ Every structured option of the ``vm`` module is one ``Option`` in
 
 The readers and writers of devices live beside this table: disks in
 ``_domain_devices``, NICs in ``_domain_nics``, graphics in
-``_domain_graphics``, the agent channel, serial, RNG, TPM and watchdog in
+``_domain_graphics``, named virtio-serial channels in ``_domain_channels``, the agent channel, serial, RNG, TPM and watchdog in
 ``_domain_peripherals``, vCPUs, memory and CPU in ``_domain_resources``,
 tags and metadata in ``_domain_metadata``; the OS-level ones are here.
 
@@ -44,6 +44,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_channels as channels
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devices as devices
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
@@ -312,6 +313,9 @@ OPTIONS = (
     Option('graphics', graphics.GRAPHICS_SPEC, graphics.read_graphics, graphics.write_graphics,
            normalise=graphics.normalise_graphics_list, live='graphics'),
     Option('guest_agent', dict(type='bool'), periph.read_guest_agent, periph.write_guest_agent),
+    Option('channels', channels.CHANNELS_SPEC, channels.read_channels, channels.write_channels,
+           normalise=lambda value, current, env: channels.normalise_channels(value, current), live='channels',
+           same_live=channels.same_channels_live),
     Option('serial', periph.SERIAL_SPEC, periph.read_serial, periph.write_serial,
            normalise=lambda value, current, env: periph.normalise_serial(value, current)),
     _switch_option('rng', periph.read_rng, periph.write_rng, periph.normalise_rng),

@@ -385,6 +385,38 @@ options:
       - Whether the VM has the QEMU guest agent channel (C(org.qemu.guest_agent.0)). Unset is V(true) for a new VM
         and leaves an existing VM alone. A change waits for a restart.
     type: bool
+  channels:
+    description:
+      - Named virtio-serial channels besides the guest agent's, for a guest-side protocol of your own. The guest
+        sees each as C(/dev/virtio-ports/<name>) (made by udev; C(/sys/class/virtio-ports/*/name) lists them), the
+        host as a unix socket or a pty that M(vmcat.libvirt.vm_channel) writes to and reads from.
+      - The list is the complete set of such channels; channels not listed are removed, V([]) removes them all.
+        Unset leaves them alone. Order does not count.
+      - Only C(<channel>) devices of type C(unix) or C(pty) with a C(virtio) target are managed. The guest agent
+        channel (O(guest_agent)), SPICE channels and C(guestfwd) channels are never changed by this option.
+      - On a running VM, added and removed channels are hot-plugged (C(attachDeviceFlags)/C(detachDeviceFlags));
+        a changed one is removed and added again. Where the node cannot do that, the change is saved and shows in
+        RV(pending_changes) until the next start.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - The port name, such as V(org.example.backup.0) (letters, digits, C(.), C(_), C(-)). Reverse-DNS names
+            keep clear of other software's ports. V(org.qemu.guest_agent.0) is reserved.
+        type: str
+        required: true
+      type:
+        description:
+          - V(unix) - a unix socket on the node that QEMU listens on; V(pty) - a pseudo-terminal on the node.
+        type: str
+        choices: [unix, pty]
+        default: unix
+      path:
+        description:
+          - The socket path on the node, for V(unix). Unset, libvirt picks one under
+            C(/var/lib/libvirt/qemu/channel/target/) when the VM starts (and a channel that has one keeps it).
+        type: str
   serial:
     description:
       - The serial console (the VM's first serial port, which libvirt also shows as its console). Unset is a pty for
@@ -553,6 +585,12 @@ EXAMPLES = r'''
     state: shutdown
     shutdown_timeout: 60
     force_after_timeout: true
+
+- name: A named virtio-serial channel for a guest-side backup agent (hot-plugged when web1 runs)
+  vmcat.libvirt.vm:
+    name: web1
+    channels:
+      - name: org.example.backup.0
 
 - name: Remove a VM and the volumes only it uses
   vmcat.libvirt.vm:

@@ -213,6 +213,10 @@ vms:
     guest_agent:
       description: Whether the VM has the guest-agent channel.
       type: bool
+    channels:
+      description: Named virtio-serial channels besides the agent's, each with C(name), C(type) and C(path).
+      type: list
+      elements: dict
     serial:
       description: Serial console C(type) and C(path).
       type: dict
@@ -270,6 +274,8 @@ vms:
       graphics:
         - {type: vnc, listen: 127.0.0.1, socket: null, autoport: true, port: 5900, password: null}
       guest_agent: true
+      channels:
+        - {name: org.example.backup.0, type: unix, path: null}
       serial: {type: pty, path: null}
       rng: {model: virtio, backend: /dev/urandom}
       tpm: false
