@@ -13,7 +13,12 @@ test driver reading a node file) this file makes the node file the state:
   a node file are restored from a ``vmcat:state`` element in the file;
 - after a task that changed something (never in check mode), the whole node
   (domains with their run state and snapshots, networks, pools with their
-  volumes, and the flags) is written back atomically.
+  volumes, and the flags) is written back atomically;
+- the test driver has no volume contents (no virStorageVolUpload/Download),
+  so bytes the collection streams into a volume (template metadata, a
+  cloud-init seed) are kept here by volume key, up to ``MAX_CONTENT`` bytes a
+  volume, and saved in the node file with the flags.  A volume nothing was
+  written to reads as zeros.
 
 ``test:///default`` is left as libvirt made it: fresh in every process.
 
@@ -24,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import contextlib
 import fcntl
 import os
@@ -35,6 +41,28 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import d
 STATE_NS = 'https://vmcat.example/libvirt/test-node/1'
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
 _OBJECT_TAGS = ('domain', 'network', 'pool')
+MAX_CONTENT = 4 * 1024 * 1024
+
+# Volume contents on test-driver connections, by volume key (its path), for this process.
+_contents = {}
+
+
+def is_test_driver(virt):
+    """True for a connection to libvirt's embedded test driver (``test:///...``)."""
+    try:
+        return virt.getURI().startswith('test:')
+    except Exception:
+        return False
+
+
+def write_content(vol, data):
+    """Keep ``data`` (at most MAX_CONTENT bytes: the caller checks) as the whole content of a test-driver volume."""
+    _contents[vol.key()] = bytes(data)
+
+
+def read_content(vol):
+    """The bytes written into a test-driver volume (b'' when nothing was)."""
+    return _contents.get(vol.key(), b'')
 
 
 def node_file(uri):
@@ -64,10 +92,18 @@ class _Node:
         state = root.find('{%s}state' % STATE_NS)
         return [] if state is None else list(state)
 
+    def _restore_contents(self, entries):
+        _contents.clear()
+        for entry in entries:
+            if _xml.etree.QName(entry).localname == 'content' and entry.get('key'):
+                _contents[entry.get('key')] = base64.b64decode(entry.text or '')
+
     def restore(self, conn):
         """Apply the saved active/autostart flags to the freshly opened test driver."""
         lookups = {'pool': conn.pool, 'network': conn.network, 'domain': conn.domain}
-        for entry in self._flags():
+        entries = self._flags()
+        self._restore_contents(entries)
+        for entry in entries:
             tag = _xml.etree.QName(entry).localname
             obj = lookups[tag](entry.get('name')) if tag in lookups else None
             if obj is None:
@@ -103,6 +139,9 @@ class _Node:
             if pool.isActive():
                 for vol in pool.listAllVolumes(0):
                     el.append(_xml.parse(vol.XMLDesc(0)))
+                    if _contents.get(vol.key()):
+                        content = _xml.etree.SubElement(state, '{%s}content' % STATE_NS, key=vol.key())
+                        content.text = base64.b64encode(_contents[vol.key()]).decode('ascii')
             root.append(el)
             _flag(state, 'pool', pool.name(), pool.isActive(), pool.autostart())
         directory = os.path.dirname(self.path)

@@ -24,7 +24,7 @@ import re
 import struct
 import tempfile
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node, _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
 
 try:
@@ -195,6 +195,8 @@ def _open_stream(virt, start, sparse):
 
 def send(virt, vol, segments, sparse):
     """Upload ('data', bytes)/('hole', n) segments into the whole volume; aborts the stream on any error."""
+    if _test_node.is_test_driver(virt):
+        return _test_send(vol, segments)
     stream, sparse = _open_stream(virt, lambda s, flags: vol.upload(s, 0, 0, flags), sparse)
     try:
         for kind, value in segments:
@@ -226,6 +228,8 @@ def receive(virt, vol, sink, sparse=True):
 
     Returns True when the whole volume was read, False when the sink stopped it.
     """
+    if _test_node.is_test_driver(virt):
+        return _test_receive(vol, sink, sparse)
     stream, sparse = _open_stream(virt, lambda s, flags: vol.download(s, 0, 0, flags), sparse)
     try:
         while True:
@@ -246,6 +250,35 @@ def receive(virt, vol, sink, sparse=True):
     except BaseException:
         _abort(stream)
         raise
+
+
+def _test_send(vol, segments):
+    """The test driver has no upload: keep the bytes with the test node (see _test_node)."""
+    parts, size = [], 0
+    for kind, value in segments:
+        size += value if kind == 'hole' else len(value)
+        if size > _test_node.MAX_CONTENT:
+            raise VmcatError("the test driver keeps at most %d bytes of content per volume; volume '%s' was sent more"
+                             % (_test_node.MAX_CONTENT, vol.name()))
+        parts.append(bytes(value) if kind == 'hole' else value)
+    _test_node.write_content(vol, b''.join(parts))
+
+
+def _test_receive(vol, sink, sparse):
+    """What was written into a test-driver volume, then zeros up to its capacity."""
+    data = _test_node.read_content(vol)
+    for start in range(0, len(data), CHUNK):
+        if sink.data(data[start:start + CHUNK]) is False:
+            return False
+    rest = max(0, vol.info()[1] - len(data))
+    if sparse and rest:
+        return sink.hole(rest) is not False
+    while rest > 0:
+        step = min(rest, CHUNK)
+        if sink.data(_ZEROS[:step]) is False:
+            return False
+        rest -= step
+    return True
 
 
 class _ZeroCheck:

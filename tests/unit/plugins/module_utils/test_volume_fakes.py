@@ -170,6 +170,9 @@ def install(monkeypatch, store):
         store.calls.append(('resize', self.path(), capacity, flags))
         return 0
 
+    # The fakes stand for a driver with streams: skip the test driver's own content store.
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
+    monkeypatch.setattr(_test_node, 'is_test_driver', lambda virt: False)
     monkeypatch.setattr(libvirt.virConnect, 'newStream', new_stream)
     monkeypatch.setattr(libvirt.virStorageVol, 'upload', upload)
     monkeypatch.setattr(libvirt.virStorageVol, 'download', download)
