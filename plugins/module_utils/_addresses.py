@@ -12,6 +12,9 @@ source that knew it:
 * ``lease``: the DHCP leases of the libvirt networks the VM's NICs are on
   (NICs on plain bridges have none); ``interface`` is the host side (vnet0).
 * ``arp``: the host's ARP table for the VM's MACs; IPv4 only, no prefix.
+  libvirt reads it through netlink, which fails in some containers ("wrong
+  nlmsg len"); on a local URI (no host part) the table is then read from
+  ``/proc/net/arp`` instead, for the MACs of the VM's running NICs.
 
 A source that has nothing to say (no agent, VM not running, no lease, an
 ARP table libvirt cannot read) yields nothing and never raises; pass
@@ -27,11 +30,14 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, libvirt_message
 
 SOURCES = ('agent', 'lease', 'arp')
 _SOURCE_FLAGS = {'lease': 0, 'agent': 1, 'arp': 2}  # VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_*
 _NO_MAC = ('', '00:00:00:00:00:00')
+PROC_ARP = '/proc/net/arp'
+_ARP_COMPLETE = 0x2  # ATF_COM: the entry has a hardware address
 
 
 def parse_networks(networks, what='ip_networks'):
@@ -67,9 +73,59 @@ def _ask(dom, source, problems):
     try:
         return dom.interfaceAddresses(_SOURCE_FLAGS[source], 0) or {}
     except Exception as exc:  # libvirt.libvirtError: no agent, not running, no ARP table ...
+        if source == 'arp':
+            found = _local_arp(dom)
+            if found is not None:
+                return found
         if problems is not None:
             problems.append('%s: %s' % (source, libvirt_message(exc)))
         return {}
+
+
+def _is_local(dom):
+    try:
+        uri = dom.connect().getURI()
+    except Exception:
+        return False
+    scheme, sep, rest = uri.partition('://')
+    return bool(sep) and not scheme.startswith('test') and rest.startswith('/')
+
+
+def read_arp_table(path=None):
+    """{mac: [(ip, device)]} of the complete entries of a Linux ARP table file."""
+    table = {}
+    with open(path or PROC_ARP) as f:
+        next(f, None)  # the header line
+        for line in f:
+            fields = line.split()
+            if len(fields) < 6:
+                continue
+            try:
+                complete = int(fields[2], 16) & _ARP_COMPLETE
+            except ValueError:
+                continue
+            if complete:
+                table.setdefault(fields[3].lower(), []).append((fields[0], fields[5]))
+    return table
+
+
+def _local_arp(dom):
+    """The VM's NICs found in the host's ARP table file, shaped like interfaceAddresses; None when not local."""
+    if not _is_local(dom):
+        return None
+    try:
+        table = read_arp_table()
+        root = _xml.parse(dom.XMLDesc(0))
+    except Exception:
+        return None
+    found = {}
+    for nic in root.findall('./devices/interface'):
+        mac = (_xml.attr_of(nic, 'mac', 'address') or '').lower()
+        ifname = _xml.attr_of(nic, 'target', 'dev') or mac
+        addrs = [{'addr': ip, 'prefix': 0, 'type': 0} for ip, dummy in table.get(mac, [])]
+        if mac and addrs:
+            found[ifname] = {'hwaddr': mac, 'addrs': addrs}
+    return found
 
 
 def vm_addresses(conn, dom, sources=SOURCES, include_loopback=False, include_link_local=False,

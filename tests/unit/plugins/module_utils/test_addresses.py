@@ -107,3 +107,62 @@ def test_the_test_driver(conn):
     found = vm_addresses(conn, dom)
     assert found == [{'mac': 'aa:bb:cc:dd:ee:ff', 'interface': 'testnet0', 'ip': '192.168.122.3', 'prefix': 24,
                       'family': 'ipv4', 'source': 'agent'}]
+
+
+# -- ARP from /proc/net/arp when libvirt's netlink read fails on a local node --------------------
+ARP_FILE = '''IP address       HW type     Flags       HW address            Mask     Device
+10.0.0.7         0x1         0x2         52:54:00:aa:bb:01     *        virbr1
+10.0.0.8         0x1         0x0         52:54:00:aa:bb:01     *        virbr1
+10.0.0.9         0x1         0x2         52:54:00:cc:cc:cc     *        virbr1
+bad line
+'''
+DOM_XML = '''<domain><devices>
+  <interface type='network'><mac address='52:54:00:AA:BB:01'/><target dev='vnet3'/></interface>
+  <interface type='network'><mac address='52:54:00:aa:bb:02'/><target dev='vnet4'/></interface>
+</devices></domain>'''
+
+
+class FakeConn:
+    def __init__(self, uri):
+        self.uri = uri
+
+    def getURI(self):
+        return self.uri
+
+
+class ArpBrokenDom(FakeDom):
+    def __init__(self, uri):
+        super(ArpBrokenDom, self).__init__(arp=ARP_BROKEN)
+        self._conn = FakeConn(uri)
+
+    def connect(self):
+        return self._conn
+
+    def XMLDesc(self, flags=0):
+        return DOM_XML
+
+
+def test_read_arp_table_keeps_complete_entries(tmp_path):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._addresses import read_arp_table
+    path = tmp_path / 'arp'
+    path.write_text(ARP_FILE)
+    assert read_arp_table(str(path)) == {'52:54:00:aa:bb:01': [('10.0.0.7', 'virbr1')],
+                                         '52:54:00:cc:cc:cc': [('10.0.0.9', 'virbr1')]}
+
+
+@pytest.mark.parametrize('uri, expected', [
+    ('qemu:///system', [('vnet3', '10.0.0.7')]),
+    ('qemu:///session', [('vnet3', '10.0.0.7')]),
+    ('qemu+ssh://root@node1/system', []),  # another host's table is not ours to read
+    ('test:///default', []),
+])
+def test_arp_falls_back_to_the_local_table(tmp_path, monkeypatch, uri, expected):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _addresses
+    path = tmp_path / 'arp'
+    path.write_text(ARP_FILE)
+    monkeypatch.setattr(_addresses, 'PROC_ARP', str(path))
+    problems = []
+    found = vm_addresses(None, ArpBrokenDom(uri), ['arp'], problems=problems)
+    assert [(a['interface'], a['ip']) for a in found] == expected
+    assert all(a['source'] == 'arp' and a['prefix'] is None and a['mac'] == '52:54:00:aa:bb:01' for a in found)
+    assert problems == ([] if expected else ['arp: internal error: wrong nlmsg len'])
