@@ -76,7 +76,9 @@ def run_in_guest(call, params, check_mode, act, warn, now=datetime.datetime.now)
         stdin += '\n'
     env = environment(params['env'])
     shown = [path] + args
-    result = dict(cmd=shown, rc=None, stdout='', stderr='', stdout_lines=[], stderr_lines=[], changed=False)
+    # failed is explicit: Ansible would count a result with rc null (not run) as failed
+    result = dict(cmd=shown, rc=None, stdout='', stderr='', stdout_lines=[], stderr_lines=[], changed=False,
+                  failed=False)
 
     reason = _skip_reason(call, params)
     if reason:
