@@ -23,10 +23,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _addresses
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_metadata as meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_resources as resources
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_state as states
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_peripherals import read_guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentError, agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import describe
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import config_root, live_root
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
 GROUP_BY = ('node', 'state', 'tag')
@@ -108,28 +115,58 @@ def _agent_answers(dom, timeout):
         return False
 
 
-def _graphics(view):
-    return [{'type': g.get('type'), 'listen': g.get('listen'), 'port': g.get('port')} for g in view.get('graphics') or []]
+def _graphics(dom, root, active):
+    """type/listen/port of the saved graphics; an autoport's port comes from the running definition."""
+    items = graphics.read_graphics(root)
+    if active and any(g['autoport'] for g in items):
+        live = live_root(dom)
+        running = graphics.read_graphics(live)
+        for item in items:
+            match = next((g for g in running if g['type'] == item['type']), None)
+            if match is not None and item['autoport'] and match['listen'] == item['listen']:
+                port = _xml.attr_of(live, "devices/graphics[@type='%s']" % item['type'], 'port')
+                item['port'] = int(port) if port and int(port) > 0 else None
+    return [{'type': g['type'], 'listen': g['listen'], 'port': g['port']} for g in items]
+
+
+def _view(conn, dom):
+    """Only what the host variables need: one saved-definition read per VM (the live one only for autoports).
+
+    The vm_info core (``_vm_info.describe``) also reads pending changes, disk
+    sizes, snapshots and uptime, which cost several libvirt calls per VM and
+    are not host variables.
+    """
+    name = dom.name()
+    with conn.translated('read', "VM '%s'" % name):
+        code = dom.state()[0]
+        root = config_root(dom)
+        return {
+            'name': name, 'uuid': dom.UUIDString(), 'state': states.state_name(code),
+            'vcpus': resources.read_vcpus(root), 'memory': resources.read_memory(root),
+            'tags': meta.read_tags(root), 'metadata': meta.read_metadata(root),
+            'nics': [{'mac': nic['mac'], 'network': nic['network'], 'bridge': nic['bridge']}
+                     for nic in nics.read_nics(root)],
+            'graphics': _graphics(dom, root, code != states.SHUTOFF),
+            'guest_agent': read_guest_agent(root),
+        }
 
 
 def describe_vm(conn, dom, options):
     """The record of one VM: the host variables before naming (plain data)."""
-    view = describe(conn, dom, with_addresses=False)
+    view = _view(conn, dom)
     running = view['state'] == 'running'
-    agent = running and view.get('guest_agent') and options['use_agent'] and _agent_answers(dom, options['agent_timeout'])
+    agent = running and view['guest_agent'] and options['use_agent'] and _agent_answers(dom, options['agent_timeout'])
     sources = [s for s in options['address_sources'] if s != 'agent' or agent]
     found = []
     if running and sources:
         found = _addresses.vm_addresses(conn, dom, sources, networks=options['address_networks'])
-    nics = []
     for nic in view['nics']:
-        nics.append({'mac': nic['mac'], 'network': nic['network'], 'bridge': nic['bridge'],
-                     'addresses': [{k: a[k] for k in ('ip', 'prefix', 'family', 'source', 'interface')}
-                                   for a in found if nic['mac'] and a['mac'] == nic['mac']]})
+        nic['addresses'] = [{k: a[k] for k in ('ip', 'prefix', 'family', 'source', 'interface')}
+                            for a in found if nic['mac'] and a['mac'] == nic['mac']]
     record = {
         'name': view['name'], 'uuid': view['uuid'], 'state': view['state'], 'vcpus': view['vcpus'],
-        'memory': view['memory'], 'tags': view['tags'], 'metadata': view['metadata'], 'nics': nics,
-        'graphics': _graphics(view), 'os': _os_info(dom, options['agent_timeout']) if agent else None,
+        'memory': view['memory'], 'tags': view['tags'], 'metadata': view['metadata'], 'nics': view['nics'],
+        'graphics': view['graphics'], 'os': _os_info(dom, options['agent_timeout']) if agent else None,
         'address': found[0]['ip'] if found else None,
     }
     if options['want_xml']:
