@@ -9,7 +9,7 @@ COLLECTIONS := build/installed
 DEMO_NODE := .demo/node.xml
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: help demo demo-reset test unit sanity lint integration smoke collection dev-tree deps-build deps-test venv bench clean
+.PHONY: help demo demo-reset test unit sanity lint integration smoke collection dev-tree deps-build deps-test venv bench bench-venv clean
 
 help:
 	@echo "make demo        run playbooks/demo.yml on libvirt's embedded test driver (no daemon, no root)"
@@ -77,8 +77,21 @@ integration: deps-test deps-build $(BIN)/.test dev-tree
 smoke: deps-test deps-build $(BIN)/.test
 	$(BIN)/python tests/run_all.py smoke
 
-bench: deps-test deps-build $(BIN)/.test dev-tree
-	$(BIN)/python bench/run.py
+# The inventory and connection benchmarks compare with community.libvirt: the `ansible` package (same
+# ansible-core line) and libvirt-python in a venv of their own, so .venv stays as `make test` wants it.
+BENCH ?= noop provision inventory connection
+BENCH_VENV := build/bench-venv-ansible
+
+$(BENCH_VENV)/.done: requirements.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt 'ansible>=12,<13'
+	@touch $@
+
+bench-venv: deps-build $(BENCH_VENV)/.done
+
+# make bench BENCH="inventory connection" runs only those two
+bench: deps-test deps-build $(BIN)/.test dev-tree bench-venv
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf build tests/output .pytest_cache

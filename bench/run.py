@@ -9,8 +9,17 @@ run and prints the ratio:
 - provision: 5 VMs from a template to "guest agent answers", linked clone
              (qcow2 overlay) against full copy, on qemu:///system with TCG
              guests built from the test fixture.
+- inventory: vmcat.libvirt.libvirt against community.libvirt.libvirt and the
+             floor (empty ansible-inventory, plain libvirt-python listing), on
+             a generated test:/// node of 1000 VMs and on qemu:///system with
+             4 TCG guests (bench/inventory.py).
+- connection: vmcat.libvirt.qga against community.libvirt.libvirt_qemu and
+             raw agent calls: a 20 MiB put_file and 20 short commands, and a
+             playbook of 20 raw tasks (bench/connection.py).
 
-Usage: python bench/run.py [noop] [provision] [--runs R] [--tasks N]
+inventory and connection need the bench venv (`make bench-venv`).
+
+Usage: python bench/run.py [noop] [provision] [inventory] [connection] [--runs R] [--tasks N]
 Results are printed and written to bench/results/<name>.json.
 """
 
@@ -34,6 +43,11 @@ RESULTS = os.path.join(HERE, 'results')
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
 from harness import daemons, guest  # noqa: E402
+
+sys.path.insert(0, HERE)
+import _lab  # noqa: E402
+import connection as conn_bench  # noqa: E402
+import inventory as inv_bench  # noqa: E402
 
 
 def playbook(path, tasks, play_vars=None):
@@ -163,8 +177,47 @@ def main():
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--tasks', type=int, default=20)
     parser.add_argument('--vms', type=int, default=5)
+    parser.add_argument('--inventory-vms', type=int, default=1000, help='VMs in the generated test:/// node')
+    parser.add_argument('--inventory-runs', type=int, default=7, help='runs per inventory measurement')
+    parser.add_argument('--commands', type=int, default=20, help='short commands in the connection benchmark')
+    parser.add_argument('--size-mib', type=int, default=20, help='file size of the connection benchmark')
     args = parser.parse_args()
+    unknown = set(args.benchmarks) - {'noop', 'provision', 'inventory', 'connection'}
+    if unknown:
+        parser.error('unknown benchmarks: %s' % ', '.join(sorted(unknown)))
     daemons.ensure_daemons()
+    if set(args.benchmarks) & {'noop', 'provision'}:
+        run_pool_benchmarks(args)
+    if set(args.benchmarks) & {'inventory', 'connection'}:
+        run_agent_benchmarks(args)
+
+
+def run_agent_benchmarks(args):
+    """inventory (test node, then the real node) and connection share one lab of 4 fixture guests."""
+    prefix = 'vmbench-%s-' % secrets.token_hex(2)
+    work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
+    os.chmod(work, 0o755)
+    lab = _lab.Lab(prefix)
+    lab.work = work
+    try:
+        if 'inventory' in args.benchmarks:
+            result = {'test_node': inv_bench.bench_test_node(args, work, prefix)}
+            save('inventory', result)
+        lab.up([('ga1', 'agent'), ('ga2', 'agent'), ('noch', 'nochannel'), ('stop', 'stopped')])
+        if 'connection' in args.benchmarks:
+            save('connection', conn_bench.bench_connection(args, lab))
+        if 'inventory' in args.benchmarks:
+            result['real_node'] = inv_bench.bench_real_node(args, lab, args.inventory_runs)
+            save('inventory', result)
+    finally:
+        lab.down()
+        shutil.rmtree(work, ignore_errors=True)
+        left = _lab.leftovers(prefix)
+        if left:
+            print('LEFTOVERS (remove by hand): %s' % left)
+
+
+def run_pool_benchmarks(args):
     prefix = 'vmcbench-%s-' % secrets.token_hex(2)
     work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
     names = []
