@@ -80,7 +80,7 @@ class ActionModule(ActionBase):
         if result.get('failed'):
             return result
         data = base64.b64decode(result['content_b64'])
-        target = local_dest(dest, result['path'])
+        target = local_dest(dest, result['guest_path'])
         old = _sha256_of(target)
         new = hashlib.sha256(data).hexdigest()
         changed = old != new

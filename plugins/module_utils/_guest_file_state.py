@@ -27,9 +27,12 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import _ENABLE_HINT, AgentCommandFailed
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentCommandFailed
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
 
+EXEC_HINT = ('enable them in the guest: remove them from block-rpcs (or add them to allow-rpcs) in '
+             '/etc/qemu/qemu-ga.conf, or from --block-rpcs/--allow-rpcs (BLOCK_RPCS/FILTER_RPC_ARGS in '
+             '/etc/sysconfig/qemu-ga on RHEL), then restart qemu-guest-agent')
 DIFF_LIMIT = 64 * 1024  # larger files, or binary ones, show as checksums in a diff
 _MODE = re.compile(r'^0?[0-7]{3,4}$')
 _NAME = re.compile(r'^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$')
@@ -59,7 +62,7 @@ class GuestFile:
             raise VmcatError(
                 "%s needs guest-exec and guest-exec-status, which the guest agent of %s has disabled; %s. "
                 "Without them, leave out mode, owner and group (and do not use state=absent)"
-                % (why, self.where, _ENABLE_HINT.replace('enable it', 'enable them')),
+                % (why, self.where, EXEC_HINT),
                 reason='disabled', command='guest-exec')
 
     def state(self, keep_for_diff=False):
@@ -67,7 +70,7 @@ class GuestFile:
         state = _guest_files.file_state(self.call, self.path, use_exec=self.exec_ok())
         if state['exists'] and state['type'] != 'file':
             raise VmcatError('%s in %s is a %s, not a regular file; guest_file handles regular files only'
-                             % (self.path, self.where, state['type']), path=self.path)
+                             % (self.path, self.where, state['type']), guest_path=self.path)
         if (keep_for_diff and self.want_diff and state['exists'] and state.get('_data') is None
                 and state['size'] is not None and state['size'] <= DIFF_LIMIT):
             state['_data'] = _guest_files.read_file(self.call, self.path, limit=DIFF_LIMIT + 1)
@@ -77,7 +80,7 @@ class GuestFile:
         result = _guest_exec.shell(self.call, script, list(args), timeout=120)
         if result.rc != 0:
             raise VmcatError('%s in %s failed (exit %s): %s' % (what, self.where, result.rc,
-                                                                 to_text(result.stderr).strip()[:500]), path=self.path)
+                                                                 to_text(result.stderr).strip()[:500]), guest_path=self.path)
 
     # -- diff ---------------------------------------------------------------------------------
     def shown(self, state, data=None):
@@ -192,7 +195,7 @@ def ensure_present(gf, mode):
         if after['sha256'] != want_sha:
             raise VmcatError('%s in %s does not hold what was written (sha256 %s, expected %s); the write was cut '
                              'short or something else changed the file' % (gf.path, gf.where, after['sha256'], want_sha),
-                             path=gf.path)
+                             guest_path=gf.path)
     else:
         after = dict(base, exists=True, type='file', size=len(data), sha256=want_sha)
         if chmod:
@@ -262,7 +265,7 @@ def fetch(gf):
         data = _guest_files.read_file(gf.call, gf.path)
     except AgentCommandFailed as exc:
         if _guest_files.is_missing(exc):
-            raise VmcatError('%s does not exist in %s; nothing to fetch' % (gf.path, gf.where), path=gf.path)
+            raise VmcatError('%s does not exist in %s; nothing to fetch' % (gf.path, gf.where), guest_path=gf.path)
         raise
     if gf.exec_ok():
         _guest_files.verify(gf.call, gf.path, data)
@@ -293,7 +296,8 @@ def converge(call, params, where, check_mode, act, want_diff=False):
     mode = validate(params)
     gf = GuestFile(call, params, where, check_mode, act, want_diff)
     changed, before, after, extra = ACTIONS[params['state']](gf, mode)
-    result = dict(changed=changed, path=gf.path, state=params['state'])
+    # not 'path': AnsibleModule would add the stat of a same-named file on the module's host
+    result = dict(changed=changed, guest_path=gf.path, state=params['state'])
     if params['state'] == 'fetched':
         result.update(size=len(extra['data']), sha256=extra['sha256'])
         if 'dest' in extra:

@@ -58,7 +58,7 @@ def write_file(call, path, data, chunk=CHUNK, progress=None):
             count = (written or {}).get('count')
             if count != len(piece):
                 raise GuestFileError('short write to %s in the guest: %s of %d bytes at offset %d'
-                                     % (path, count, len(piece), offset), path=path)
+                                     % (path, count, len(piece), offset), guest_path=path)
             if progress is not None:
                 progress(offset + len(piece))
     finally:
@@ -112,7 +112,7 @@ def verify(call, path, data):
         same = hashlib.new(algorithm, data).hexdigest() == digest
     if not same:
         raise GuestFileError('checksum of %s in the guest does not match the data sent/received (%s)'
-                             % (path, algorithm or 'read back'), path=path)
+                             % (path, algorithm or 'read back'), guest_path=path)
 
 
 # -- the state of one guest file -------------------------------------------------------------
@@ -148,7 +148,7 @@ def _state_by_exec(call, path, timeout):
     if result.rc != 0 or len(words) != 6:
         raise GuestFileError('could not read the mode, owner and size of %s in the guest (stat exited with %s: %s); '
                              'the guest needs a POSIX shell, stat and sha256sum (busybox or coreutils)'
-                             % (path, result.rc, result.stderr.decode('utf-8', 'replace').strip()[:300]), path=path)
+                             % (path, result.rc, result.stderr.decode('utf-8', 'replace').strip()[:300]), guest_path=path)
     digest = lines[1].split()[0] if len(lines) > 1 and lines[1].split() else '-'
     return dict(exists=True, type='file', mode='0%s' % words[0].lstrip('0').rjust(3, '0'), owner=words[1],
                 group=words[2], size=int(words[3]), uid=int(words[4]), gid=int(words[5]),

@@ -158,8 +158,8 @@ vm:
   returned: always
   type: str
   sample: web1
-path:
-  description: The guest file.
+guest_path:
+  description: The guest file (O(path)).
   returned: always
   type: str
   sample: /etc/motd

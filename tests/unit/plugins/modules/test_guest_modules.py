@@ -164,7 +164,7 @@ def test_file_put_four_ways_with_diff(agent, run_module, tmp_path):
     applied = run_module(guest_file, args, diff=True)
     assert applied['changed'] and open(path, 'rb').read() == b'hello\nworld\n'
     assert oct(os.stat(path).st_mode & 0o7777) == '0o640' and applied['file']['mode'] == '0640'
-    assert applied['file'] == check['file']
+    assert applied['file'] == check['file'] and applied['guest_path'] == path and applied['state'] == 'present'
     again_check = run_module(guest_file, args, check_mode=True)
     again = run_module(guest_file, args)
     assert not again_check['changed'] and not again['changed']
