@@ -27,7 +27,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
 
 
+def quiet():
+    """Stop libvirt from printing every error it raises (the callers handle them)."""
+    libvirt.registerErrorHandler(lambda *a: None, None)
+
+
 def lookup(conn, name):
+    quiet()
     try:
         return conn.lookupByName(name)
     except libvirt.libvirtError:
@@ -85,7 +91,7 @@ def main(argv=None):
     parser.add_argument('--cmdline', default='', help='extra kernel command line, e.g. vmcat.ga_block=guest-exec')
     parser.add_argument('--wait-agent', type=float, default=0, help='seconds to wait for guest-ping')
     args = parser.parse_args(argv)
-    libvirt.registerErrorHandler(lambda *a: None, None)
+    quiet()
     conn = libvirt.open(args.uri)
     try:
         if args.action == 'start':
