@@ -14,21 +14,21 @@ short_description: Set a guest user's password and SSH authorized keys through t
 version_added: 0.2.0
 description:
   - Changes an existing user inside a running VM through its QEMU guest agent (qemu-ga), with no network and
-    no SSH: the user's password (C(guest-set-user-password)) and the keys in the user's
+    no SSH, the user's password (C(guest-set-user-password)) and the keys in the user's
     C(~/.ssh/authorized_keys) (C(guest-ssh-get-authorized-keys), C(guest-ssh-add-authorized-keys),
     C(guest-ssh-remove-authorized-keys)).
   - None of these commands needs C(guest-exec) or C(guest-file-*), so the module works in guests whose agent
     blocks those. The SSH key commands need qemu-ga 5.2 or later in a Linux or other POSIX guest.
   - The user must already exist in the guest; the module does not create users.
   - B(Keys) are read first, so a run that finds the keys as wanted changes nothing. The agent compares keys as
-    whole lines, and so does this module (blanks at both ends do not count): the same key with another comment
+    whole lines, and so does this module (blanks at both ends do not count), so the same key with another comment
     or other options is another line.
   - B(Passwords) cannot be read back through the agent. With O(password) (plain text) the password is set on
     every run and the task reports C(changed); that is the honest answer, as there is nothing to compare with.
     With O(password_hash) the module first reads the user's hash from C(/etc/shadow) through
     C(guest-file-open)/C(guest-file-read) and sets the password only when the hash differs, like
     M(ansible.builtin.user) with O(ansible.builtin.user#module:update_password=always). When the agent blocks
-    C(guest-file-*) (or the user has no line there), the hash cannot be compared: the password is set, the task
+    C(guest-file-*) (or the user has no line there), the hash cannot be compared, so the password is set, the task
     reports C(changed) and warns. Give the same hash (same salt) on every run for idempotency, for example
     from C(password_hash('sha512', 'fixed salt')).
   - The agent runs C(chpasswd) (C(chpasswd -e) for a hash) in the guest; a guest without C(chpasswd) in the
@@ -56,7 +56,7 @@ options:
   password:
     description:
       - The new password in plain text. The agent gets it base64-encoded and the guest's C(chpasswd) hashes it.
-      - Set on every run (reported as C(changed)): a password cannot be read back to compare. Use
+      - Set on every run (reported as C(changed)), as a password cannot be read back to compare. Use
         O(password_hash) for a task that changes nothing on the second run.
       - Mutually exclusive with O(password_hash).
     type: str

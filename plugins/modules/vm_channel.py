@@ -14,9 +14,9 @@ short_description: Write to and read from a VM's named virtio-serial channel
 version_added: 0.2.0
 description:
   - Opens a named virtio-serial channel of a running VM through libvirt (C(virDomainOpenChannel) with a libvirt
-    stream), writes O(data) or O(data_b64) to it, then reads the answer: up to a delimiter (O(read_until)), a
+    stream), writes O(data) or O(data_b64) to it, then reads the answer, up to a delimiter (O(read_until)), a
     number of bytes (O(read_bytes)), or everything that arrives until the O(timeout) (O(read_all)).
-  - For a program of your own in the guest that listens on C(/dev/virtio-ports/<name>): no network, no SSH, no
+  - For a program of your own in the guest that listens on C(/dev/virtio-ports/<name>), with no network, no SSH, no
     guest agent needed. The channel is a C(unix) or C(pty) channel with a C(virtio) target; the
     M(vmcat.libvirt.vm) option O(vmcat.libvirt.vm#module:channels) adds one.
   - The stream runs through the libvirt connection, so this works with remote URIs (C(qemu+ssh://)) too; nothing
