@@ -79,8 +79,9 @@ class GuestFile:
     def run_shell(self, what, script, *args):
         result = _guest_exec.shell(self.call, script, list(args), timeout=120)
         if result.rc != 0:
-            raise VmcatError('%s in %s failed (exit %s): %s' % (what, self.where, result.rc,
-                                                                 to_text(result.stderr).strip()[:500]), guest_path=self.path)
+            raise VmcatError('%s in %s failed (exit %s): %s'
+                             % (what, self.where, result.rc, to_text(result.stderr).strip()[:500]),
+                             guest_path=self.path)
 
     # -- diff ---------------------------------------------------------------------------------
     def shown(self, state, data=None):
