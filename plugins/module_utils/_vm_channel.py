@@ -153,8 +153,8 @@ def exchange(send, recv, data=None, read_bytes=None, read_until=None, read_all=F
                 out['read'], out['timed_out'] = buf, True
                 if read_all:
                     return out
-                raise TimedOut('%s did not arrive within %ss (%d bytes did)' % (_wanted(read_bytes, read_until),
-                                                                               timeout, len(buf)), out)
+                wanted = _wanted(read_bytes, read_until)
+                raise TimedOut('%s did not arrive within %ss (%d bytes did)' % (wanted, timeout, len(buf)), out)
             sleep(poll)
             continue
         if not chunk:

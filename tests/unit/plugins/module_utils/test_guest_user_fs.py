@@ -159,9 +159,12 @@ def run_user(guest, check_mode=False, **kw):
     return gu.ensure_user(Context(FakeConn(guest), user_params(**kw), check_mode))
 
 
+READS = ('guest-ssh-get-authorized-keys', 'guest-file-open', 'guest-file-read', 'guest-file-close',
+         'guest-fsfreeze-status')
+
+
 def changes(guest):
-    return [c for c, a in guest.sent if c not in ('guest-ssh-get-authorized-keys', 'guest-file-open',
-                                                   'guest-file-read', 'guest-file-close', 'guest-fsfreeze-status')]
+    return [c for c, a in guest.sent if c not in READS]
 
 
 # -- key planning -------------------------------------------------------------------------------
