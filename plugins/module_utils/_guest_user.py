@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import base64
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import (
     AgentCommandError,
@@ -119,32 +120,6 @@ def set_password(dom, user, secret, crypted, timeout):
         raise
 
 
-def read_guest_file(dom, path, timeout, limit=_SHADOW_MAX):
-    """A small guest file's bytes through guest-file-open/read/close.
-
-    Kept local and tiny until the collection's guest-file helper is shared
-    (``_guest_files``); raises the agent's errors (AgentCommandDisabled when
-    guest-file-* is blocked).
-    """
-    handle = agent_command(dom, 'guest-file-open', {'path': path, 'mode': 'r'}, timeout=timeout)
-    chunks = []
-    size = 0
-    try:
-        while size < limit:
-            reply = agent_command(dom, 'guest-file-read', {'handle': handle, 'count': 65536}, timeout=timeout) or {}
-            data = base64.b64decode(reply.get('buf-b64') or '')
-            chunks.append(data)
-            size += len(data)
-            if reply.get('eof') or not data:
-                break
-    finally:
-        try:
-            agent_command(dom, 'guest-file-close', {'handle': handle}, timeout=timeout)
-        except AgentCommandError:
-            pass
-    return b''.join(chunks)
-
-
 def shadow_hash(shadow_text, user):
     """The password field of ``user`` in an /etc/shadow text, or None when the user has no line."""
     for line in shadow_text.splitlines():
@@ -157,11 +132,12 @@ def shadow_hash(shadow_text, user):
 def password_state(dom, user, password_hash, timeout):
     """Whether the guest already has ``password_hash`` for ``user``: True, False, or None (cannot tell).
 
-    Reads /etc/shadow through guest-file-*; None when those commands are
+    Reads /etc/shadow through guest-file-* (``_guest_files.read_file``); None when those commands are
     blocked or fail, or the user has no shadow line.
     """
     try:
-        text = read_guest_file(dom, SHADOW, timeout).decode('utf-8', 'replace')
+        call = _guest_exec.agent_caller(dom, timeout)
+        text = _guest_files.read_file(call, SHADOW, limit=_SHADOW_MAX).decode('utf-8', 'replace')
     except AgentCommandError:
         return None
     current = shadow_hash(text, user)

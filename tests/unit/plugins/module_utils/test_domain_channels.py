@@ -124,3 +124,51 @@ def test_live_plan_detaches_first_and_replaces_changed():
 def test_pending_paths_name_the_channel():
     assert option_paths('channels', [{'name': 'a', 'type': 'unix', 'path': None}],
                         [{'name': 'b', 'type': 'unix', 'path': None}]) == ['channels[a]', 'channels[b]']
+
+
+# -- the live planner ---------------------------------------------------------------------------
+LIVE_DOMAIN = """<domain type='qemu' id='3'><name>web1</name><devices>
+  <channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-3-web1/org.qemu.guest_agent.0'/>
+    <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/><alias name='channel0'/>
+    <address type='virtio-serial' controller='0' bus='0' port='1'/></channel>
+  <channel type='pty'><source path='/dev/pts/3'/><target type='virtio' name='org.example.tty'/><alias name='channel1'/>
+    <address type='virtio-serial' controller='0' bus='0' port='2'/></channel>
+</devices></domain>"""
+CONFIG_DOMAIN = """<domain type='qemu'><name>web1</name><devices>
+  <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  <channel type='pty'><target type='virtio' name='org.example.tty'/></channel>
+</devices></domain>"""
+
+
+def live_plan(task, hotplug=True):
+    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_domain_live import Ctx, FakeDom
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import Planner, run_ops
+    config = _xml.parse(CONFIG_DOMAIN)
+    params = dict.fromkeys(options.NAMES)
+    params['channels'] = task
+    values = options.apply_options(config, params, options.Env())
+    ctx, dom = Ctx(), FakeDom(LIVE_DOMAIN)
+    ops, pending = Planner(ctx, dom, _xml.parse(LIVE_DOMAIN), config, _xml.parse(CONFIG_DOMAIN), values,
+                           hotplug=hotplug).plan()
+    run_ops(ctx, ops)
+    return ctx, dom, pending
+
+
+def test_running_vm_gets_channels_hot_plugged_and_unplugged():
+    ctx, dom, pending = live_plan([{'name': 'org.example.new'}])
+    assert ctx.actions == ['detach channel org.example.tty', 'attach channel org.example.new']
+    assert pending == []
+    attach = [c for c in dom.calls if c[0] == 'attachDeviceFlags'][0]
+    assert attach[1] == '<channel type="unix"><target type="virtio" name="org.example.new"/></channel>'
+    detach = [c for c in dom.calls if c[0] == 'detachDeviceFlags'][0]
+    assert "name='org.example.tty'" in detach[1] or 'name="org.example.tty"' in detach[1]
+
+
+def test_running_vm_already_matching_needs_nothing():
+    ctx, dom, pending = live_plan([{'name': 'org.example.tty', 'type': 'pty'}])
+    assert ctx.actions == [] and pending == [] and dom.calls == []
+
+
+def test_without_hotplug_the_change_waits_for_a_restart():
+    ctx, dom, pending = live_plan([{'name': 'org.example.new'}], hotplug=False)
+    assert ctx.actions == [] and pending == ['channels[org.example.new]', 'channels[org.example.tty]']
