@@ -111,4 +111,3 @@ def test_test_driver_contents_are_limited(node_uri):
         with pytest.raises(VmcatError) as err:
             transfer.send(conn.virt, vol, [('hole', _test_node.MAX_CONTENT), ('data', b'x')], False)
         assert "at most %d bytes" % _test_node.MAX_CONTENT in str(err.value) and "'v1.qcow2'" in str(err.value)
-
