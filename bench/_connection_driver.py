@@ -93,8 +93,30 @@ def plugin(name, uri, vm):
     return conn
 
 
+class OursWriteOnly(object):
+    """vmcat.libvirt.qga's put_file without the checksum it runs after writing (its transport's write_file).
+
+    Only to split ours' put time into writing and checking; reaches into the plugin's private transport.
+    """
+
+    def __init__(self, uri, vm):
+        self.conn = plugin('vmcat.libvirt.qga', uri, vm)
+        self.conn._connect()
+
+    def put_file(self, src, dest):
+        with open(src, 'rb') as handle:
+            self.conn._qga.write_file(dest, handle.read())
+
+    def exec_command(self, cmd, in_data=None):
+        return self.conn.exec_command(cmd, in_data=in_data)
+
+    def close(self):
+        self.conn.close()
+
+
 SIDES = {
     'ours': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm),
+    'ours_write_only': OursWriteOnly,
     'community': lambda uri, vm: plugin('community.libvirt.libvirt_qemu', uri, vm),
     'raw': lambda uri, vm: Raw(uri, vm),
 }

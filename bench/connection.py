@@ -5,7 +5,8 @@ Two measurements on one fixture guest (busybox + qemu-ga, TCG, no Python):
 
 - ``driver``: bench/_connection_driver.py loads each plugin with Ansible's
   connection_loader and a PlayContext (as the task executor does) and calls
-  ``put_file`` with a 20 MiB random file, then ``exec_command`` 20 times with
+  ``put_file`` with a 20 MiB random file (``ours_write_only``: our transport's
+  write without the sha256 check that our put_file runs afterwards), then ``exec_command`` 20 times with
   short commands in the form ``ansible.builtin.raw`` passes them; the floor
   does the same with libvirt_qemu.qemuAgentCommand directly (128 KiB chunks,
   guest-exec/status polled every 2 ms).  Sides alternate order per run.
@@ -109,6 +110,7 @@ def bench_connection(args, lab):
     driver['ratios'] = {
         'put_community_over_ours': ratio(med['community']['put_s'], med['ours']['put_s']),
         'put_ours_over_raw': ratio(med['ours']['put_s'], med['raw']['put_s']),
+        'put_ours_write_only_over_raw': ratio(med['ours_write_only']['put_s'], med['raw']['put_s']),
         'commands_community_over_ours': ratio(med['community']['commands_s'], med['ours']['commands_s']),
         'commands_ours_over_raw': ratio(med['ours']['commands_s'], med['raw']['commands_s']),
     }

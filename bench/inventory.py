@@ -146,13 +146,18 @@ def run_raw(uri):
     return elapsed, inner
 
 
-def measure(sources, uri, runs, label, count_prefix=None):
-    """Interleaved runs of ours, community, empty, raw; medians and ratios."""
+def measure(sources, uri, runs, label, count_prefix=None, settle=0):
+    """Interleaved runs of ours, community, empty, raw; medians and ratios.
+
+    ``settle`` seconds of pause before each plugin run: libvirtd goes on waiting for a hung agent after the
+    client that asked has exited, and without the pause the next run would pay for the previous one.
+    """
     times = {'ours': [], 'community': [], 'empty': [], 'raw_process': [], 'raw_listing': []}
     hosts = {'ours': [], 'community': [], 'raw': []}
     samples = {}
     for run in range(runs):
         for side in ('ours', 'community'):
+            time.sleep(settle)
             elapsed, hostvars, stderr = run_inventory(sources[side])
             times[side].append(round(elapsed, 3))
             hosts[side].append(len(hostvars))
@@ -211,7 +216,8 @@ def bench_real_node(args, lab, runs):
     answering = [n for n in lab.names() if lab.kinds[n] == 'agent']
     lab.hang(answering[-1])
     print('froze the agent of %s (SIGSTOP)' % answering[-1])
-    result, samples = measure(sources, uri, runs, 'real node, one agent hung', lab.prefix)
+    result, samples = measure(sources, uri, runs, 'real node, one agent hung', lab.prefix, settle=12)
+    result['settle_s'] = 12
     result['guests'] = dict(lab.kinds)
     result['sample_hostvars'] = samples
     phases['one_agent_hung'] = result

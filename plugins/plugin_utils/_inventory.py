@@ -33,7 +33,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import C
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_peripherals import read_guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentError, agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import config_root, live_root
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import XML_INACTIVE, live_root
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
 GROUP_BY = ('node', 'state', 'tag')
@@ -139,7 +139,9 @@ def _view(conn, dom):
     name = dom.name()
     with conn.translated('read', "VM '%s'" % name):
         code = dom.state()[0]
-        root = config_root(dom)
+        # The saved definition; libvirt gives the live one for a transient VM, so no isActive/isPersistent
+        # round trips are needed (each is one more RPC per VM on a remote node).
+        root = _xml.parse(dom.XMLDesc(XML_INACTIVE), "definition of VM '%s'" % name)
         return {
             'name': name, 'uuid': dom.UUIDString(), 'state': states.state_name(code),
             'vcpus': resources.read_vcpus(root), 'memory': resources.read_memory(root),
