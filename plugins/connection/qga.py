@@ -18,6 +18,10 @@ description:
   - The guest must run qemu-guest-agent with C(guest-exec), C(guest-exec-status) and the C(guest-file-*) commands
     enabled; a blocked command fails with a message saying which qemu-ga setting to change.
   - Modules other than M(ansible.builtin.raw) need Python in the guest, as with any connection.
+  - Standard input up to 48 KiB travels inside the C(guest-exec) command. Larger input (a pipelined module is
+    often 100-300 KiB) is first written to a private temporary file in the guest (C(mktemp) under umask 077),
+    because the agent channel fails on commands of a few hundred KiB; the command reads it from there and the
+    file is removed before the command starts.
   - The agent runs commands as root. Become plugins wrap the command as usual, but password prompts are not
     supported (guest-exec has no terminal and takes all input up front); use become methods that need no password.
   - Needs libvirt-python on the controller and a read-write libvirt connection (agent commands are refused on
@@ -84,6 +88,7 @@ EXAMPLES = r'''
 '''
 
 import os
+import shlex
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -93,6 +98,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import C
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_transport import QgaError, QgaTransport
+
+
+# Larger stdin is spooled through a guest file: a guest-exec carrying ~256 KiB (base64) makes libvirt report
+# "Guest agent not available for now" and the agent needs seconds to recover.
+INLINE_STDIN_MAX = 48 * 1024
 
 
 class Connection(ConnectionBase):
@@ -132,10 +142,31 @@ class Connection(ConnectionBase):
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
         self._display.vvv('QGA EXEC %s' % to_text(cmd), host=self.get_option('vmcat_qga_vm'))
+        shell = self.get_option('vmcat_qga_shell')
         try:
-            return self._qga.run(self.get_option('vmcat_qga_shell'), ['-c', to_text(cmd)], stdin=in_data)
+            if in_data and len(in_data) > INLINE_STDIN_MAX:
+                return self._exec_spooled(shell, to_text(cmd), in_data)
+            return self._qga.run(shell, ['-c', to_text(cmd)], stdin=in_data)
         except QgaError as exc:
             raise AnsibleConnectionFailure('vmcat.libvirt.qga: %s' % exc.msg)
+
+    def _exec_spooled(self, shell, cmd, in_data):
+        """Run cmd with large stdin: write it to a private guest temp file, which the shell opens and removes."""
+        rc, out, err = self._qga.run(shell, ['-c', 'umask 077 && mktemp'])
+        path = to_text(out).strip()
+        if rc != 0 or not path.startswith('/'):
+            raise AnsibleConnectionFailure('vmcat.libvirt.qga: could not make a temporary file in the guest for %d '
+                                           'bytes of stdin (mktemp: rc %d, %s); make sure mktemp works and /tmp is '
+                                           'writable in the guest' % (len(in_data), rc, to_text(err).strip()))
+        self._display.vvv('QGA STDIN %d BYTES VIA %s' % (len(in_data), path), host=self.get_option('vmcat_qga_vm'))
+        try:
+            self._qga.put(in_data, path)
+        except QgaError:
+            self._qga.run(shell, ['-c', 'rm -f %s' % shlex.quote(path)])
+            raise
+        quoted = shlex.quote(path)
+        script = 'exec < %s || exit 125\nrm -f %s\n%s' % (quoted, quoted, cmd)
+        return self._qga.run(shell, ['-c', script])
 
     def put_file(self, in_path, out_path):
         super(Connection, self).put_file(in_path, out_path)
