@@ -108,11 +108,29 @@ def _os_info(dom, timeout):
 
 
 def _agent_answers(dom, timeout):
-    try:
-        agent_command(dom, 'guest-ping', timeout=timeout)
-        return True
-    except AgentError:
-        return False
+    """True when guest-ping answers within ``timeout`` seconds.
+
+    libvirt (9.0 at least) first sends the agent a guest-sync and waits up to
+    5 s for it whatever the command's timeout, so a connected but silent agent
+    would cost 5 s.  The ping therefore runs in a daemon thread that is left
+    behind after ``timeout``; it ends on its own when libvirt gives up.
+    """
+    answer = []
+
+    def ping():
+        try:
+            agent_command(dom, 'guest-ping', timeout=timeout)
+            answer.append(True)
+        except AgentError:
+            answer.append(False)
+        except Exception:  # the connection went away: not an answer either
+            answer.append(False)
+
+    thread = threading.Thread(target=ping, name='vmcat-agent-ping')
+    thread.daemon = True
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def _graphics(dom, root, active):
