@@ -118,7 +118,7 @@ SIDES = {
     'ours': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm),
     'ours_write_only': OursWriteOnly,
     'community': lambda uri, vm: plugin('community.libvirt.libvirt_qemu', uri, vm),
-    'raw': lambda uri, vm: Raw(uri, vm),
+    'raw': Raw,
 }
 
 
