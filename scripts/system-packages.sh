@@ -8,7 +8,8 @@ build_pkgs=(libvirt-dev pkg-config gcc libc6-dev)
 test_pkgs=("${build_pkgs[@]}"
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
   busybox-static qemu-guest-agent kmod cpio mtools dosfstools syslinux syslinux-common
-  e2fsprogs xorriso git)
+  e2fsprogs xorriso git
+  libpython3-stdlib)  # host copies of the libraries ldd lists for the guest's python3 (needs/guest-python)
 
 case "${1:-}" in
   build) wanted=("${build_pkgs[@]}") ;;
