@@ -88,7 +88,6 @@ EXAMPLES = r'''
 '''
 
 import os
-import shlex
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -98,11 +97,6 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import C
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_transport import QgaError, QgaTransport
-
-
-# Larger stdin is spooled through a guest file: a guest-exec carrying ~256 KiB (base64) makes libvirt report
-# "Guest agent not available for now" and the agent needs seconds to recover.
-INLINE_STDIN_MAX = 48 * 1024
 
 
 class Connection(ConnectionBase):
@@ -142,31 +136,10 @@ class Connection(ConnectionBase):
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
         self._display.vvv('QGA EXEC %s' % to_text(cmd), host=self.get_option('vmcat_qga_vm'))
-        shell = self.get_option('vmcat_qga_shell')
         try:
-            if in_data and len(in_data) > INLINE_STDIN_MAX:
-                return self._exec_spooled(shell, to_text(cmd), in_data)
-            return self._qga.run(shell, ['-c', to_text(cmd)], stdin=in_data)
+            return self._qga.run(self.get_option('vmcat_qga_shell'), ['-c', to_text(cmd)], stdin=in_data)
         except QgaError as exc:
             raise AnsibleConnectionFailure('vmcat.libvirt.qga: %s' % exc.msg)
-
-    def _exec_spooled(self, shell, cmd, in_data):
-        """Run cmd with large stdin: write it to a private guest temp file, which the shell opens and removes."""
-        rc, out, err = self._qga.run(shell, ['-c', 'umask 077 && mktemp'])
-        path = to_text(out).strip()
-        if rc != 0 or not path.startswith('/'):
-            raise AnsibleConnectionFailure('vmcat.libvirt.qga: could not make a temporary file in the guest for %d '
-                                           'bytes of stdin (mktemp: rc %d, %s); make sure mktemp works and /tmp is '
-                                           'writable in the guest' % (len(in_data), rc, to_text(err).strip()))
-        self._display.vvv('QGA STDIN %d BYTES VIA %s' % (len(in_data), path), host=self.get_option('vmcat_qga_vm'))
-        try:
-            self._qga.put(in_data, path)
-        except QgaError:
-            self._qga.run(shell, ['-c', 'rm -f %s' % shlex.quote(path)])
-            raise
-        quoted = shlex.quote(path)
-        script = 'exec < %s || exit 125\nrm -f %s\n%s' % (quoted, quoted, cmd)
-        return self._qga.run(shell, ['-c', script])
 
     def put_file(self, in_path, out_path):
         super(Connection, self).put_file(in_path, out_path)

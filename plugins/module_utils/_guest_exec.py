@@ -102,8 +102,42 @@ def wait(call, pid, timeout, what='the command', sleep=time.sleep, clock=_monoto
 
 
 def run(call, path, args=(), stdin=None, env=None, timeout=600, sleep=time.sleep, clock=_monotonic):
-    """Run one process to its end; its ExecResult."""
-    pid = start(call, path, args, stdin, env)
+    """Run one process to its end; its ExecResult.
+
+    Standard input over INLINE_STDIN_MAX bytes goes through a guest file (see _run_spooled).
+    """
+    data = stdin.encode('utf-8') if isinstance(stdin, type(u'')) else stdin
+    if data is not None and len(data) > INLINE_STDIN_MAX:
+        return _run_spooled(call, path, args, data, env, timeout, sleep, clock)
+    pid = start(call, path, args, data, env)
+    return wait(call, pid, timeout, 'command %s' % describe(path, args), sleep=sleep, clock=clock)
+
+
+# A guest-exec carrying a few hundred KiB of input (base64) makes libvirt report "Guest agent not available for
+# now" and the agent needs seconds to recover; larger input is written to a guest file first.
+INLINE_STDIN_MAX = 48 * 1024
+# $1 is the spooled input: it becomes stdin and is removed before the program ($2 ...) starts.
+_SPOOLED_SCRIPT = 'exec < "$1" || exit 125\nrm -f "$1"\nshift\nexec "$@"'
+
+
+def _run_spooled(call, path, args, data, env, timeout, sleep, clock):
+    """Run ``path args`` with ``data`` as stdin, through a private temporary file in the guest."""
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_files import write_file
+    made = run(call, SHELL, ['-c', 'umask 077 && mktemp'], timeout=60, sleep=sleep, clock=clock)
+    spool = made.stdout.decode('utf-8', 'replace').strip()
+    if made.rc != 0 or not spool.startswith('/'):
+        raise VmcatError('could not make a temporary file in the guest for %d bytes of stdin (mktemp: rc %s, %s); '
+                         'make sure mktemp works and /tmp is writable in the guest'
+                         % (len(data), made.rc, made.stderr.decode('utf-8', 'replace').strip()))
+    try:
+        write_file(call, spool, data)
+    except BaseException:
+        try:
+            run(call, SHELL, ['-c', 'rm -f "$1"', 'sh', spool], timeout=60, sleep=sleep, clock=clock)
+        except Exception:
+            pass  # the write's error is the one to report
+        raise
+    pid = start(call, SHELL, ['-c', _SPOOLED_SCRIPT, 'sh', spool, path] + list(args), None, env)
     return wait(call, pid, timeout, 'command %s' % describe(path, args), sleep=sleep, clock=clock)
 
 

@@ -65,7 +65,11 @@ options:
       - Unset, the process inherits the guest agent's environment.
     type: dict
   stdin:
-    description: Text to feed to the command's standard input.
+    description:
+      - Text to feed to the command's standard input.
+      - Up to 48 KiB travels inside the C(guest-exec) command. Larger input is first written to a private
+        temporary file in the guest (C(mktemp) under umask 077, so C(guest-file-*) must be enabled too), which
+        the command reads and which is removed before the command starts.
     type: str
   stdin_add_newline:
     description: Add a newline to O(stdin).

@@ -10,7 +10,7 @@ import pytest
 
 from ansible.errors import AnsibleConnectionFailure
 
-from ansible_collections.vmcat.libvirt.plugins.connection import qga as qga_plugin
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_transport as transport
 
 from .test_qga import FakeAgent, _plugin
@@ -25,7 +25,7 @@ class SpoolAgent(FakeAgent):
         self.scripts = []
 
     def guest_exec(self, args):
-        script = args['arg'][-1]
+        script = args['arg'][1] if args['arg'][:1] == ['-c'] else args['path']
         self.scripts.append(script)
         if script == 'umask 077 && mktemp':
             pid = len(self.procs) + 100
@@ -51,7 +51,7 @@ def _exec_args(agent):
 
 
 def test_small_stdin_travels_inline(spool_agent):
-    data = b'x' * qga_plugin.INLINE_STDIN_MAX
+    data = b'x' * _guest_exec.INLINE_STDIN_MAX
     rc, out, err = _conn().exec_command('cat', in_data=data)
     assert out.startswith(b'out:' + data)
     assert [base64.b64decode(a['input-data']) for a in _exec_args(spool_agent)] == [data]
@@ -59,14 +59,16 @@ def test_small_stdin_travels_inline(spool_agent):
 
 
 def test_large_stdin_goes_through_a_guest_file(spool_agent):
-    data = b'y' * (qga_plugin.INLINE_STDIN_MAX + 1)
+    data = b'y' * (_guest_exec.INLINE_STDIN_MAX + 1)
     rc, out, err = _conn().exec_command("/usr/bin/python3 && sleep 0", in_data=data)
     assert spool_agent.files['/tmp/tmp.AbC123'] == data
     assert not any('input-data' in a for a in _exec_args(spool_agent))
     assert spool_agent.scripts[0] == 'umask 077 && mktemp'
-    # the command opens the file as its stdin and removes it before it runs
-    assert spool_agent.scripts[-1] == ("exec < /tmp/tmp.AbC123 || exit 125\nrm -f /tmp/tmp.AbC123\n"
-                                       "/usr/bin/python3 && sleep 0")
+    # the shell opens the file as stdin and removes it before the command runs
+    last = _exec_args(spool_agent)[-1]
+    assert last['path'] == '/bin/sh' and last['arg'][0] == '-c'
+    assert last['arg'][1] == 'exec < "$1" || exit 125\nrm -f "$1"\nshift\nexec "$@"'
+    assert last['arg'][2:] == ['sh', '/tmp/tmp.AbC123', '/bin/sh', '-c', '/usr/bin/python3 && sleep 0']
     assert rc == 3 and out.startswith(b'out::')
 
 

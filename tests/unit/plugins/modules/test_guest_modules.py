@@ -75,6 +75,17 @@ def test_exec_argv_stdin_env(agent, run_module):
     assert 'FOO=bar baz' in env and any(e.startswith('PATH=') for e in env)
 
 
+def test_exec_large_stdin_goes_through_a_guest_file(agent, run_module):
+    data = 'x' * (_guest_exec.INLINE_STDIN_MAX + 10)
+    r = run_module(guest_exec, _args(argv=['/bin/sh', '-c', 'wc -c; echo "$FOO"'], stdin=data, env={'FOO': 'kept'},
+                                     stdin_add_newline=False))
+    assert r['rc'] == 0 and r['stdout_lines'] == [str(len(data)), 'kept']
+    execs = [c[1] for c in agent.calls if c[0] == 'guest-exec']
+    assert not any('input-data' in e for e in execs)  # nothing oversized went through the agent channel
+    spool = execs[-1]['arg'][3]
+    assert execs[-1]['arg'][4:] == ['/bin/sh', '-c', 'wc -c; echo "$FOO"'] and not os.path.exists(spool)
+
+
 def test_exec_cmd_chdir_and_failure(agent, run_module, tmp_path):
     r = run_module(guest_exec, _args(cmd='pwd; exit 3', chdir=str(tmp_path)))
     assert r['failed'] and r['rc'] == 3 and r['stdout'] == str(tmp_path) and r['msg'] == 'non-zero return code'
