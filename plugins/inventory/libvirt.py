@@ -88,7 +88,10 @@ options:
     type: int
     default: 2
   workers:
-    description: How many VMs of one node are described at the same time.
+    description:
+      - How many VMs of one node are described at the same time.
+      - On a local node (a URI without a host, like V(qemu:///system)) only VMs whose guest agent is asked use these
+        workers; the others are described one after the other, which is faster there.
     type: int
     default: 8
   address_sources:
