@@ -33,11 +33,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import C
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_peripherals import read_guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentError, agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import XML_INACTIVE, live_root
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
 GROUP_BY = ('node', 'state', 'tag')
 _UNSAFE_CHARS = re.compile(r'[^A-Za-z0-9_]')
+XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE; _vm_info has it too, but importing it costs 0.1 s
 
 
 class InventoryInputError(ValueError):
@@ -137,7 +137,7 @@ def _graphics(dom, root, active):
     """type/listen/port of the saved graphics; an autoport's port comes from the running definition."""
     items = graphics.read_graphics(root)
     if active and any(g['autoport'] for g in items):
-        live = live_root(dom)
+        live = _xml.parse(dom.XMLDesc(0), "running definition of VM '%s'" % dom.name())
         running = graphics.read_graphics(live)
         for item in items:
             match = next((g for g in running if g['type'] == item['type']), None)
