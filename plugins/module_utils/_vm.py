@@ -194,6 +194,11 @@ def _predicted(before, wanted, state, autostart, pending):
     for nic in view['nics']:
         old = next((n for n in (before or {}).get('nics', []) if nic['mac'] and n['mac'] == nic['mac']), {})
         nic['addresses'] = old.get('addresses', [])
+    if states.state_name(state) in ('running', 'paused'):  # a running VM keeps the port QEMU was given
+        for gfx in view.get('graphics') or []:
+            old = next((g for g in (before or {}).get('graphics', []) if g['type'] == gfx['type']), {})
+            if gfx.get('autoport') and gfx.get('port') is None:
+                gfx['port'] = old.get('port')
     view.update(
         name=_xml.text_of(wanted, 'name'),
         state=states.state_name(state),
