@@ -123,8 +123,9 @@ def hosts_of(listing):
     return hostvars
 
 
-def run_inventory(source):
-    cmd = [os.path.join(BENCH_BIN, 'ansible-inventory'), '-i', source, '--list']
+def run_inventory(source, mode='--list'):
+    """(seconds, hostvars, stderr) of one ansible-inventory run; ``--graph`` loads the same but prints no variables."""
+    cmd = [os.path.join(BENCH_BIN, 'ansible-inventory'), '-i', source, mode]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -134,7 +135,12 @@ def run_inventory(source):
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit('%s failed:\n%s' % (' '.join(cmd), proc.stderr[-3000:]))
-    return elapsed, hosts_of(proc.stdout), proc.stderr
+    return elapsed, (hosts_of(proc.stdout) if mode == '--list' else _graph_hosts(proc.stdout)), proc.stderr
+
+
+def _graph_hosts(graph):
+    """{host: {}} for the hosts an --graph output shows."""
+    return dict((line.split('--', 1)[1], {}) for line in graph.splitlines() if '--' in line and '@' not in line)
 
 
 def run_raw(uri):
@@ -146,7 +152,7 @@ def run_raw(uri):
     return elapsed, inner
 
 
-def measure(sources, uri, runs, label, count_prefix=None, settle=0):
+def measure(sources, uri, runs, label, count_prefix=None, settle=0, mode='--list'):
     """Interleaved runs of ours, community, empty, raw; medians and ratios.
 
     ``settle`` seconds of pause before each plugin run: libvirtd goes on waiting for a hung agent after the
@@ -158,14 +164,14 @@ def measure(sources, uri, runs, label, count_prefix=None, settle=0):
     for run in range(runs):
         for side in ('ours', 'community'):
             time.sleep(settle)
-            elapsed, hostvars, stderr = run_inventory(sources[side])
+            elapsed, hostvars, stderr = run_inventory(sources[side], mode)
             times[side].append(round(elapsed, 3))
             hosts[side].append(len(hostvars))
             if run == 0:
                 samples[side] = {'stderr_tail': stderr[-800:],
                                  'hostvars': {h: v for h, v in hostvars.items()
                                               if count_prefix and h.startswith(count_prefix)}}
-        times['empty'].append(round(run_inventory(sources['empty'])[0], 3))
+        times['empty'].append(round(run_inventory(sources['empty'], mode)[0], 3))
         elapsed, inner = run_raw(uri)
         times['raw_process'].append(round(elapsed, 3))
         times['raw_listing'].append(round(inner['listing_s'], 4))
@@ -200,6 +206,11 @@ def bench_test_node(args, work, prefix):
     result, samples = measure(sources, uri, args.inventory_runs, 'test node')
     result['vms'] = args.inventory_vms
     result['sample_hostvars'] = {side: {} for side in samples}
+    # --graph loads the inventory as a playbook run does but dumps no variables: the JSON dump of --list
+    # costs more for many small variables (ours) than for one XML string per host (community's xml_desc)
+    graph, dummy = measure(sources, uri, args.inventory_runs, 'test node --graph', mode='--graph')
+    graph['vms'] = args.inventory_vms
+    result['graph'] = graph
     return result
 
 
