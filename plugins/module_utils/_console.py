@@ -31,12 +31,12 @@ __metaclass__ = type
 import hashlib
 import os
 import struct
-import tempfile
 import time
 import zlib
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _keys, _qmp, _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._local_files import write_atomically
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 
 KEYCODE_SET_LINUX = 2  # VIR_KEYCODE_SET_LINUX
@@ -183,21 +183,6 @@ def _file_view(path):
     return view
 
 
-def _write_atomic(path, data):
-    directory = os.path.dirname(path) or '.'
-    mode = (os.stat(path).st_mode & 0o7777) if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as out:
-            out.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def check_dest(dest):
     if os.path.isdir(dest):
         raise InvalidInput("dest '%s' is a directory; give the path of the PNG file to write, such as %s"
@@ -227,7 +212,7 @@ def take_screenshot(ctx):
     after = dict(path=dest, size=len(png), sha256=digest, width=width, height=height)
     changed = before is None or before['sha256'] != digest
     if changed:
-        ctx.act('write %s' % dest, _write_atomic, dest, png)
+        ctx.act('write %s' % dest, write_atomically, dest, png)
     else:
         after = before
     return Outcome(changed, before, after, vm=dom.name(), screen=p['screen'], source_format=source,

@@ -22,12 +22,12 @@ import binascii
 import hashlib
 import os
 import re
-import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentCommandFailed
+from ansible_collections.vmcat.libvirt.plugins.module_utils._local_files import write_atomically
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
 
 EXEC_HINT = ('enable them in the guest: remove them from block-rpcs (or add them to allow-rpcs) in '
@@ -248,16 +248,7 @@ def write_local(path, data):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InvalidInput('dest directory %s does not exist on this host; create it first' % directory)
-    fd, tmp = tempfile.mkstemp(prefix='.vmcat-fetch-', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, data, 0o644)
 
 
 def fetch(gf):
