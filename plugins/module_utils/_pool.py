@@ -31,7 +31,7 @@ _REQUIRED_SOURCE = {
 }
 _STATES = {0: 'inactive', 1: 'building', 2: 'running', 3: 'degraded', 4: 'inaccessible'}
 _INACTIVE_XML = 1  # VIR_STORAGE_XML_INACTIVE
-_BUILD_NO_OVERWRITE = 8  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
+_BUILD_NO_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE (8 would be ..._OVERWRITE: reformat)
 
 
 # -- reading ----------------------------------------------------------------

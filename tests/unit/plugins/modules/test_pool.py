@@ -109,3 +109,11 @@ def test_xml_of_a_netfs_pool_keeps_unknown_parts():
     assert spec['source'] == {'host': 'b', 'port': 2049, 'dir': '/e', 'format': 'nfs'}
     assert spec['target']['mode'] == '0750'
     assert root.find('source/protocol').get('ver') == '4'
+
+
+def test_build_flag_is_libvirts_no_overwrite():
+    """Building an fs/disk/logical pool must never ask libvirt to reformat what is there."""
+    import libvirt
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    assert _pool._BUILD_NO_OVERWRITE == libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
+    assert _pool._BUILD_NO_OVERWRITE != libvirt.VIR_STORAGE_POOL_BUILD_OVERWRITE
