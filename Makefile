@@ -50,11 +50,9 @@ $(COLLECTIONS)/ansible_collections/vmcat/libvirt/MANIFEST.json: collection
 	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) build/vmcat-libvirt-$(VERSION).tar.gz >/dev/null
 
 demo: venv $(COLLECTIONS)/ansible_collections/vmcat/libvirt/MANIFEST.json
-	@mkdir -p .demo
-	@test -f $(DEMO_NODE) || cp playbooks/files/demo-node.xml $(DEMO_NODE)
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) ANSIBLE_LOCALHOST_WARNING=0 \
 	  ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_PYTHON_INTERPRETER=$(CURDIR)/$(BIN)/python \
-	  $(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml -e vmcat_demo_uri=test://$(CURDIR)/$(DEMO_NODE)
+	  $(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml -e vmcat_demo_node=$(CURDIR)/$(DEMO_NODE)
 
 demo-reset:
 	rm -f $(DEMO_NODE) $(DEMO_NODE).lock

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 """`make test`: every test stage in order, one summary, non-zero on any failure.
 
-Stages: unit (pytest), sanity (ansible-test sanity in a proper
+Stages: unit (pytest), demo (the collection tarball builds, installs and every
+plugin's docs render; playbooks/demo.yml twice on a test-driver node, the second
+run changing nothing), sanity (ansible-test sanity in a proper
 ansible_collections/vmcat/libvirt tree), lint (ansible-lint, production
 profile), smoke (boot the guest fixture and reach its agent) and integration
 (tests/integration/run.py against qemu:///system).  Integration never skips
@@ -15,8 +17,10 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 import shutil
+import json
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,6 +106,60 @@ def stage_lint():
     return code == 0, 'ansible-lint --profile production'
 
 
+def _plugin_names(kind):
+    folder = os.path.join(ROOT, 'plugins', kind)
+    return sorted('vmcat.libvirt.' + f[:-3] for f in os.listdir(folder)
+                  if f.endswith('.py') and not f.startswith('_'))
+
+
+def _recap_changed(out):
+    match = re.search(r'localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0', out)
+    return int(match.group(1)) if match else None
+
+
+def stage_demo():
+    """README's `make demo`, from the built tarball: every plugin documented, the demo twice, the second unchanged."""
+    work = tempfile.mkdtemp(prefix='vmcat-demo-')
+    try:
+        installed = os.path.join(work, 'collections')
+        code, out = sh(['ansible-galaxy', 'collection', 'build', '--force', '--output-path', work, '.'], capture=True)
+        tarballs = [f for f in os.listdir(work) if f.endswith('.tar.gz')]
+        if code or len(tarballs) != 1:
+            return False, 'ansible-galaxy collection build failed'
+        code, dummy = sh(['ansible-galaxy', 'collection', 'install', '-p', installed, os.path.join(work, tarballs[0])])
+        if code:
+            return False, 'the built tarball does not install'
+        env = {'ANSIBLE_COLLECTIONS_PATH': installed, 'ANSIBLE_LOCALHOST_WARNING': '0',
+               'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0', 'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+               'ANSIBLE_NOCOLOR': '1'}
+        documented = 0
+        for kind in ('modules', 'inventory', 'connection', 'callback'):
+            names = _plugin_names(kind)
+            doc_type = 'module' if kind == 'modules' else kind
+            proc = subprocess.run([os.path.join(BIN, 'ansible-doc'), '-t', doc_type, '--json'] + names,
+                                  cwd=work, env=dict(os.environ, **env), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True, check=False)
+            docs = json.loads(proc.stdout or '{}')
+            missing = [n for n in names if not (docs.get(n) or {}).get('doc', {}).get('short_description')]
+            if proc.returncode or missing:
+                sys.stdout.write(proc.stderr)
+                return False, 'ansible-doc cannot render %s' % ', '.join(missing or names)
+            documented += len(names)
+        play = ['ansible-playbook', '-i', 'localhost,', '-c', 'local', os.path.join(ROOT, 'playbooks', 'demo.yml'),
+                '-e', 'vmcat_demo_node=%s' % os.path.join(work, 'node.xml')]
+        changed = []
+        for run in (1, 2):
+            code, out = sh(play, cwd=work, env=env, capture=True)
+            changed.append(_recap_changed(out))
+            if code or changed[-1] is None:
+                return False, 'demo run %d failed' % run
+        if not changed[0] or changed[1] != 0:
+            return False, 'demo changed %s then %s task(s); the second run must change nothing' % tuple(changed)
+        return True, '%d plugins documented; demo changed %d tasks, then 0' % (documented, changed[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _integration_preflight():
     if os.geteuid() != 0:
         return 'integration tests need root (they run libvirtd and TCG guests); run make test as root'
@@ -132,6 +190,7 @@ def stage_integration():
 
 STAGES = [
     ('unit', stage_unit),
+    ('demo', stage_demo),
     ('sanity', stage_sanity),
     ('lint', stage_lint),
     ('smoke', stage_smoke),
