@@ -82,10 +82,50 @@ def libvirt_message(exc):
     return msg or str(exc)
 
 
+def is_libvirt_error(exc):
+    """True for a libvirt.libvirtError (or a fake with an error code, in tests)."""
+    if libvirt is not None and isinstance(exc, libvirt.libvirtError):
+        return True
+    return callable(getattr(exc, 'get_error_code', None))
+
+
 def is_not_found(exc):
     """True when a libvirt error only says the object does not exist."""
     code = getattr(exc, 'get_error_code', lambda: None)()
     return code in NOT_FOUND_CODES
+
+
+# What to do about a libvirt error when the caller has no better advice, by error code name.
+# Checked in order; the first name this libvirt-python knows and that matches wins.
+_HINTS_BY_CODE = (
+    (('VIR_ERR_AUTH_FAILED', 'VIR_ERR_AUTH_CANCELLED', 'VIR_ERR_AUTH_UNAVAILABLE', 'VIR_ERR_ACCESS_DENIED'),
+     "check the username/password or SSH key and libvirt's access rules (polkit, ACL) for this user"),
+    (('VIR_ERR_NO_CONNECT', 'VIR_ERR_RPC', 'VIR_ERR_SYSTEM_ERROR_CONNECT'),
+     'check that libvirtd (or virtqemud) runs on the node and that the URI reaches it'),
+    (('VIR_ERR_OPERATION_INVALID', 'VIR_ERR_OPERATION_FAILED'),
+     'the object is not in a state that allows this: check whether it is running or active, then retry'),
+    (('VIR_ERR_NO_SUPPORT', 'VIR_ERR_OPERATION_UNSUPPORTED', 'VIR_ERR_ARGUMENT_UNSUPPORTED'),
+     "this node's libvirt driver does not support it; use a newer libvirt or leave the option unset"),
+    (('VIR_ERR_XML_ERROR', 'VIR_ERR_XML_DETAIL', 'VIR_ERR_CONFIG_UNSUPPORTED', 'VIR_ERR_INVALID_ARG'),
+     "check the task's options (or raw XML) against libvirt's XML format for this object"),
+    (('VIR_ERR_OPERATION_TIMEOUT', 'VIR_ERR_RESOURCE_BUSY'),
+     'the node or object is busy; retry, or raise the timeout'),
+    (('VIR_ERR_SYSTEM_ERROR', 'VIR_ERR_STORAGE_PROBE_FAILED'),
+     'check the path, its permissions and the free space on the node'),
+    (('VIR_ERR_OPERATION_DENIED', 'VIR_ERR_DOMAIN_LAST'),
+     'libvirt refused it; see the message for the object that blocks it'),
+)
+_DEFAULT_HINT = "see libvirtd's log on the node (/var/log/libvirt/ or journalctl -u libvirtd) for the cause"
+
+
+def default_hint(exc):
+    """Advice for a libvirt error, from its code, for callers that have none of their own."""
+    code = getattr(exc, 'get_error_code', lambda: None)()
+    if libvirt is not None and code is not None:
+        for names, hint in _HINTS_BY_CODE:
+            if code in _codes(names):
+                return hint
+    return _DEFAULT_HINT
 
 
 @contextlib.contextmanager
@@ -93,7 +133,8 @@ def translated(action, what, uri, hint=None):
     """Turn any libvirt error raised inside the block into a VmcatError.
 
     ``action`` is a verb phrase ("define", "start"), ``what`` names the object
-    ("pool 'images'"), ``hint`` tells the user what to do about it.
+    ("pool 'images'"), ``hint`` tells the user what to do about it; without one,
+    the advice comes from the error's code (``default_hint``).
     """
     if libvirt is None:
         yield
@@ -102,9 +143,10 @@ def translated(action, what, uri, hint=None):
         yield
     except libvirt.libvirtError as exc:
         msg = "could not %s %s on %s: %s" % (action, what, uri, libvirt_message(exc))
-        if hint:
-            msg += "; %s" % hint
-        cls = NotFound if is_not_found(exc) else VmcatError
+        not_found = is_not_found(exc)
+        if hint or not not_found:
+            msg += "; %s" % (hint or default_hint(exc))
+        cls = NotFound if not_found else VmcatError
         raise cls(msg, libvirt_code=exc.get_error_code())
 
 

@@ -29,7 +29,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import (
     LIBVIRT_PACKAGES,
     Connection,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    VmcatError, default_hint, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._xml import HAS_LXML, LXML_IMPORT_ERROR
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
 
@@ -126,11 +127,27 @@ class LibvirtModule(AnsibleModule):
         details = dict((k, v) for k, v in exc.details.items() if k not in self.secret_keys)
         self.fail_json(msg=exc.msg, **details)
 
+    def _subject(self):
+        """What this task works on, for messages that have no better name: "vmcat.libvirt.pool 'images'"."""
+        p = self.params
+        name = p.get('name') or p.get('vm') or p.get('pool')
+        module = getattr(self, '_name', None) or ''  # _ansible_module_name: the task's action, e.g. vmcat.libvirt.pool
+        if module.endswith('.py'):  # AnsibleModule's fallback when run outside ansible: no task name
+            module = ''
+        label = (module if '.' in module else 'vmcat.libvirt.' + module) if module else 'this task'
+        return "%s '%s'" % (label, name) if isinstance(name, str) else label
+
     def _fail_unexpected(self, exc):
-        """A libvirt error no translator caught: still name the node, keep the traceback."""
+        """An error no translator caught: a libvirt error still names the task, the node and a fix;
+        anything else is a bug in the collection and says so. Both keep the traceback."""
         import traceback
-        self.fail_json(msg='libvirt error on %s: %s' % (self.params['uri'], libvirt_message(exc)),
-                       exception=traceback.format_exc())
+        if is_libvirt_error(exc):
+            msg = 'libvirt error for %s on %s: %s; %s' % (self._subject(), self.params['uri'], libvirt_message(exc),
+                                                         default_hint(exc))
+        else:
+            msg = ('internal error in %s on %s: %s: %s; this is a bug in vmcat.libvirt, please report it with the '
+                   'traceback (-vvv)' % (self._subject(), self.params['uri'], type(exc).__name__, exc))
+        self.fail_json(msg=msg, exception=traceback.format_exc())
 
     def _run(self, fn, connect=True):
         """Call ``fn(ctx)`` inside one test-node session and connection; map errors to fail_json.

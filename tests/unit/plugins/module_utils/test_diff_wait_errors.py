@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import MASK, Diff, changed_paths
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
-    NotFound, VmcatError, WaitTimeout, is_not_found, translated)
+    NotFound, VmcatError, WaitTimeout, default_hint, is_not_found, translated)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._wait import wait_for
 
 
@@ -70,6 +70,29 @@ def test_translated_names_object_uri_and_hint(conn):
         with translated('define', "pool 'x'", 'test:///default'):
             conn.virt.storagePoolDefineXML('<pool type="dir"><name>x</name></pool>', 0)
     assert not isinstance(err.value, NotFound)
+
+
+def test_translated_without_hint_gives_advice_from_the_error_code(conn):
+    """Every translated failure ends with something to do, even where the caller had no advice."""
+    with pytest.raises(VmcatError) as err:
+        with translated('define', "pool 'x'", 'test:///default'):
+            conn.virt.storagePoolDefineXML('<pool type="dir"><name>x</name></pool>', 0)
+    assert str(err.value).startswith("could not define pool 'x' on test:///default: ")
+    assert str(err.value).endswith('; ' + default_hint(err.value.__context__))
+    net = conn.virt.networkLookupByName('default')
+    with pytest.raises(VmcatError) as err:
+        with translated('start', "network 'default'", 'test:///default'):
+            net.create()  # already active
+    assert str(err.value).endswith('; the object is not in a state that allows this: check whether it is running '
+                                   'or active, then retry')
+
+
+def test_default_hint_falls_back_to_the_log_advice():
+    class Odd(Exception):
+        def get_error_code(self):
+            return 99999
+    assert 'libvirtd' in default_hint(Odd()) and 'log' in default_hint(Odd())
+    assert default_hint(ValueError('no code')) == default_hint(Odd())
 
 
 def test_is_not_found(conn):
