@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _sizes, _xml
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -28,8 +28,7 @@ def _kib_bytes(el, default=None):
     """Bytes of an element holding a size with a ``unit`` (libvirt writes KiB here)."""
     if el is None or el.text is None:
         return default
-    scale = {'b': 1, 'bytes': 1, 'kib': KIB, 'k': KIB, 'mib': MIB, 'm': MIB, 'gib': KIB * MIB, 'g': KIB * MIB}
-    return int(el.text.strip()) * scale.get((el.get('unit') or 'KiB').lower(), KIB)
+    return int(el.text.strip()) * _sizes.unit_factor(el.get('unit') or 'KiB', 'size in node XML')
 
 
 # -- capabilities XML ------------------------------------------------------------

@@ -123,3 +123,13 @@ def test_domain_capabilities_summary():
     assert 'virtio' in summary['devices']['disk']['bus']
     assert summary['devices']['hostdev']['subsysType'] == ['usb', 'pci', 'scsi']
     assert 'sev' not in summary['features'] and 'vmcoreinfo' in summary['features']
+
+
+def test_sizes_in_node_xml_follow_the_one_size_parser():
+    """KB is 1000 bytes, TiB is 1024^4, no unit is KiB: the same rules as every size option."""
+    from lxml import etree
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._node_caps import _kib_bytes
+    assert _kib_bytes(etree.fromstring('<memory unit="KB">3</memory>')) == 3000
+    assert _kib_bytes(etree.fromstring('<memory unit="TiB">1</memory>')) == 1024 ** 4
+    assert _kib_bytes(etree.fromstring('<memory>2</memory>')) == 2048
+    assert _kib_bytes(None, default=7) == 7
