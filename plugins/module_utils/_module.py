@@ -142,8 +142,8 @@ class LibvirtModule(AnsibleModule):
         anything else is a bug in the collection and says so. Both keep the traceback."""
         import traceback
         if is_libvirt_error(exc):
-            msg = 'libvirt error for %s on %s: %s; %s' % (self._subject(), self.params['uri'], libvirt_message(exc),
-                                                         default_hint(exc))
+            msg = 'libvirt error for %s on %s: %s; %s' % (
+                self._subject(), self.params['uri'], libvirt_message(exc), default_hint(exc))
         else:
             msg = ('internal error in %s on %s: %s: %s; this is a bug in vmcat.libvirt, please report it with the '
                    'traceback (-vvv)' % (self._subject(), self.params['uri'], type(exc).__name__, exc))

@@ -17,7 +17,7 @@ def test_uncaught_python_error_is_reported_as_a_bug_not_a_libvirt_error(run_modu
     monkeypatch.setattr(pool, 'ensure', broken)
     with pytest.raises(ModuleFail) as err:
         run_module(pool, {'uri': node_uri, 'name': 'images', 'target': {'path': '/tmp/x'},
-                            '_ansible_module_name': 'vmcat.libvirt.pool'})
+                          '_ansible_module_name': 'vmcat.libvirt.pool'})
     msg = err.value.result['msg']
     assert msg.startswith("internal error in vmcat.libvirt.pool 'images' on ")
     assert "'images' on %s: KeyError" % node_uri in msg and 'please report it' in msg
@@ -31,7 +31,7 @@ def test_uncaught_libvirt_error_names_the_task_node_and_a_fix(run_module, node_u
     monkeypatch.setattr(pool, 'ensure', broken)
     with pytest.raises(ModuleFail) as err:
         run_module(pool, {'uri': node_uri, 'name': 'images', 'target': {'path': '/tmp/x'},
-                            '_ansible_module_name': 'vmcat.libvirt.pool'})
+                          '_ansible_module_name': 'vmcat.libvirt.pool'})
     msg = err.value.result['msg']
     assert msg.startswith("libvirt error for vmcat.libvirt.pool 'images' on ")
     assert "'images' on %s: " % node_uri in msg
