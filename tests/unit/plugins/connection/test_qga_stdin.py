@@ -77,13 +77,3 @@ def test_mktemp_failure_names_the_fix(monkeypatch):
     monkeypatch.setattr(transport, 'agent_command', fake)
     with pytest.raises(AnsibleConnectionFailure, match=r'temporary file in the guest for 49153 bytes.*mktemp: no space'):
         _conn().exec_command('cat', in_data=b'z' * (48 * 1024 + 1))
-
-
-def test_status_polls_start_short_and_double():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
-    slept = []
-    answers = iter([{'exited': False}] * 12 + [{'exited': True, 'exitcode': 0}])
-    result = _guest_exec.wait(lambda command, arguments=None: next(answers), 7, 60, sleep=slept.append,
-                              clock=lambda: 0.0)
-    assert result.rc == 0
-    assert slept[:3] == [0.002, 0.004, 0.008] and slept[-1] == 1.0 and len(slept) == 12
