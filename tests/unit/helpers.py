@@ -34,3 +34,19 @@ def exit_json(self, **kwargs):
 def fail_json(self, **kwargs):
     kwargs['failed'] = True
     raise ModuleFail(kwargs)
+
+
+class FakeClock(object):
+    """A monotonic clock and its sleep for waiters: ``clock()`` reads it, ``clock.sleep(s)`` moves it on."""
+
+    def __init__(self, poll_cost=0.0):
+        self.now = 100.0
+        self.poll_cost = poll_cost  # seconds each poll of the thing waited for costs (tests move the clock by it)
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -10,6 +10,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import MASK, D
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     NotFound, VmcatError, WaitTimeout, default_hint, is_not_found, translated)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._wait import wait_for
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 
 def test_changed_paths_lists_nested_differences():
@@ -30,19 +31,6 @@ def test_diff_of_creation_and_removal():
     assert Diff(None, {'name': 'x'}).result() == {'before': {}, 'after': {'name': 'x'}}
     assert Diff({'name': 'x'}, None).result() == {'before': {'name': 'x'}, 'after': {}}
     assert not Diff({'a': 1}, {'a': 1}).changed
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_wait_for_returns_the_first_truthy_value():

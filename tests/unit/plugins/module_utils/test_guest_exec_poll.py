@@ -7,20 +7,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
-
-
-class Clock(object):
-    def __init__(self, poll_cost=0.0):
-        self.now = 100.0
-        self.poll_cost = poll_cost
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 
 def _status_until(clock, exits_at):
@@ -43,7 +30,7 @@ def test_poll_delay_is_a_tenth_of_the_wait_between_2ms_and_1s():
 
 
 def test_a_short_command_is_seen_to_exit_within_a_tenth_of_its_time():
-    clock = Clock(poll_cost=0.004)
+    clock = FakeClock(poll_cost=0.004)
     call, polls = _status_until(clock, exits_at=100.030)
     result = _guest_exec.wait(call, 7, timeout=5, sleep=clock.sleep, clock=clock)
     assert result.rc == 0
@@ -53,7 +40,7 @@ def test_a_short_command_is_seen_to_exit_within_a_tenth_of_its_time():
 
 
 def test_a_long_command_costs_few_polls_and_pauses_are_capped():
-    clock = Clock(poll_cost=0.004)
+    clock = FakeClock(poll_cost=0.004)
     call, polls = _status_until(clock, exits_at=100 + 120.0)
     _guest_exec.wait(call, 7, timeout=600, sleep=clock.sleep, clock=clock)
     assert max(clock.sleeps) == 1.0
@@ -62,7 +49,7 @@ def test_a_long_command_costs_few_polls_and_pauses_are_capped():
 
 
 def test_the_timeout_names_the_pid_and_is_kept():
-    clock = Clock(poll_cost=0.004)
+    clock = FakeClock(poll_cost=0.004)
     call, polls = _status_until(clock, exits_at=10 ** 6)
     with pytest.raises(_guest_exec.GuestExecTimeout) as err:
         _guest_exec.wait(call, 7, timeout=3, what='command sleep 99', sleep=clock.sleep, clock=clock)
