@@ -15,9 +15,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users
 
@@ -32,6 +35,15 @@ _REQUIRED_SOURCE = {
 _STATES = {0: 'inactive', 1: 'building', 2: 'running', 3: 'degraded', 4: 'inaccessible'}
 _INACTIVE_XML = 1  # VIR_STORAGE_XML_INACTIVE
 _BUILD_NO_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE (8 would be ..._OVERWRITE: reformat)
+_OCTAL_MODE = re.compile(r'^0*[0-7]{1,4}$')
+_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
+# Advice for libvirt errors, by what failed.
+_READ_HINT = ('another client may have changed or removed the pool meanwhile: run the task again, and see '
+              "libvirtd's log on the node if it keeps failing")
+_STOP_HINT = ("stop what holds the pool's storage busy (a process with files open in an fs or netfs mount, "
+              'an LVM volume in use) and retry')
+_AUTOSTART_HINT = ('only a persistent (defined) pool can autostart; check that libvirt may write its autostart '
+                   'link on the node (/etc/libvirt/storage/autostart/)')
 
 
 # -- reading ----------------------------------------------------------------
@@ -97,13 +109,60 @@ def describe(pool, with_volumes=True):
 
 def list_pools(ctx, name=None):
     pools = [ctx.conn.require_pool(name)] if name else ctx.conn.all_pools()
-    with ctx.conn.translated('read', 'storage pools'):
+    with ctx.conn.translated('read', 'storage pools', _READ_HINT):
         return [describe(p) for p in sorted(pools, key=lambda p: p.name())]
 
 
 # -- building and editing the definition -------------------------------------
-def validate(params):
+def check_name(name, uri):
+    """Refuse a pool name libvirt would reject or that would make a confusing pool, before anything is looked up."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("pool name %r on %s is not valid: it must not be empty; give the name of the pool"
+                           % (name, uri))
+    rules = (
+        ('/' in name, "it must not contain '/'"),
+        (name in ('.', '..'), "it must not be '.' or '..'"),
+        (name.startswith('.'), "it must not start with '.'"),
+        (name != name.strip(), 'it must not start or end with whitespace'),
+        (_CONTROL_CHARS.search(name) is not None, 'it must not contain control characters (newline, tab, ...)'),
+    )
+    for broken, rule in rules:
+        if broken:
+            raise InvalidInput("pool name %r on %s is not valid: %s; choose a name such as '%s'"
+                               % (name, uri, rule, _suggested_name(name)))
+    return name
+
+
+def _suggested_name(name):
+    cleaned = _CONTROL_CHARS.sub('', name).strip().replace('/', '-').lstrip('.')
+    return cleaned or 'images'
+
+
+def mode_of(value, name='?'):
+    """The target mode as an int, read the way ansible.builtin.file reads ``mode``.
+
+    An int is a mode already decoded (YAML reads an unquoted 0755 as 493);
+    a string is octal ('0755', '755').  Anything else (symbolic modes, digits
+    8 or 9, booleans, floats) is refused, and so are modes above 0o777: libvirt
+    keeps no setuid, setgid or sticky bit for a pool's target.
+    """
+    mode = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    elif isinstance(value, str) and _OCTAL_MODE.match(value):
+        mode = int(value, 8)
+    if mode is None or not 0 <= mode <= 0o777:
+        raise InvalidInput(
+            "pool '%s': target.mode %r is not an octal mode libvirt accepts: write it as a quoted octal string "
+            "such as '0755' (or '755'), not above '0777' (libvirt keeps no setuid, setgid or sticky bit for a "
+            "pool); symbolic modes such as 'u=rwx,go=rx' are not supported, and an unquoted number is taken as "
+            "it is (YAML reads 0755 as octal, but 755 as decimal)" % (name, value))
+    return mode
+
+
+def validate(params, uri=None):
     """Refuse bad input before anything changes."""
+    check_name(params['name'], uri)
     if params['state'] == 'absent':
         return
     ptype = params.get('type') or 'dir'
@@ -112,14 +171,8 @@ def validate(params):
         raise InvalidInput("pool '%s' of type %s needs target.path (the directory it lives in)" % (params['name'], ptype))
     if target.get('path') and not target['path'].startswith('/'):
         raise InvalidInput("pool '%s': target.path must be absolute, got '%s'" % (params['name'], target['path']))
-    mode = target.get('mode')
-    if mode is not None:
-        try:
-            if not 0 <= int(str(mode), 8) <= 0o7777:
-                raise ValueError
-        except ValueError:
-            raise InvalidInput("pool '%s': target.mode must be an octal mode such as '0755', got '%s'"
-                               % (params['name'], mode))
+    if target.get('mode') is not None:
+        mode_of(target['mode'], params['name'])
     if params.get('_exists') is False:
         source = params.get('source') or {}
         missing = [k for k in _REQUIRED_SOURCE.get(ptype, ()) if not source.get(k)]
@@ -141,7 +194,7 @@ def apply_options(root, params):
             perms = _xml.ensure(tgt, 'permissions')
             for key in perm_keys:
                 value = target[key]
-                _xml.ensure(perms, key).text = '%04o' % int(str(value), 8) if key == 'mode' else str(value)
+                _xml.ensure(perms, key).text = '%04o' % mode_of(value, params.get('name')) if key == 'mode' else str(value)
     source = dict((k, v) for k, v in (params.get('source') or {}).items() if v is not None)
     if source:
         src = _xml.ensure(root, 'source')
@@ -171,6 +224,12 @@ def new_definition(params):
 
 
 # -- the change cycle ---------------------------------------------------------
+def _read(conn, what, fn, *args):
+    """A read of the pool (its XML, info, volumes) whose libvirt errors name the pool and the URI."""
+    with conn.translated('read', what, _READ_HINT):
+        return fn(*args)
+
+
 def _predicted(spec, active, autostart, old=None):
     """What pool would return after a change made in check mode."""
     view = dict(old or {})
@@ -182,23 +241,24 @@ def _predicted(spec, active, autostart, old=None):
 def ensure(ctx):
     """Converge a pool to the task's options; returns an Outcome."""
     params = ctx.params
+    conn = ctx.conn
+    check_name(params['name'], conn.uri)
     if params['state'] == 'absent':
         return _ensure_absent(ctx)
-    conn = ctx.conn
     name = params['name']
     pool = conn.pool(name)
-    validate(dict(params, _exists=pool is not None))
+    validate(dict(params, _exists=pool is not None), conn.uri)
     if pool is None:
         return _create(ctx)
 
-    before = describe(pool)
+    what = "pool '%s'" % name
+    before = _read(conn, what, describe, pool)
     if params.get('type') and params['type'] != before['type']:
         raise Refused("pool '%s' on %s is of type %s; a pool's type cannot change to %s. Remove it with "
                       "state: absent and define it again" % (name, conn.uri, before['type'], params['type']))
-    current_xml = _xml.parse(definition_xml(pool, _INACTIVE_XML))
+    current_xml = _xml.parse(_read(conn, what, definition_xml, pool, _INACTIVE_XML))
     wanted_xml = apply_options(_xml.parse(_xml.to_string(current_xml)), params)
     changed = False
-    what = "pool '%s'" % name
     if spec_of(wanted_xml) != spec_of(current_xml):
         with conn.translated('redefine', what, 'libvirt refused the new definition for this pool; '
                              'remove the pool and define it again if the change is structural'):
@@ -208,7 +268,7 @@ def ensure(ctx):
     active, autostart = before['active'], before['autostart']
     want_active = params.get('active')
     restart_required = False
-    if active and (changed or _has_pending_definition(pool)):
+    if active and (changed or _read(conn, what, _has_pending_definition, pool)):
         restart_required = True
         if params.get('restart') and want_active is not False:
             _restart(ctx, pool, before['type'])
@@ -217,15 +277,15 @@ def ensure(ctx):
         _start(ctx, pool, params, before['type'])
         active, changed = True, True
     elif want_active is False and active:
-        with conn.translated('stop', what):
+        with conn.translated('stop', what, _STOP_HINT):
             ctx.act('stop', pool.destroy)
         active, changed, restart_required = False, True, False
     if params.get('autostart') is not None and params['autostart'] != autostart:
-        with conn.translated('set autostart of', what):
+        with conn.translated('set autostart of', what, _AUTOSTART_HINT):
             ctx.act('autostart', pool.setAutostart, int(params['autostart']))
         autostart, changed = params['autostart'], True
 
-    after = describe(pool) if (changed and not ctx.check_mode) else \
+    after = _read(conn, what, describe, pool) if (changed and not ctx.check_mode) else \
         _predicted(spec_of(wanted_xml), active, autostart, before)
     return Outcome(changed, before, after, restart_required=restart_required, actions=ctx.actions)
 
@@ -249,7 +309,8 @@ def _has_pending_definition(pool):
 def _restart(ctx, pool, pool_type):
     """Stop and start a pool so its saved definition applies; a dir pool is rebuilt to apply permissions."""
     with ctx.conn.translated('restart', "pool '%s'" % pool.name(),
-                             'the new definition is saved and applies when the pool restarts'):
+                             'the new definition is saved; if the pool is now stopped, check that its target '
+                             'exists and its source is reachable, then start it with active: true'):
         ctx.act('stop', pool.destroy)
         if pool_type == 'dir':  # building a dir pool only creates the directory and sets its owner and mode
             ctx.act('build', pool.build, 0)
@@ -278,7 +339,8 @@ def _create(ctx):
     if ctx.check_mode:
         ctx.actions.extend(['define'] + (['build'] if params.get('build') and active else []) +
                            (['start'] if active else []) + (['autostart'] if autostart else []))
-        return Outcome(True, None, _predicted(spec_of(root), active, autostart, {'volumes': [], 'volume_count': 0}),
+        return Outcome(True, None, _predicted(spec_of(root), active, autostart,
+                                              {'volumes': [], 'volume_count': 0 if active else None}),
                        restart_required=False, actions=ctx.actions)
     with conn.translated('define', "pool '%s'" % name, 'check the pool options against the type %s' % root.get('type')):
         pool = ctx.act('define', conn.virt.storagePoolDefineXML, _xml.to_string(root), 0)
@@ -286,7 +348,7 @@ def _create(ctx):
         if active:
             _start(ctx, pool, params, root.get('type'))
         if autostart:
-            with conn.translated('set autostart of', "pool '%s'" % name):
+            with conn.translated('set autostart of', "pool '%s'" % name, _AUTOSTART_HINT):
                 ctx.act('autostart', pool.setAutostart, 1)
     except Exception:
         # A failure midway leaves nothing half-made: drop the new definition.
@@ -297,46 +359,114 @@ def _create(ctx):
         except Exception:
             pass
         raise
-    return Outcome(True, None, describe(pool), restart_required=False, actions=ctx.actions)
+    return Outcome(True, None, _read(conn, "pool '%s'" % name, describe, pool), restart_required=False,
+                   actions=ctx.actions)
 
 
+# -- removal --------------------------------------------------------------------
 def _ensure_absent(ctx):
+    """Stop and undefine a pool; refuse one that holds volumes unless purge, and never purge volumes VMs use.
+
+    An inactive pool lists no volumes, so it is started briefly to count them
+    (and stopped again when the removal is refused).  Check mode never starts
+    it: it predicts the removal and warns that the volumes were not counted.
+    """
     params = ctx.params
     conn = ctx.conn
     name = params['name']
     pool = conn.pool(name)
     if pool is None:
         return Outcome(False, None, None, actions=[])
-    before = describe(pool)
     what = "pool '%s'" % name
-    if before['active'] and before['volumes']:
-        if not params.get('purge'):
-            raise Refused("pool '%s' on %s still holds %d volume(s): %s; delete them first, or set purge: true "
-                          "to delete them with the pool" % (name, conn.uri, len(before['volumes']),
-                                                            ', '.join(before['volumes'])))
-        _refuse_used_volumes(conn, pool, name)
-        for vol_name in before['volumes']:
-            vol = conn.volume(pool, vol_name)
-            with conn.translated('delete', "volume '%s' in pool '%s'" % (vol_name, name)):
-                ctx.act('delete volume %s' % vol_name, vol.delete, 0)
+    before = _read(conn, what, describe, pool)
+    started = False
     if before['active']:
-        with conn.translated('stop', what):
+        # Files copied into the pool's directory behind libvirt's back are volumes too.
+        with conn.translated('refresh the volume list of', what, "check that the pool's target and source are "
+                             'reachable on the node; a pool with a job running (a volume being built) refreshes '
+                             'once the job is done'):
+            pool.refresh(0)
+    else:
+        started = _start_to_count(ctx, pool, what)
+    try:
+        # Here the pool runs (in check mode, an inactive one would run, with volumes not counted).
+        volumes = sorted(_read(conn, what, pool.listVolumes)) if (before['active'] or started) else []
+        if volumes and not params.get('purge'):
+            raise Refused("pool '%s' on %s still holds %d volume(s): %s; delete them first, or set purge: true "
+                          "to delete them with the pool%s"
+                          % (name, conn.uri, len(volumes), ', '.join(volumes),
+                             ' (it was started only to count them and is stopped again)' if started else ''))
+        if volumes:
+            _refuse_used_volumes(conn, pool, name)
+            for vol_name in volumes:
+                vol = conn.volume(pool, vol_name)
+                if vol is None:  # removed meanwhile by someone else
+                    continue
+                with conn.translated('delete', "volume '%s' in pool '%s'" % (vol_name, name),
+                                     "check the permissions of the volume's file or device on the node, or "
+                                     'delete it with vmcat.libvirt.volume (state: absent) and retry'):
+                    ctx.act('delete volume %s' % vol_name, vol.delete, 0)
+        with conn.translated('stop', what, _STOP_HINT):
             ctx.act('stop', pool.destroy)
+        started = False
+    except Exception as exc:
+        if started:
+            note = _stop_again(pool)
+            if note and isinstance(exc, VmcatError):
+                exc.msg = exc.msg + note
+                exc.args = (exc.msg,)
+        raise
     if params.get('purge') and before['type'] == 'dir':
         with conn.translated('delete the directory of', what, 'the directory must be empty; remove what is left by hand'):
             ctx.act('delete target directory', pool.delete, 0)
     if before['persistent']:
-        with conn.translated('undefine', what):
+        with conn.translated('undefine', what, 'check that libvirt may remove the definition file of the pool on '
+                             'the node (/etc/libvirt/storage/)'):
             ctx.act('undefine', pool.undefine)
     return Outcome(True, before, None, actions=ctx.actions)
 
 
+def _start_to_count(ctx, pool, what):
+    """Start an inactive pool so its volumes can be listed; True when it was started (never in check mode)."""
+    conn = ctx.conn
+    if ctx.check_mode:
+        ctx.warn("%s on %s is inactive: its volumes cannot be counted in check mode (that needs starting it). "
+                 "The real run starts it briefly to count them, and refuses to remove a pool that holds volumes "
+                 "unless purge: true" % (what, conn.uri))
+        ctx.act('start to count volumes', pool.create, 0)
+        return False
+    try:
+        ctx.act('start to count volumes', pool.create, 0)
+    except Exception as exc:
+        if not is_libvirt_error(exc):
+            raise
+        raise Refused("%s on %s is inactive, and removing it needs starting it briefly to count its volumes, but "
+                      "it did not start: %s; start it first (vmcat.libvirt.pool with active: true, and build: true "
+                      "if its directory is gone), or make its target and source reachable on the node, then remove "
+                      "it again" % (what, conn.uri, libvirt_message(exc)), libvirt_code=exc.get_error_code())
+    return True
+
+
+def _stop_again(pool):
+    """Leave a pool that was started only to count its volumes inactive again; '' or a note for the error."""
+    try:
+        pool.destroy()
+    except Exception as exc:
+        return ('; it was started to count its volumes and could not be stopped again (%s): stop it with '
+                'active: false' % (libvirt_message(exc) if is_libvirt_error(exc) else exc))
+    return ''
+
+
 def _refuse_used_volumes(conn, pool, pool_name):
     used = []
-    for vol in pool.listAllVolumes(0):
-        users = volume_users(conn, pool_name, vol.name(), vol.path())
+    with conn.translated('list the volumes of', "pool '%s'" % pool_name, _READ_HINT):
+        volumes = pool.listAllVolumes(0)
+    for vol in volumes:
+        with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), _READ_HINT):
+            vol_name, vol_path = vol.name(), vol.path()
+        users = volume_users(conn, pool_name, vol_name, vol_path)
         if users:
-            used.append("'%s' (used by %s)" % (vol.name(), ', '.join(users)))
+            used.append("'%s' (used by %s)" % (vol_name, ', '.join(users)))
     if used:
         raise Refused("pool '%s' on %s: purge refused because VMs use its volumes: %s; detach them or remove "
                       "those VMs first" % (pool_name, conn.uri, '; '.join(used)))

@@ -27,13 +27,19 @@ extends_documentation_fragment:
   - vmcat.libvirt.connection.check_diff
 options:
   name:
-    description: Name of the pool.
+    description:
+      - Name of the pool.
+      - It must not be empty, contain V(/) or control characters, start with V(.) (so neither V(.) nor V(..)), or
+        start or end with whitespace; such a name fails before anything changes, in check mode too.
     type: str
     required: true
   state:
     description:
       - V(present) defines the pool (and, for a new pool, starts it unless O(active=false)).
       - V(absent) stops and undefines it; its directory or device is left alone unless O(purge=true).
+      - An inactive pool lists no volumes, so V(absent) starts it briefly to count them, and stops it again when
+        the removal is refused. A pool that cannot start is not removed; the task says how to fix it.
+        In check mode it is not started; the task warns that its volumes were not counted.
     type: str
     choices: [present, absent]
     default: present
@@ -59,8 +65,15 @@ options:
         description: Numeric group id the target belongs to.
         type: int
       mode:
-        description: Octal permissions of the target, such as V('0755').
-        type: str
+        description:
+          - Permissions of the target, read like O(ansible.builtin.file#module:mode).
+          - A string is octal, such as V('0755') or V('755'); quote it.
+          - A number is taken as the mode it already is. YAML reads an unquoted V(0755) as octal (493, the same
+            mode), but an unquoted V(755) as decimal, which is not V('0755') (it is V('1363'), above V('0777'), so
+            it fails).
+          - Symbolic modes such as V(u=rwx,go=rx), digits V(8) or V(9), and modes above V('0777') (libvirt keeps no
+            setuid, setgid or sticky bit for a pool) fail before anything changes.
+        type: raw
   source:
     description: Where the storage comes from (for every type but C(dir)).
     type: dict
@@ -212,7 +225,7 @@ def main():
                 path=dict(type='path', aliases=['dir']),
                 owner=dict(type='int'),
                 group=dict(type='int'),
-                mode=dict(type='str'),
+                mode=dict(type='raw'),
             )),
             source=dict(type='dict', options=dict(
                 host=dict(type='str'),
