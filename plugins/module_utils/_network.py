@@ -51,6 +51,13 @@ _INACTIVE_XML = 1  # VIR_NETWORK_XML_INACTIVE
 _UNSUPPORTED = (3, 84)
 _LEASE_FAMILIES = {0: 'ipv4', 1: 'ipv6'}
 
+# What to do when reading a network fails (its definition, state, leases).
+_READ_HINT = ("check that the network still exists (another task or tool may have removed it) and that this user "
+              "may read it on the node")
+# What to do when a step fails after earlier steps of the same task changed the network.
+_MIDWAY_HINT = ('the steps before it (see the task\'s actions) were done; fix the cause and run the task again, '
+                'it picks up from the state the network is in now')
+
 
 # -- reading ------------------------------------------------------------------
 def config_root(net):
@@ -90,7 +97,7 @@ def leases(net):
             'client_id': lease.get('clientid') or None,
             'expiry_time': lease.get('expirytime'),
         })
-    return sorted(out, key=lambda l: (l['family'], l['ip'] or ''))
+    return sorted(out, key=lambda lease: (lease['family'], lease['ip'] or ''))
 
 
 def describe(net, with_leases=False):
@@ -110,7 +117,7 @@ def describe(net, with_leases=False):
 
 def list_networks(ctx, name=None):
     nets = [ctx.conn.require_network(name)] if name else ctx.conn.all_networks()
-    with ctx.conn.translated('read', "network '%s'" % name if name else 'networks'):
+    with ctx.conn.translated('read', "network '%s'" % name if name else 'networks', _READ_HINT):
         return [describe(n, with_leases=True) for n in sorted(nets, key=lambda n: n.name())]
 
 
@@ -124,7 +131,9 @@ def _refuse_if_used(ctx, name, root, doing):
     if ctx.params.get('force'):
         return
     bridge = _xml.attr_of(root, 'bridge', 'name') if spec_of(root)['mode'] in MANAGED_MODES else None
-    with ctx.conn.translated('list the VMs using', _what(name)):
+    with ctx.conn.translated('list the VMs using', _what(name),
+                             "nothing was changed; check that this user may read the node's VM definitions, "
+                             "or set force: true to skip this check"):
         users = network_users(ctx.conn, name, bridge, running_only=True)
     if users:
         raise Refused("%s on %s: refused to %s the network because running VMs use it: %s; their NICs would lose "
@@ -143,7 +152,11 @@ def _define(ctx, root, hint=None):
 def _apply_ops(ctx, net, ops, flags):
     name = net.name()
     for op in ops:
-        hint = 'the network was left as the earlier updates made it' if op is not ops[0] else None
+        if op is ops[0]:
+            hint = ('nothing was changed; libvirt refused this entry: check it against the entries the network '
+                    'already has (network_info shows them), or leave it out')
+        else:
+            hint = 'the network was left as the earlier updates made it; fix the entry and run the task again'
         with ctx.conn.translated('update', _what(name) + ' (%s)' % op.describe(), hint):
             ctx.act(op.describe(), net.update, op.command, op.section, op.index, op.xml, flags)
 
@@ -153,12 +166,17 @@ def _same_blocks(a, b):
     return [ip_interface_of(el) for el in a.findall('ip')] == [ip_interface_of(el) for el in b.findall('ip')]
 
 
+def _persistent(ctx, net):
+    with ctx.conn.translated('read', _what(net.name()), _READ_HINT):
+        return bool(net.isPersistent())
+
+
 def _save_config(ctx, net, config, wanted, structural):
     """Bring the saved definition of a network that is not (or no longer) running to ``wanted``."""
     if compare_view(config) == compare_view(wanted):
         return
     synced = sync_lists(config, wanted)
-    if net.isPersistent() and not structural and compare_view(synced) == compare_view(wanted):
+    if _persistent(ctx, net) and not structural and compare_view(synced) == compare_view(wanted):
         _apply_ops(ctx, net, update_ops(config, synced), AFFECT_CONFIG)
     else:
         _define(ctx, wanted)
@@ -169,12 +187,13 @@ def _update_running(ctx, net, config, live, wanted):
     predicted = sync_lists(live, wanted)
     ops = update_ops(live, predicted)
     config_done = False
-    if ops and net.isPersistent() and compare_view(live) == compare_view(config) and _same_blocks(live, config):
+    persistent = _persistent(ctx, net)
+    if ops and persistent and compare_view(live) == compare_view(config) and _same_blocks(live, config):
         _apply_ops(ctx, net, ops, AFFECT_LIVE | AFFECT_CONFIG)
         config_done = compare_view(sync_lists(config, wanted)) == compare_view(wanted)
     elif ops:
         _apply_ops(ctx, net, ops, AFFECT_LIVE)
-    if not config_done and net.isPersistent() and compare_view(config) != compare_view(wanted):
+    if not config_done and persistent and compare_view(config) != compare_view(wanted):
         _define(ctx, wanted)
 
 
@@ -197,7 +216,7 @@ def ensure(ctx):
         validate(params, conn.uri)
         return _create(ctx)
     what = _what(name)
-    with conn.translated('read', what):
+    with conn.translated('read', what, _READ_HINT):
         before = describe(net)
         config = config_root(net)
         active = bool(net.isActive())
@@ -232,7 +251,8 @@ def ensure(ctx):
     else:
         _update_running(ctx, net, config, live, wanted)
     if stop or restart:
-        with conn.translated('stop', what):
+        with conn.translated('stop', what, 'the saved definition is already written; check libvirtd\'s log for '
+                             'why the network (its dnsmasq, its bridge) could not be stopped, then run the task again'):
             ctx.act('stop', net.destroy)
         pending = []
     if restart or (want_active is True and not active):
@@ -241,7 +261,8 @@ def ensure(ctx):
             ctx.act('start', net.create)
         pending = []
     if params.get('autostart') is not None and params['autostart'] != autostart:
-        with conn.translated('set autostart of', what):
+        with conn.translated('set autostart of', what, _MIDWAY_HINT + '; a transient network cannot autostart: '
+                             'define it persistently first'):
             ctx.act('autostart', net.setAutostart, int(params['autostart']))
         autostart = params['autostart']
     changed = len(ctx.actions) > count or config_changed
@@ -249,8 +270,9 @@ def ensure(ctx):
     if stop and not before['persistent']:
         after = None  # a transient network is gone once stopped
     elif changed and not ctx.check_mode:
-        after = describe(net)
-        pending = pending_changes(net) if (now_active and not restart) else []
+        with conn.translated('read back', what, 'the change was made (see actions); ' + _READ_HINT):
+            after = describe(net)
+            pending = pending_changes(net) if (now_active and not restart) else []
     else:
         after = _predicted(wanted, before, now_active, autostart)
     return Outcome(changed, before, after, restart_required=bool(pending), pending_changes=pending,
@@ -275,7 +297,8 @@ def _create(ctx):
                                  'with another network or interface of the node'):
                 ctx.act('start', net.create)
         if autostart:
-            with conn.translated('set autostart of', _what(name)):
+            with conn.translated('set autostart of', _what(name), 'the new network was removed again; check '
+                                 "libvirtd's log on the node for why its autostart link could not be made"):
                 ctx.act('autostart', net.setAutostart, 1)
     except Exception:
         # A failure midway leaves nothing half-made: drop the new definition.
@@ -286,7 +309,9 @@ def _create(ctx):
         except Exception:
             pass
         raise
-    return Outcome(True, None, describe(net), restart_required=False, pending_changes=[], actions=ctx.actions)
+    with conn.translated('read back', _what(name), 'the network was created (see actions); ' + _READ_HINT):
+        after = describe(net)
+    return Outcome(True, None, after, restart_required=False, pending_changes=[], actions=ctx.actions)
 
 
 def _ensure_absent(ctx):
@@ -296,15 +321,17 @@ def _ensure_absent(ctx):
     if net is None:
         return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[])
     what = _what(name)
-    with conn.translated('read', what):
+    with conn.translated('read', what, _READ_HINT):
         before = describe(net)
     if before['active']:
-        with conn.translated('read', what):
+        with conn.translated('read', what, _READ_HINT):
             live = live_root(net)
         _refuse_if_used(ctx, name, live, 'remove')
-        with conn.translated('stop', what):
+        with conn.translated('stop', what, 'nothing was removed; check libvirtd\'s log for why the network (its '
+                             'dnsmasq, its bridge) could not be stopped, then run the task again'):
             ctx.act('stop', net.destroy)
     if before['persistent']:
-        with conn.translated('undefine', what):
+        with conn.translated('undefine', what, 'the network was stopped but is still defined; check that this user '
+                             "may write libvirt's network definitions on the node, then run the task again"):
             ctx.act('undefine', net.undefine)
     return Outcome(True, before, None, restart_required=False, pending_changes=[], actions=ctx.actions)

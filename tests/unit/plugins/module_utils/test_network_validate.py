@@ -26,7 +26,7 @@ def refused(p, current=None):
     with pytest.raises(InvalidInput) as exc:
         validate(p, URI, current)
     msg = str(exc.value)
-    assert "network '%s' on %s" % (p['name'], URI) in msg or '/' in p['name']
+    assert "network '%s' on %s" % (p['name'], URI) in msg or "network name %r on %s" % (p['name'], URI) in msg
     return msg
 
 
@@ -46,7 +46,32 @@ def test_absent_checks_only_the_name():
 
 def test_name_with_slash():
     msg = refused(params(name='a/b'))
-    assert "cannot contain '/'" in msg and "'a-b'" in msg
+    assert "must not contain '/'" in msg and "'a-b'" in msg
+
+
+@pytest.mark.parametrize('name, text, suggested', [
+    ('', 'must not be empty', None),
+    ('   ', 'must not be empty', None),
+    ('.', "must not be '.' or '..'", "'lab'"),
+    ('..', "must not be '.' or '..'", "'lab'"),
+    ('.hidden', "must not start with '.'", "'hidden'"),
+    ('../etc', "must not contain '/'", "'-etc'"),
+    (' lab', 'must not start or end with whitespace', "'lab'"),
+    ('la\nb', 'must not contain control characters', "'lab'"),
+])
+def test_bad_names_refused(name, text, suggested):
+    for state in ('present', 'absent'):
+        with pytest.raises(InvalidInput) as exc:
+            validate(params(name=name, state=state), URI)
+        msg = str(exc.value)
+        assert text in msg and URI in msg and repr(name) in msg, msg
+        if suggested:
+            assert 'choose a name such as %s' % suggested in msg
+
+
+@pytest.mark.parametrize('name', ['lab', 'lab.1', 'a..b', 'vmcit-e1c0e3-net', 'x.'])
+def test_good_names_pass(name):
+    validate(params(name=name), URI)
 
 
 @pytest.mark.parametrize('entry, text', [

@@ -260,3 +260,92 @@ def test_transient_network_takes_live_lists_only(conn, make_ctx):
         assert 'is transient' in str(refused.value) and '(mtu cannot)' in str(refused.value)
     finally:
         net.destroy()
+
+
+@pytest.mark.parametrize('name', ['', '.', '..', '.n1', 'n1/..', ' n1'])
+@pytest.mark.parametrize('state', ['present', 'absent'])
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_bad_names_fail_before_any_lookup(run_module, node_uri, monkeypatch, name, state, check_mode):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _connection
+
+    def no_lookup(self, name):
+        raise AssertionError('network %r was looked up before its name was checked' % name)
+
+    before = run_module(network_info, dict(uri=node_uri))['networks']
+    with monkeypatch.context() as patched:
+        patched.setattr(_connection.Connection, 'network', no_lookup)
+        with pytest.raises(ModuleFail) as failed:
+            run_module(network, dict(uri=node_uri, name=name, state=state, mode='isolated',
+                                     ips=[dict(address='10.79.0.1/24')]), check_mode=check_mode)
+    msg = failed.value.result['msg']
+    assert 'network name %r on %s is not valid' % (name, node_uri) in msg, msg
+    assert failed.value.result.get('changed', False) is False
+    assert run_module(network_info, dict(uri=node_uri))['networks'] == before
+
+
+def test_every_translated_call_has_a_hint():
+    """A libvirt failure in the network code names the network, the URI and what to do (a hint, not just the code)."""
+    import ast
+    import os
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _network
+    folder = os.path.dirname(_network.__file__)
+    missing = []
+    for file_name in sorted(os.listdir(folder)):
+        if not (file_name.startswith('_network') and file_name.endswith('.py')):
+            continue
+        with open(os.path.join(folder, file_name)) as source:
+            tree = ast.parse(source.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, 'attr', None) == 'translated':
+                hint = node.args[2] if len(node.args) > 2 else None
+                if hint is None or (isinstance(hint, ast.Constant) and not hint.value):
+                    missing.append('%s:%d' % (file_name, node.lineno))
+    assert missing == []
+
+
+def _failing(*_args):
+    import libvirt
+    raise libvirt.libvirtError('internal error: simulated failure')
+
+
+def test_read_failure_inside_a_change_names_network_and_uri(conn, make_ctx):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _save_config
+
+    class BrokenNet:
+        def name(self):
+            return 'x'
+
+        isPersistent = staticmethod(_failing)
+
+    saved = _xml.parse("<network><name>x</name><ip address='10.9.0.1' prefix='24'/></network>")
+    wanted = clone(saved)
+    apply_options(wanted, dict(dns_hosts=[dict(ip='10.9.0.5', hostnames=['nas'])], purge_dns_hosts=True))
+    ctx = make_ctx(conn, dict(name='x'))
+    with pytest.raises(VmcatError) as failed:
+        _save_config(ctx, BrokenNet(), saved, wanted, structural=False)
+    msg = str(failed.value)
+    assert "could not read network 'x' on test:///default" in msg and 'simulated failure' in msg
+    assert 'check that the network still exists' in msg
+    assert ctx.actions == []
+
+
+def test_read_back_failure_after_a_change_says_the_change_was_made(run_module, node_uri, monkeypatch):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _network as core
+    real = core.describe
+    calls = []
+
+    def describe_once(net, with_leases=False):
+        calls.append(net.name())
+        if len(calls) > 1:
+            _failing()
+        return real(net, with_leases)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(core, 'describe', describe_once)
+        with pytest.raises(ModuleFail) as failed:
+            run_module(network, dict(uri=node_uri, name='n1', autostart=True))
+    msg = failed.value.result['msg']
+    assert "could not read back network 'n1' on %s" % node_uri in msg
+    assert 'the change was made (see actions)' in msg
+    assert calls == ['n1', 'n1']  # read before the change, failed reading back after it
