@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The guest_fs MODULE (main()) against a fake qemu-ga behind libvirt_qemu.qemuAgentCommand.
+
+The domain is test:///default's running 'test'; only the agent is faked, so
+argument parsing, the run cycle, check mode, diff and error mapping are the
+module's own.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent as ga
+from ansible_collections.vmcat.libvirt.plugins.modules import guest_fs
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import FakeGuest
+
+URI = 'test:///default'
+STATUS = 'guest-fsfreeze-status'
+
+
+@pytest.fixture
+def guest(monkeypatch):
+    made = FakeGuest()
+    monkeypatch.setattr(ga.libvirt_qemu, 'qemuAgentCommand', made)
+    return made
+
+
+def _args(**kw):
+    kw.setdefault('uri', URI)
+    kw.setdefault('name', 'test')
+    return kw
+
+
+def sent(guest):
+    """The agent commands sent, without the status reads."""
+    return [c for c, a in guest.sent if c != STATUS]
+
+
+def four_ways(run_module, guest, args):
+    """check, apply, check again, apply again (all with diff); returns the four results."""
+    results = []
+    for check in (True, False, True, False):
+        results.append(run_module(guest_fs, args, check_mode=check, diff=True))
+    return results
+
+
+# -- freeze / thaw ------------------------------------------------------------------------------
+def test_freeze_four_ways_with_diff(guest, run_module):
+    args = _args(state='frozen')
+    check = run_module(guest_fs, args, check_mode=True, diff=True)
+    assert check['changed'] and check['fsfreeze'] == {'status': 'frozen'}
+    assert check['diff'] == {'before': {'status': 'thawed'}, 'after': {'status': 'frozen'}}
+    assert check['frozen_filesystems'] is None  # nothing frozen in check mode
+    assert sent(guest) == [] and not guest.frozen  # check mode only read the status
+
+    applied = run_module(guest_fs, args, diff=True)
+    assert applied['changed'] and guest.frozen and applied['frozen_filesystems'] == 2
+    assert applied['diff'] == {'before': {'status': 'thawed'}, 'after': {'status': 'frozen'}}
+    assert applied['fsfreeze'] == {'status': 'frozen'}
+
+    again_check = run_module(guest_fs, args, check_mode=True, diff=True)
+    again = run_module(guest_fs, args, diff=True)
+    for r in (again_check, again):
+        assert not r['changed'] and r['diff']['before'] == r['diff']['after'] == {'status': 'frozen'}
+    assert sent(guest) == ['guest-fsfreeze-freeze']
+
+
+def test_thaw_four_ways_with_diff(guest, run_module):
+    guest.frozen = True
+    check, applied, again_check, again = four_ways(run_module, guest, _args(state='thawed'))
+    assert check['changed'] and check['diff'] == {'before': {'status': 'frozen'}, 'after': {'status': 'thawed'}}
+    assert check['thawed_filesystems'] is None
+    assert applied['changed'] and applied['thawed_filesystems'] == 2 and applied['fsfreeze'] == {'status': 'thawed'}
+    assert applied['diff'] == check['diff']
+    assert not again_check['changed'] and not again['changed']
+    assert again['diff'] == {'before': {'status': 'thawed'}, 'after': {'status': 'thawed'}}
+    assert sent(guest) == ['guest-fsfreeze-thaw'] and not guest.frozen
+
+
+def test_freeze_listed_mountpoints(guest, run_module):
+    check, applied, again_check, again = four_ways(run_module, guest, _args(state='frozen', mountpoints=['/srv']))
+    assert check['changed'] and applied['changed'] and applied['frozen_filesystems'] == 1
+    assert not again_check['changed'] and not again['changed']
+    assert guest.sent.count(('guest-fsfreeze-freeze-list', {'mountpoints': ['/srv']})) == 1
+    assert 'guest-fsfreeze-freeze' not in sent(guest)
+
+
+def test_frozen_guest_stays_frozen_whatever_the_mountpoints(guest, run_module):
+    guest.frozen = True
+    r = run_module(guest_fs, _args(state='frozen', mountpoints=['/other']))
+    assert not r['changed'] and sent(guest) == []
+
+
+# -- trim ---------------------------------------------------------------------------------------
+def test_trim_check_mode_sends_nothing_then_trims(guest, run_module, monkeypatch):
+    from ansible.module_utils import basic
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    check = run_module(guest_fs, _args(trim=True, minimum='4K'), check_mode=True, diff=True)
+    assert check['changed'] and check['trimmed'] is None and sent(guest) == []
+    assert check['diff']['before'] == check['diff']['after'] == {'status': 'thawed'}
+    applied = run_module(guest_fs, _args(trim=True, minimum='4K'))
+    assert applied['changed']  # the agent cannot say beforehand whether anything is to discard
+    assert guest.sent[-1] == ('guest-fstrim', {'minimum': 4096})
+    assert applied['trimmed'][0] == {'path': '/srv', 'trimmed': 4096, 'minimum': 4096, 'error': None}
+    assert applied['trimmed'][1]['error'] == 'Operation not supported'
+    assert len(warnings) == 1 and '/boot (Operation not supported)' in warnings[0]
+
+
+def test_thaw_and_trim_in_one_task(guest, run_module):
+    guest.frozen = True
+    r = run_module(guest_fs, _args(state='thawed', trim=True), diff=True)
+    assert r['changed'] and sent(guest) == ['guest-fsfreeze-thaw', 'guest-fstrim']
+    assert r['diff'] == {'before': {'status': 'frozen'}, 'after': {'status': 'thawed'}}
+
+
+# -- errors -------------------------------------------------------------------------------------
+def test_trim_while_frozen_fails_and_names_the_fix(guest, run_module):
+    guest.frozen = True
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(trim=True))
+    msg = failed.value.result['msg']
+    assert "VM 'test'" in msg and 'thaw them first' in msg and 'state: thawed' in msg
+    assert sent(guest) == [] and guest.frozen
+
+
+@pytest.mark.parametrize('kw, words', [
+    (dict(state='thawed', mountpoints=['/srv']), 'mountpoints applies to state frozen only'),
+    (dict(mountpoints=['/srv'], trim=True), 'mountpoints applies to state frozen only'),
+    (dict(state='frozen', mountpoints=['srv']), 'not an absolute guest path'),
+    (dict(state='frozen', trim=True), 'trim needs thawed filesystems'),
+    (dict(), 'give state'),
+    (dict(state='thawed', minimum='1M'), 'minimum applies with trim: true only'),
+    (dict(trim=True, minimum='lots'), 'minimum'),
+])
+def test_bad_input_fails_before_the_agent_is_asked(guest, run_module, kw, words):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(**kw))
+    assert words in failed.value.result['msg']
+    assert guest.sent == []
+
+
+def test_bad_timeout_and_state_choice(guest, run_module):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(state='frozen', timeout=0))
+    assert 'timeout must be a positive number' in failed.value.result['msg']
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(state='melted'))
+    assert 'frozen' in failed.value.result['msg'] and 'thawed' in failed.value.result['msg']
+    assert guest.sent == []
+
+
+def test_blocked_freeze_names_the_command_and_vm(guest, run_module):
+    guest.blocked = {'guest-fsfreeze-freeze'}
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(state='frozen'))
+    result = failed.value.result
+    assert 'guest-fsfreeze-freeze' in result['msg'] and "'test'" in result['msg']
+    assert not guest.frozen
+
+
+def test_missing_vm_is_named(guest, run_module):
+    with pytest.raises(ModuleFail) as failed:
+        run_module(guest_fs, _args(name='nope', state='frozen'))
+    assert 'nope' in failed.value.result['msg']
+    assert guest.sent == []
