@@ -40,6 +40,8 @@ _RESIZE_SHRINK = 4  # VIR_STORAGE_VOL_RESIZE_SHRINK
 _FILE_POOLS = ('dir', 'fs', 'netfs')
 # Formats whose bytes are the guest's bytes: the only ones state=wiped may zero.
 _PLAIN_FORMATS = (None, 'raw', 'iso', 'none')
+_GONE_HINT = 'the volume may have been deleted or its pool stopped meanwhile; check the pool and run the task again'
+_LIST_HINT = 'check that the pool is running (vmcat.libvirt.pool with active: true) and its storage is reachable'
 _LVM_EXTENT = 4 * 1024 * 1024  # LVM rounds logical volumes up to its extent size (4 MiB by default)
 
 
@@ -129,14 +131,15 @@ def _backing_view(conn, root):
     view = {'path': path, 'format': _xml.attr_of(root, 'backingStore/format', 'type'), 'pool': None, 'name': None}
     found = conn.volume_by_path(path)
     if found is not None:
-        with conn.translated('read', "volume at '%s'" % path):
+        with conn.translated('read', "volume at '%s'" % path, 'the backing volume may have been deleted '
+                             'meanwhile; run the task again'):
             view.update(pool=found.storagePoolLookupByVolume().name(), name=found.name())
     return view
 
 
 def describe(conn, pool_name, vol, users=None):
     """Everything volume/volume_info return about one volume (option-shaped)."""
-    with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name)):
+    with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), _GONE_HINT):
         root = _xml.parse(vol.XMLDesc(0))
     path = _xml.text_of(root, 'target/path')
     name = _xml.text_of(root, 'name')
@@ -171,7 +174,7 @@ def list_volumes(ctx, pool_name=None, name=None):
     found = []
     for pool in sorted(pools, key=lambda p: p.name()):
         try:
-            with conn.translated('list volumes of', "pool '%s'" % pool.name()):
+            with conn.translated('list volumes of', "pool '%s'" % pool.name(), _LIST_HINT):
                 vols = [conn.volume(pool, name)] if name is not None else pool.listAllVolumes(0)
         except VmcatError:
             if pool_name or _still_active(pool):
@@ -206,7 +209,7 @@ def backing_dependents(conn, path):
     for pool in conn.all_pools():
         if not pool.isActive():
             continue
-        with conn.translated('list volumes of', "pool '%s'" % pool.name()):
+        with conn.translated('list volumes of', "pool '%s'" % pool.name(), _LIST_HINT):
             vols = pool.listAllVolumes(0)
         for vol in vols:
             try:
@@ -252,9 +255,9 @@ def ensure(ctx):
     """Converge a volume to the task's options; returns an Outcome."""
     params = ctx.params
     capacity = validate(params)
-    if params.get('src') and not os.path.isfile(params['src']):
-        raise InvalidInput("src '%s' is not a file on the host running the module (with a remote uri and a "
-                           "play on localhost, that is the controller)" % params['src'])
+    if params.get('src') and not params.get('_src_probe') and not os.path.isfile(params['src']):
+        raise InvalidInput("src '%s' is not a file on the host running the module (with remote_src: false the "
+                           "action plugin finds it on the controller and copies it there)" % params['src'])
     conn = ctx.conn
     pool = require_active(conn, conn.require_pool(params['pool']))
     vol = conn.volume(pool, params['name'])
@@ -435,7 +438,7 @@ def _resolve_backing(ctx, pool):
             raise InvalidInput("backing.path '%s' is not a volume libvirt knows; give backing.format too (libvirt "
                                "does not guess the format of backing files)" % backing['path'])
         return {'path': backing['path'], 'format': backing['format'], 'pool': None, 'name': None, 'capacity': None}
-    with conn.translated('read', "backing volume '%s'" % source.name()):
+    with conn.translated('read', "backing volume '%s'" % source.name(), _GONE_HINT):
         root = _xml.parse(source.XMLDesc(0))
         pool_name = source.storagePoolLookupByVolume().name()
     return {
@@ -480,7 +483,7 @@ def _clone(conn, pool, name, xml, source, flags):
 def _create_clone(ctx, pool, source):
     """A full copy of ``source`` (converted when format asks for it) through createXMLFrom."""
     name = ctx.params['name']
-    with ctx.conn.translated('read', "volume '%s'" % source.name()):
+    with ctx.conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
         xml, flags, fmt, size, allocation = _clone_plan(ctx.params, source)
     vol = ctx.act('clone', _clone, ctx.conn, pool, name, xml, source, flags)
     return vol, _predicted(ctx, pool, fmt, size, allocation)
@@ -488,7 +491,7 @@ def _create_clone(ctx, pool, source):
 
 def copy_volume(conn, pool, name, source, fmt=None, mode=None):
     """A new volume ``name`` in ``pool``: a full copy of the volume ``source`` (converted to ``fmt``)."""
-    with conn.translated('read', "volume '%s'" % source.name()):
+    with conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
         xml, flags = _clone_plan(dict(name=name, format=fmt), source, mode)[:2]
     return _clone(conn, pool, name, xml, source, flags)
 
@@ -519,7 +522,8 @@ def import_node_file(conn, pool, params):
     """
     source, cleanup = node_file_volume(conn, params['import_path'])
     try:
-        with conn.translated('read', "import_path '%s'" % params['import_path']):
+        with conn.translated('read', "import_path '%s'" % params['import_path'],
+                             'check that libvirtd can read the file on the node'):
             xml, flags = _clone_plan(params, source)[:2]
         return _clone(conn, pool, params['name'], xml, source, flags)
     finally:
@@ -542,7 +546,8 @@ def node_file_volume(conn, path):
         if not pool.isActive():
             raise Refused("import_path '%s' is in the directory of pool '%s', which is not running; start that "
                           "pool, or use clone_from with that pool" % (path, pool.name()))
-        with conn.translated('refresh', "pool '%s'" % pool.name()):
+        with conn.translated('refresh', "pool '%s'" % pool.name(), "check that the pool's directory is "
+                             "readable on the node, or import the file with clone_from from that pool"):
             pool.refresh(0)
         vol = conn.volume(pool, filename)
         if vol is None:
@@ -567,9 +572,24 @@ def _create_upload(ctx, pool):
         vol = ctx.act('download', transfer.create_from_url, ctx.conn, pool, params)
         fmt, size = params.get('format'), None
     else:
+        fmt, size = _src_format_and_size(ctx)
         vol = ctx.act('upload', transfer.create_from_file, ctx.conn, pool, params['name'], params['src'])
-        fmt, size = transfer.probe_local_image(params['src'])
     return vol, _predicted(ctx, pool, fmt, size)
+
+
+def _src_format_and_size(ctx):
+    """(format, virtual size) of src: probed here, or in check mode on the controller by the action plugin.
+
+    In check mode the action plugin does not copy src to a remote module host (no volume data moves); it
+    probes the file's header on the controller and passes what it found as the hidden ``_src_probe``.
+    """
+    probe = ctx.params.get('_src_probe')
+    if not probe:
+        return transfer.probe_local_image(ctx.params['src'])
+    if not ctx.check_mode:
+        raise VmcatError("src '%s' was not copied to the host running the module (_src_probe is for check mode "
+                         "only); this is a bug in the vmcat.libvirt.volume action plugin" % ctx.params['src'])
+    return probe.get('format'), probe.get('size')
 
 
 # -- absent and wiped -------------------------------------------------------------
@@ -598,7 +618,8 @@ def _ensure_absent(ctx, pool, vol):
         algorithm = WIPE_ALGORITHMS.index(ctx.params.get('wipe_algorithm') or 'zero')
         with conn.translated('wipe', what, 'algorithms other than zero need the scrub tool on the node'):
             ctx.act('wipe', vol.wipePattern, algorithm, 0)
-    with conn.translated('delete', what):
+    with conn.translated('delete', what, 'check that the pool is running and the node may write to its '
+                         'storage (a running VM may hold a lock on the image; stop it first)'):
         ctx.act('delete', vol.delete, 0)
     return Outcome(True, before, None, actions=ctx.actions)
 
@@ -615,7 +636,8 @@ def _ensure_wiped(ctx, pool, vol):
     _refuse_in_use(ctx, before, 'wipe')
     if transfer.reads_as_zeros(conn, vol, before['allocation']):
         return Outcome(False, before, before, actions=[])
-    with conn.translated('wipe', _what(pool, before['name'])):
+    with conn.translated('wipe', _what(pool, before['name']), "check that the node may write to the pool's "
+                         "storage and that no running VM holds the image"):
         ctx.act('wipe', vol.wipePattern, 0, 0)
     after = before if ctx.check_mode else describe(conn, pool.name(), vol)
     return Outcome(True, before, after, actions=ctx.actions)

@@ -38,6 +38,8 @@ _SPARSE = 1  # VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM == VIR_STORAGE_VOL_DOWNLOAD_
 _STOP_AT_HOLE = 1  # VIR_STREAM_RECV_STOP_AT_HOLE
 _HOLE = -3  # what recvFlags returns when it stopped at a hole
 _HEX_LENGTHS = {'md5': 32, 'sha1': 40, 'sha256': 64, 'sha512': 128}
+_READ_HINT = ('libvirt streams the volume through libvirtd: check that libvirtd may read the image (a running '
+              'VM may hold a lock on it) and that the volume still exists')
 _UNSUPPORTED = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
 
 
@@ -298,13 +300,13 @@ def reads_as_zeros(conn, vol, allocation=None):
     """
     if allocation == 0:
         return True
-    with conn.translated('read', "volume '%s'" % vol.name()):
+    with conn.translated('read', "volume '%s'" % vol.name(), _READ_HINT):
         return receive(conn.virt, vol, _ZeroCheck())
 
 
 def volume_checksum(conn, vol, algorithm='sha256'):
     digest = Digest(algorithm)
-    with conn.translated('read', "volume '%s'" % vol.name()):
+    with conn.translated('read', "volume '%s'" % vol.name(), _READ_HINT):
         receive(conn.virt, vol, digest)
     return digest.text()
 
@@ -330,7 +332,9 @@ def _fill(conn, pool, name, capacity, segments, sparse, mode=None):
     """
     vol = _new_raw(conn, pool, name, capacity, mode)
     try:
-        with conn.translated('upload into', "volume '%s' in pool '%s'" % (name, pool.name())):
+        with conn.translated('upload into', "volume '%s' in pool '%s'" % (name, pool.name()),
+                             'check that the pool has room for the whole image and that libvirtd may write '
+                             'there; the partial volume was removed'):
             send(conn.virt, vol, segments, sparse)
             pool.refresh(0)  # libvirt finds the image's format and virtual size
         found = conn.volume(pool, name)
@@ -426,7 +430,7 @@ def download_to_file(conn, vol, dest):
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
     try:
         sink = _FileSink(fd)
-        with conn.translated('download', "volume '%s'" % vol.name()):
+        with conn.translated('download', "volume '%s'" % vol.name(), _READ_HINT + '; dest was left as it was'):
             receive(conn.virt, vol, sink)
         os.ftruncate(fd, sink.size)
         os.fsync(fd)

@@ -16,9 +16,9 @@ description:
   - Create a storage volume in a running pool from exactly one source, grow it, copy it to a file, erase it or
     delete it.
   - "Sources: a blank volume (O(capacity)), a qcow2 overlay on a backing volume (O(backing), a linked clone), a
-    full copy of another volume (O(clone_from)), a file on the node (O(import_path)), a file on the host running the
-    module (O(src)), an http(s) download verified by checksum (O(url)), or a template (O(template)), as a linked
-    clone or a full copy."
+    full copy of another volume (O(clone_from)), a file on the node (O(import_path)), a file on the controller
+    (O(src), or on the host running the module with O(remote_src=true)), an http(s) download verified by checksum
+    (O(url)), or a template (O(template)), as a linked clone or a full copy."
   - A source is used only to create a missing volume. An existing volume is never recreated or overwritten; when it
     has a different format or backing volume than asked for, the task fails and says so.
   - Options left unset are left as they are. O(capacity) on an existing volume grows it; shrinking is refused
@@ -75,8 +75,13 @@ options:
       - How much space a volume libvirt creates (blank, O(backing), O(clone_from), O(import_path)) reserves at once.
         Only used when the volume is created.
       - V(off) (default) is sparse. V(metadata) preallocates the qcow2 tables (qcow2 only). V(falloc) reserves all
-        the space (for qcow2 through qemu-img C(preallocation=falloc)). V(full) is for raw volumes and, as in libvirt,
-        the same as V(falloc) there (libvirt writes zeros only where the file system has no fallocate).
+        the space (for qcow2 through qemu-img C(preallocation=falloc)).
+      - V(full) is for raw volumes and currently the same as V(falloc) there, as in libvirt - B(no zeros are
+        written). The space is reserved with fallocate, so the blocks are allocated but read as zeros without ever
+        having been written; libvirt writes zeros only on file systems that have no fallocate. When every block
+        must really be written (to scrub old data, or on storage that is thin-provisioned below the file system),
+        write zeros on the node or from the guest; O(state=wiped) does not help there, as it skips a volume that
+        already reads as zeros.
       - With V(falloc) or V(full), growing a raw volume allocates the new space too.
     type: str
     choices: ['off', metadata, falloc, full]
@@ -179,13 +184,34 @@ options:
     default: 30
   src:
     description:
-      - Create the volume from this file on the host running the module, streamed with virStorageVolUpload (holes
-        stay holes). With a remote O(uri) and a play on C(localhost), that is a file on the controller.
+      - Create the volume from this file, streamed into it with virStorageVolUpload (holes stay holes).
+      - With O(remote_src=false) (default) the file is on the controller. A relative path is searched like
+        M(ansible.builtin.copy)'s O(ansible.builtin.copy#module:src) (a role's C(files/) directory, the playbook's
+        C(files/) directory, then the playbook directory). When the task runs on another host (the host that
+        runs the module, not the libvirt node), the action plugin copies the file into that host's Ansible temp
+        directory first and removes it again afterwards, also when the task fails. With a local connection
+        (C(localhost), C(delegate_to=localhost)) the file is read where it is.
+      - With O(remote_src=true) the file is on the host that runs the module; nothing is copied.
+      - Only used when the volume is missing (an existing volume is never overwritten, so the task is idempotent
+        by the volume's name). In check mode nothing is copied or uploaded; the file's header is read on the
+        controller to predict the volume's format and size.
       - The volume gets the file's format and virtual size, as libvirt detects them.
     type: path
+  remote_src:
+    description:
+      - Where O(src) is. V(false) (default) means on the controller, V(true) means on the host that runs the module
+        (which may be the libvirt node itself or a host that reaches it through O(uri)).
+      - As with M(ansible.builtin.copy)'s O(ansible.builtin.copy#module:remote_src).
+      - The volume's data always travels from the host running the module to the node through libvirt
+        (virStorageVolUpload), so with a remote O(uri) it crosses the network once more.
+    type: bool
+    default: false
   dest:
     description:
       - Copy the volume's bytes to this file on the host running the module (virStorageVolDownload, holes kept).
+      - Unlike O(src), O(dest) is never on the controller unless the module runs there (C(localhost) or
+        C(delegate_to=localhost), for a remote node with a C(qemu+ssh://) O(uri)). To bring a copy to the
+        controller from another host, write it there and use M(ansible.builtin.fetch).
       - Idempotent by checksum. An existing file is compared with the volume's content (a full read of the volume)
         and written again only when they differ. New files are made with mode 0600.
       - A qcow2 volume is copied as the qcow2 file it is.
@@ -218,6 +244,8 @@ notes:
   - In check mode nothing is downloaded, uploaded or copied; the size of a O(url) or O(import_path) volume is then
     unknown (null) unless O(capacity) is given.
   - O(dest) and O(state=wiped) read the volume also in check mode, to tell whether anything would change.
+  - This module has an action plugin, which runs on the controller first. It finds O(src) on the controller and copies
+    it to the host running the module. O(dest) stays a path on the host running the module.
 seealso:
   - module: vmcat.libvirt.volume_info
   - module: vmcat.libvirt.pool
@@ -279,12 +307,25 @@ EXAMPLES = r'''
       pool: images
       name: web1.qcow2
 
-- name: Upload an ISO from the controller to a remote node
+- name: Upload an ISO from the controller to a remote node, through libvirt's SSH transport
   vmcat.libvirt.volume:
     uri: qemu+ssh://admin@kvm1.example.com/system
     pool: isos
     name: installer.iso
     src: /srv/isos/installer.iso
+
+- name: Upload a role's files/seed.img to the libvirt host the play runs on (copied there first)
+  vmcat.libvirt.volume:
+    pool: images
+    name: seed.img
+    src: seed.img
+
+- name: Upload a file that is already on the host running the module
+  vmcat.libvirt.volume:
+    pool: images
+    name: build.qcow2
+    src: /var/tmp/build/output.qcow2
+    remote_src: true
 
 - name: Import an image that is already on the node
   vmcat.libvirt.volume:
@@ -346,6 +387,11 @@ checksum:
   returned: when O(dest) is set and the volume was read
   type: str
   sample: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+src:
+  description: The absolute path of O(src) on the controller, as the action plugin found it.
+  returned: when O(src) is set and O(remote_src=false)
+  type: str
+  sample: /home/admin/play/roles/isos/files/installer.iso
 actions:
   description: What the task did (or would do, in check mode), in order.
   returned: always
@@ -398,6 +444,8 @@ def main():
             use_proxy=dict(type='bool', default=True),
             timeout=dict(type='int', default=30),
             src=dict(type='path'),
+            remote_src=dict(type='bool', default=False),
+            _src_probe=dict(type='dict'),  # set by the action plugin in check mode: src's format and size
             dest=dict(type='path'),
             force=dict(type='bool', default=False),
             wipe=dict(type='bool', default=False),

@@ -306,6 +306,18 @@ def test_upload_src_missing_fails_early(run_module, node_uri, tmp_path):
     assert 'is not a file on the host running the module' in msg
 
 
+def test_check_mode_upload_predicts_from_the_controller_probe(run_module, node_uri, store):
+    """In check mode on a remote host the action plugin sends src's format and size, not the file."""
+    args = dict(uri=node_uri, pool='p1', name='up.qcow2', src='/controller/only/disk.qcow2',
+                _src_probe={'format': 'qcow2', 'size': 5 * MIB})
+    result = run_module(volume, args, check_mode=True, diff=True)
+    assert result['changed'] and result['actions'] == ['upload']
+    assert (result['volume']['format'], result['volume']['capacity']) == ('qcow2', 5 * MIB)
+    assert 'up.qcow2' not in [v['name'] for v in volumes(run_module, node_uri, pool='p1')]
+    msg = fail(run_module, volume, args)
+    assert 'check mode only' in msg and 'up.qcow2' not in [v['name'] for v in volumes(run_module, node_uri, pool='p1')]
+
+
 def test_upload_of_other_format_is_removed(run_module, node_uri, store, tmp_path):
     src = tmp_path / 'disk.img'
     src.write_bytes(b'\x01' * 1000)
