@@ -8,6 +8,7 @@ asking the network's DHCP server for an address), which is all a test of
 "a running VM uses this network" needs.  64 MiB, one vCPU, TCG only.
 
 Usage: tiny_vm.py URI NAME start NETWORK [MAC]
+       tiny_vm.py URI NAME state     (prints running, shut off, ... or missing)
        tiny_vm.py URI NAME remove
 """
 
@@ -17,6 +18,14 @@ import sys
 
 import libvirt
 from lxml import etree
+
+
+_STATES = {
+    libvirt.VIR_DOMAIN_RUNNING: 'running',
+    libvirt.VIR_DOMAIN_PAUSED: 'paused',
+    libvirt.VIR_DOMAIN_SHUTOFF: 'shut off',
+    libvirt.VIR_DOMAIN_CRASHED: 'crashed',
+}
 
 
 def domain_xml(name, network, mac):
@@ -56,6 +65,11 @@ def main(argv):
             if not dom.isActive():
                 dom.create()
             print('started %s' % name)
+        elif action == 'state':
+            if dom is None:
+                print('missing')
+            else:
+                print(_STATES.get(dom.state()[0], 'other'))
         elif action == 'remove':
             if dom is not None:
                 if dom.isActive():
