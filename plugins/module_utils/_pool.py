@@ -464,7 +464,9 @@ def _refuse_used_volumes(conn, pool, pool_name):
     for vol in volumes:
         with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), _READ_HINT):
             vol_name, vol_path = vol.name(), vol.path()
-        users = volume_users(conn, pool_name, vol_name, vol_path)
+        with conn.translated('find the VMs that use', "volume '%s' in pool '%s'" % (vol_name, pool_name),
+                             'a VM defined or removed meanwhile can cause this: run the task again'):
+            users = volume_users(conn, pool_name, vol_name, vol_path)
         if users:
             used.append("'%s' (used by %s)" % (vol_name, ', '.join(users)))
     if used:
