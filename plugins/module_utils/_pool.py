@@ -35,7 +35,7 @@ _REQUIRED_SOURCE = {
 _STATES = {0: 'inactive', 1: 'building', 2: 'running', 3: 'degraded', 4: 'inaccessible'}
 _INACTIVE_XML = 1  # VIR_STORAGE_XML_INACTIVE
 _BUILD_NO_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE (8 would be ..._OVERWRITE: reformat)
-_OCTAL_MODE = re.compile(r'^0*[0-7]{1,4}$')
+_OCTAL_MODE = re.compile(r'^0*[0-7]{1,4}\Z')
 _CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 # Advice for libvirt errors, by what failed.
 _READ_HINT = ('another client may have changed or removed the pool meanwhile: run the task again, and see '

@@ -194,7 +194,7 @@ def test_int_mode_of_an_existing_pool_is_compared_as_a_mode(run_module, node_uri
     assert 'an unquoted number is taken as it is' in failed.value.result['msg']
 
 
-@pytest.mark.parametrize('mode', ['0999', '8', 'u=rwx,go=rx', 'rwx', '', ' 0644', '0x1ff', '0o755', '17777',
+@pytest.mark.parametrize('mode', ['0999', '8', 'u=rwx,go=rx', 'rwx', '', ' 0644', '0644\n', '0x1ff', '0o755', '17777',
                                   '04755', 0o2750, 0o10000, -1, True, 6.44, [7, 5, 5]])
 @pytest.mark.parametrize('name', ['new', 'p1'])
 def test_bad_modes_fail_before_any_change(run_module, node_uri, mode, name):
