@@ -9,12 +9,15 @@ play ``files/`` directories included) and:
 
 - with a local connection (localhost, delegate_to: localhost) passes the
   resolved absolute path, nothing is copied;
-- otherwise copies the file into the module host's Ansible temp directory,
-  runs the module on that copy and removes the temp directory afterwards,
-  also when the module fails;
-- in check mode copies nothing: it reads the file's header on the controller
-  (format and virtual size, as the module would) and passes that as the
-  hidden ``_src_probe`` so the module can predict the volume without the data.
+- otherwise first runs the module without the data: it reads the file's
+  header on the controller (format and virtual size, as the module would)
+  and passes that as the hidden ``_src_probe``.  In check mode that is the
+  whole task (the module predicts the volume).  Otherwise the module does
+  the task when the volume exists (an existing volume is never overwritten,
+  so the bytes are not needed) and answers ``upload_needed`` when it is
+  missing; only then is the file copied into the module host's Ansible temp
+  directory, the module run again on that copy, and the temp directory
+  removed afterwards, also when the module fails.
 
 Everything else (no ``src``, ``remote_src: true``) goes to the module unchanged.
 """
@@ -29,7 +32,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._volume_transfer import probe_local_image
-from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src, runs_on_controller
 
 MODULE = 'vmcat.libvirt.volume'
 
@@ -44,6 +47,13 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        try:
+            return self._run(result, task_vars)
+        except AnsibleActionFail as exc:  # a result, so that failed_when and ignore_errors see the message
+            result.update(failed=True, msg=to_text(getattr(exc, 'message', None) or exc))
+            return result
+
+    def _run(self, result, task_vars):
         args = dict(self._task.args)
         args.pop('_src_probe', None)  # only this plugin sets it
         try:
@@ -54,24 +64,29 @@ class ActionModule(ActionBase):
             result.update(self._module(args, task_vars))
             return result
         found = find_src(self, args['src'], purpose='the image file to upload into the volume')
-        if getattr(self._connection, '_remote_is_local', False):
+        if runs_on_controller(self._connection):
             args['src'] = found
             result.update(self._module(args, task_vars))
-        elif self._task.check_mode:
-            result.update(self._check(args, found, task_vars))
         else:
-            result.update(self._upload(args, found, task_vars))
+            first = self._without_data(dict(args), found, task_vars)
+            if first.pop('upload_needed', False) and not self._task.check_mode and not first.get('failed'):
+                first = self._upload(args, found, task_vars)
+            result.update(first)
         result['src'] = found
         return result
 
-    def _check(self, args, found, task_vars):
-        """Check mode on another host: no data moves; the module gets src's format and size from here."""
+    def _without_data(self, args, found, task_vars):
+        """Run the module with src's format and size read here instead of a copy of src."""
         try:
             fmt, size = probe_local_image(found)
         except (IOError, OSError) as exc:
             raise AnsibleActionFail('src %s cannot be read on the controller: %s' % (found, to_text(exc)))
         args.update(src=found, _src_probe=dict(format=fmt, size=size))
-        return self._module(args, task_vars)
+        result = self._module(args, task_vars)
+        module_args = result.get('invocation', {}).get('module_args')
+        if isinstance(module_args, dict):
+            module_args.pop('_src_probe', None)
+        return result
 
     def _upload(self, args, found, task_vars):
         """Copy src into the module host's temp directory, run the module on it, always remove the copy."""

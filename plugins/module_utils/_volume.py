@@ -267,6 +267,9 @@ def ensure(ctx):
         return _ensure_wiped(ctx, pool, vol)
 
     extra = {}
+    if vol is None and params.get('_src_probe') and not ctx.check_mode:
+        # The action plugin asks first, before it copies src to this host: only a missing volume needs the bytes.
+        return Outcome(False, None, None, actions=[], upload_needed=True)
     if vol is None:
         before = None
         vol, after = _create(ctx, pool, capacity)
@@ -580,8 +583,10 @@ def _create_upload(ctx, pool):
 def _src_format_and_size(ctx):
     """(format, virtual size) of src: probed here, or in check mode on the controller by the action plugin.
 
-    In check mode the action plugin does not copy src to a remote module host (no volume data moves); it
-    probes the file's header on the controller and passes what it found as the hidden ``_src_probe``.
+    When the module runs on another host than the controller, the action plugin first runs it with the hidden
+    ``_src_probe`` (src's format and size, read on the controller) instead of a copy of src: in check mode that
+    is all it needs; otherwise ``ensure`` answers ``upload_needed`` for a missing volume and the plugin copies
+    src and runs the module again.
     """
     probe = ctx.params.get('_src_probe')
     if not probe:

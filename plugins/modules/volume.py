@@ -187,10 +187,11 @@ options:
       - Create the volume from this file, streamed into it with virStorageVolUpload (holes stay holes).
       - With O(remote_src=false) (default) the file is on the controller. A relative path is searched like
         M(ansible.builtin.copy)'s O(ansible.builtin.copy#module:src) (a role's C(files/) directory, the playbook's
-        C(files/) directory, then the playbook directory). When the task runs on another host (the host that
-        runs the module, not the libvirt node), the action plugin copies the file into that host's Ansible temp
-        directory first and removes it again afterwards, also when the task fails. With a local connection
-        (C(localhost), C(delegate_to=localhost)) the file is read where it is.
+        C(files/) directory, then the playbook directory). With a local connection (C(localhost),
+        C(delegate_to=localhost)) the file is read where it is. When the task runs on another host, the action
+        plugin first asks the module whether the volume exists; only when it is missing is the file copied into
+        that host's Ansible temp directory (holes are not kept by that copy), uploaded from there, and the copy
+        removed again afterwards, also when the task fails.
       - With O(remote_src=true) the file is on the host that runs the module; nothing is copied.
       - Only used when the volume is missing (an existing volume is never overwritten, so the task is idempotent
         by the volume's name). In check mode nothing is copied or uploaded; the file's header is read on the

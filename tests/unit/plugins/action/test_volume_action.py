@@ -10,7 +10,7 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.errors import AnsibleError
 
 from ansible_collections.vmcat.libvirt.plugins.action.volume import ActionModule
 
@@ -27,12 +27,11 @@ class FakeConnection:
     """A connection plugin's surface as the action plugin uses it; local or not."""
 
     def __init__(self, local):
-        self._remote_is_local = local
         self._shell = FakeShell()
         self.transport = 'local' if local else 'ssh'
 
 
-def make(args, local=False, check_mode=False, reply=None, files=None, raise_on_run=None):
+def make(args, local=False, check_mode=False, reply=None, files=None, raise_on_run=None, volume_missing=True):
     """An ActionModule whose module runs and file copies are recorded instead of done."""
     task = MagicMock(args=args, async_val=0, check_mode=check_mode, diff=False)
     connection = FakeConnection(local)
@@ -41,6 +40,8 @@ def make(args, local=False, check_mode=False, reply=None, files=None, raise_on_r
 
     def execute(module_name, module_args, task_vars):
         action.sent.append((module_name, dict(module_args)))
+        if module_args.get('_src_probe') and not check_mode and volume_missing:  # what the module answers
+            return dict(changed=False, upload_needed=True, volume={}, invocation={'module_args': dict(module_args)})
         if raise_on_run:
             raise raise_on_run
         return dict(reply or {'changed': True}, invocation={'module_args': dict(module_args)})
@@ -91,7 +92,9 @@ def test_local_connection_passes_the_resolved_path(image):
 def test_remote_connection_copies_src_and_removes_it(image):
     action = make(dict(BASE, src='disk.qcow2'), files={'disk.qcow2': image})
     result = action.run(task_vars={})
-    (name, args), = action.sent
+    (_, asked), (name, args) = action.sent
+    assert asked['_src_probe'] == {'format': 'qcow2', 'size': 5 * 1024 ** 2} and asked['src'] == image
+    assert '_src_probe' not in args and 'upload_needed' not in result
     assert action.copied == [(image, '/home/u/.ansible/tmp/ansible-tmp-1/volume-src')]
     assert args['src'] == '/home/u/.ansible/tmp/ansible-tmp-1/volume-src'
     assert action.removed == ['/home/u/.ansible/tmp/ansible-tmp-1']
@@ -120,7 +123,24 @@ def test_remote_copy_is_removed_when_the_transfer_fails(image):
     action._transfer_file = broken
     with pytest.raises(AnsibleError, match='failed to transfer'):
         action.run(task_vars={})
-    assert action.sent == [] and action.removed == ['/home/u/.ansible/tmp/ansible-tmp-1']
+    assert len(action.sent) == 1 and action.removed == ['/home/u/.ansible/tmp/ansible-tmp-1']
+
+
+def test_existing_volume_on_a_remote_host_copies_nothing(image):
+    """The module is asked first; an existing volume is never overwritten, so the bytes are not needed."""
+    action = make(dict(BASE, src='disk.qcow2', capacity='10M'), files={'disk.qcow2': image}, volume_missing=False,
+                  reply={'changed': True, 'actions': ['resize']})
+    result = action.run(task_vars={})
+    (name, args), = action.sent
+    assert args['_src_probe'] and action.copied == [] and action.made == []
+    assert result['actions'] == ['resize'] and '_src_probe' not in result['invocation']['module_args']
+
+
+def test_failed_first_run_copies_nothing(image):
+    action = make(dict(BASE, src='disk.qcow2'), files={'disk.qcow2': image}, volume_missing=False,
+                  reply={'failed': True, 'msg': "pool 'p' not found"})
+    result = action.run(task_vars={})
+    assert result['failed'] and len(action.sent) == 1 and action.copied == []
 
 
 def test_check_mode_on_a_remote_host_copies_nothing(image):
@@ -133,15 +153,15 @@ def test_check_mode_on_a_remote_host_copies_nothing(image):
 
 def test_missing_src_names_the_path():
     action = make(dict(BASE, src='files/nope.iso'), files={})
-    with pytest.raises(AnsibleActionFail, match='src files/nope.iso not found on the controller'):
-        action.run(task_vars={})
+    result = action.run(task_vars={})
+    assert result['failed'] and 'src files/nope.iso not found on the controller' in result['msg']
     assert action.sent == []
 
 
 def test_directory_src_is_refused(tmp_path):
     action = make(dict(BASE, src='dir'), files={'dir': str(tmp_path)})
-    with pytest.raises(AnsibleActionFail, match='is a directory on the controller'):
-        action.run(task_vars={})
+    result = action.run(task_vars={})
+    assert result['failed'] and 'is a directory on the controller' in result['msg']
 
 
 @pytest.mark.parametrize('args', [dict(BASE, src='/on/the/node.img', remote_src=True), dict(BASE, capacity='1G'),
@@ -160,5 +180,5 @@ def test_a_user_cannot_set_the_probe(image):
 
 
 def test_bad_remote_src_fails():
-    with pytest.raises(AnsibleActionFail, match='remote_src'):
-        make(dict(BASE, src='x', remote_src='maybe')).run(task_vars={})
+    result = make(dict(BASE, src='x', remote_src='maybe')).run(task_vars={})
+    assert result['failed'] and 'remote_src' in result['msg']

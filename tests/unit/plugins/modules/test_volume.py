@@ -314,8 +314,16 @@ def test_check_mode_upload_predicts_from_the_controller_probe(run_module, node_u
     assert result['changed'] and result['actions'] == ['upload']
     assert (result['volume']['format'], result['volume']['capacity']) == ('qcow2', 5 * MIB)
     assert 'up.qcow2' not in [v['name'] for v in volumes(run_module, node_uri, pool='p1')]
-    msg = fail(run_module, volume, args)
-    assert 'check mode only' in msg and 'up.qcow2' not in [v['name'] for v in volumes(run_module, node_uri, pool='p1')]
+    asked = run_module(volume, args, diff=True)
+    assert asked['changed'] is False and asked['upload_needed'] is True and asked['actions'] == []
+    assert 'up.qcow2' not in [v['name'] for v in volumes(run_module, node_uri, pool='p1')]
+
+
+def test_probe_of_an_existing_volume_does_the_task_without_the_bytes(run_module, node_uri):
+    args = dict(uri=node_uri, pool='p1', name='v1.qcow2', src='/controller/only/disk.qcow2',
+                _src_probe={'format': 'qcow2', 'size': 5 * MIB})
+    result = run_module(volume, args)
+    assert result['changed'] is False and 'upload_needed' not in result and result['volume']['name'] == 'v1.qcow2'
 
 
 def test_upload_of_other_format_is_removed(run_module, node_uri, store, tmp_path):
