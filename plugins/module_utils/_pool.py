@@ -395,7 +395,7 @@ def _ensure_absent(ctx):
             raise Refused("pool '%s' on %s still holds %d volume(s): %s; delete them first, or set purge: true "
                           "to delete them with the pool%s"
                           % (name, conn.uri, len(volumes), ', '.join(volumes),
-                             ' (it was started only to count them and is stopped again)' if started else ''))
+                             ' (it was started only to count them)' if started else ''))
         if volumes:
             _refuse_used_volumes(conn, pool, name)
             for vol_name in volumes:
@@ -410,11 +410,11 @@ def _ensure_absent(ctx):
             ctx.act('stop', pool.destroy)
         started = False
     except Exception as exc:
-        if started:
-            note = _stop_again(pool)
-            if note and isinstance(exc, VmcatError):
-                exc.msg = exc.msg + note
-                exc.args = (exc.msg,)
+        if started and isinstance(exc, VmcatError):
+            exc.msg += _stop_again(pool)
+            exc.args = (exc.msg,)
+        elif started:
+            _stop_again(pool)
         raise
     if params.get('purge') and before['type'] == 'dir':
         with conn.translated('delete the directory of', what, 'the directory must be empty; remove what is left by hand'):
@@ -448,13 +448,13 @@ def _start_to_count(ctx, pool, what):
 
 
 def _stop_again(pool):
-    """Leave a pool that was started only to count its volumes inactive again; '' or a note for the error."""
+    """Leave a pool that was started only to count its volumes inactive again; returns a note for the error."""
     try:
         pool.destroy()
     except Exception as exc:
         return ('; it was started to count its volumes and could not be stopped again (%s): stop it with '
                 'active: false' % (libvirt_message(exc) if is_libvirt_error(exc) else exc))
-    return ''
+    return '; the pool was stopped again, as it was'
 
 
 def _refuse_used_volumes(conn, pool, pool_name):
