@@ -134,14 +134,19 @@ class _Node:
         for net in virt.listAllNetworks(0):
             root.append(_xml.parse(definition_xml(net, 1)))  # VIR_NETWORK_XML_INACTIVE
             _flag(state, 'network', net.name(), net.isActive(), net.autostart())
+        saved_volumes = dict((p.findtext('name'), p.findall('volume')) for p in old.findall('pool'))
         for pool in virt.listAllStoragePools(0):
             el = _xml.parse(definition_xml(pool, 1))  # VIR_STORAGE_XML_INACTIVE
             if pool.isActive():
-                for vol in pool.listAllVolumes(0):
-                    el.append(_xml.parse(vol.XMLDesc(0)))
-                    if _contents.get(vol.key()):
-                        content = _xml.etree.SubElement(state, '{%s}content' % STATE_NS, key=vol.key())
-                        content.text = base64.b64encode(_contents[vol.key()]).decode('ascii')
+                volumes = [_xml.parse(vol.XMLDesc(0)) for vol in pool.listAllVolumes(0)]
+            else:  # a stopped pool lists no volumes, but keeps them (as files stay in a stopped dir pool)
+                volumes = saved_volumes.get(pool.name(), [])
+            for vol in volumes:
+                el.append(vol)
+                key = vol.findtext('key')
+                if _contents.get(key):
+                    content = _xml.etree.SubElement(state, '{%s}content' % STATE_NS, key=key)
+                    content.text = base64.b64encode(_contents[key]).decode('ascii')
             root.append(el)
             _flag(state, 'pool', pool.name(), pool.isActive(), pool.autostart())
         directory = os.path.dirname(self.path)

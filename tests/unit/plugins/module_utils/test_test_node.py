@@ -52,6 +52,26 @@ def test_volumes_are_kept(node_uri):
         assert sorted(conn.require_pool('p1').listVolumes()) == ['new.raw', 'v1.qcow2']
 
 
+def test_a_stopped_pool_keeps_its_volumes_and_their_contents(node_uri):
+    """A stopped pool lists no volumes; the node file still keeps them, as a stopped dir pool keeps its files."""
+    for node, conn in _open(node_uri):
+        vol = conn.require_pool('p1').createXML('<volume><name>seed.raw</name><capacity>4096</capacity></volume>', 0)
+        _test_node.write_content(vol, b'kept')
+        node.persist(conn)
+    for node, conn in _open(node_uri):
+        conn.require_pool('p1').destroy()
+        node.persist(conn)
+    for node, conn in _open(node_uri):  # still stopped: another change is persisted meanwhile
+        assert not conn.require_pool('p1').isActive()
+        conn.require_network('n1').setAutostart(1)
+        node.persist(conn)
+    for node, conn in _open(node_uri):
+        pool = conn.require_pool('p1')
+        pool.create(0)
+        assert sorted(pool.listVolumes()) == ['seed.raw', 'v1.qcow2']
+        assert _test_node.read_content(pool.storageVolLookupByName('seed.raw')) == b'kept'
+
+
 def test_without_persist_nothing_is_kept(node_uri):
     for node, conn in _open(node_uri):
         conn.require_pool('p1').destroy()
