@@ -36,7 +36,7 @@ class Wire:
         self.streams = []
         self.script = []
         self.accept = None
-        self.open_error = None
+        self.open_errors = []  # raised by openChannel, first one first
 
     def start_event_loop(self):
         self.events.append('event loop')
@@ -49,8 +49,8 @@ class Wire:
 
     def open_channel(self, dom, name, stream, flags=0):
         self.events.append('open %s of %s flags=%d' % (name, dom.name(), flags))
-        if self.open_error:
-            raise self.open_error
+        if self.open_errors:
+            raise self.open_errors.pop(0)
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_nobody_reading_the_write_times_out(wire, run_module):
 
 
 def test_open_failure_names_the_channel_definition_to_add(wire, run_module):
-    wire.open_error = libvirt.libvirtError("internal error: no channel with name '%s'" % CHANNEL)
+    wire.open_errors.append(libvirt.libvirtError("internal error: no channel with name '%s'" % CHANNEL))
     with pytest.raises(ModuleFail) as failed:
         run_module(vm_channel, _args(data='x'))
     msg = failed.value.result['msg']
