@@ -207,6 +207,12 @@ options:
         (virStorageVolUpload), so with a remote O(uri) it crosses the network once more.
     type: bool
     default: false
+  _src_probe:
+    description:
+      - Internal; do not set. The action plugin passes the format and size of O(src), read on the controller, in
+        place of a copy of the file when the module runs on another host (check mode, or a volume that already
+        exists). A value given in the task is dropped by the action plugin.
+    type: dict
   dest:
     description:
       - Copy the volume's bytes to this file on the host running the module (virStorageVolDownload, holes kept).

@@ -92,7 +92,8 @@ def test_local_connection_passes_the_resolved_path(image):
 def test_remote_connection_copies_src_and_removes_it(image):
     action = make(dict(BASE, src='disk.qcow2'), files={'disk.qcow2': image})
     result = action.run(task_vars={})
-    (_, asked), (name, args) = action.sent
+    (asked_name, asked), (name, args) = action.sent
+    assert asked_name == name == 'vmcat.libvirt.volume'
     assert asked['_src_probe'] == {'format': 'qcow2', 'size': 5 * 1024 ** 2} and asked['src'] == image
     assert '_src_probe' not in args and 'upload_needed' not in result
     assert action.copied == [(image, '/home/u/.ansible/tmp/ansible-tmp-1/volume-src')]
