@@ -16,11 +16,12 @@ import base64
 import hashlib
 import os
 
-from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_file_state import local_dest, write_local
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src
 
 MODULE = 'vmcat.libvirt.guest_file'
 
@@ -56,12 +57,7 @@ class ActionModule(ActionBase):
         src = args.pop('src')
         if args.get('content') is not None or args.get('content_b64') is not None:
             raise AnsibleActionFail('src, content and content_b64 are mutually exclusive; give one')
-        try:
-            found = self._find_needle('files', src)
-        except AnsibleError as exc:
-            raise AnsibleActionFail('src %s not found on the controller: %s' % (src, to_text(exc)))
-        if os.path.isdir(found):
-            raise AnsibleActionFail('src %s is a directory; guest_file puts one regular file' % found)
+        found = find_src(self, src, purpose='one regular file for guest_file to put')
         with open(found, 'rb') as handle:
             args['content_b64'] = base64.b64encode(handle.read()).decode('ascii')
         result.update(self._module(args, task_vars))

@@ -51,6 +51,14 @@ def test_src_missing_fails():
         action.run(task_vars={})
 
 
+def test_src_directory_fails_before_the_module_runs(tmp_path):
+    action = make({'name': 'vm', 'path': '/g', 'src': str(tmp_path)})
+    action._find_needle = lambda kind, name: name
+    with pytest.raises(AnsibleActionFail, match='is a directory on the controller; give one regular file'):
+        action.run(task_vars={})
+    assert action.sent == []
+
+
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_fetch_writes_dest_only_when_different(tmp_path, check_mode):
     data = b'guest bytes\n'
