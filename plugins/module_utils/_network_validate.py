@@ -16,6 +16,7 @@ import ipaddress
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import (
     interface_from_param,
     ip_text,
@@ -25,7 +26,6 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import 
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 _IFNAME_MAX = 15  # Linux IFNAMSIZ - 1
 _BAD_IFNAME_CHARS = re.compile(r'[/:\s]')
-_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 _DNS_NAME_RE = re.compile(r'^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$')
 
 
@@ -42,29 +42,9 @@ def check_name(params, uri):
     """Refuse a network name libvirt would reject or that would clash with its files, before anything is looked up.
 
     libvirt keeps a network's definition and dnsmasq's files under the name
-    (``/etc/libvirt/qemu/networks/NAME.xml``, ``/var/lib/libvirt/dnsmasq/NAME.conf``):
-    a name with '/' or one that is '.', '..' or hidden would point them elsewhere.
+    (``/etc/libvirt/qemu/networks/NAME.xml``, ``/var/lib/libvirt/dnsmasq/NAME.conf``).
     """
-    name = params['name']
-    if name is None or not str(name).strip():
-        raise InvalidInput('network name %r on %s is not valid: it must not be empty; give the name of the network'
-                           % (name, uri))
-    rules = (
-        ('/' in name, "it must not contain '/'"),
-        (name in ('.', '..'), "it must not be '.' or '..'"),
-        (name.startswith('.'), "it must not start with '.'"),
-        (name != name.strip(), 'it must not start or end with whitespace'),
-        (_CONTROL_CHARS.search(name) is not None, 'it must not contain control characters (newline, tab, ...)'),
-    )
-    for broken, rule in rules:
-        if broken:
-            raise InvalidInput("network name %r on %s is not valid: %s; choose a name such as '%s'"
-                               % (name, uri, rule, _suggested_name(name)))
-
-
-def _suggested_name(name):
-    cleaned = _CONTROL_CHARS.sub('', name).strip().replace('/', '-').lstrip('.')
-    return cleaned or 'lab'
+    check_object_name('network', params['name'], uri, 'lab')
 
 
 def _address(check, value, what):

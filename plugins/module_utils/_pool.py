@@ -22,6 +22,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import d
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users
 
 POOL_TYPES = ('dir', 'fs', 'netfs', 'logical', 'disk', 'iscsi')
@@ -36,7 +37,6 @@ _STATES = {0: 'inactive', 1: 'building', 2: 'running', 3: 'degraded', 4: 'inacce
 _INACTIVE_XML = 1  # VIR_STORAGE_XML_INACTIVE
 _BUILD_NO_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE (8 would be ..._OVERWRITE: reformat)
 _OCTAL_MODE = re.compile(r'^0*[0-7]{1,4}\Z')
-_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 # Advice for libvirt errors, by what failed.
 _READ_HINT = ('another client may have changed or removed the pool meanwhile: run the task again, and see '
               "libvirtd's log on the node if it keeps failing")
@@ -116,26 +116,7 @@ def list_pools(ctx, name=None):
 # -- building and editing the definition -------------------------------------
 def check_name(name, uri):
     """Refuse a pool name libvirt would reject or that would make a confusing pool, before anything is looked up."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("pool name %r on %s is not valid: it must not be empty; give the name of the pool"
-                           % (name, uri))
-    rules = (
-        ('/' in name, "it must not contain '/'"),
-        (name in ('.', '..'), "it must not be '.' or '..'"),
-        (name.startswith('.'), "it must not start with '.'"),
-        (name != name.strip(), 'it must not start or end with whitespace'),
-        (_CONTROL_CHARS.search(name) is not None, 'it must not contain control characters (newline, tab, ...)'),
-    )
-    for broken, rule in rules:
-        if broken:
-            raise InvalidInput("pool name %r on %s is not valid: %s; choose a name such as '%s'"
-                               % (name, uri, rule, _suggested_name(name)))
-    return name
-
-
-def _suggested_name(name):
-    cleaned = _CONTROL_CHARS.sub('', name).strip().replace('/', '-').lstrip('.')
-    return cleaned or 'images'
+    return check_object_name('pool', name, uri, 'images')
 
 
 def mode_of(value, name='?'):
