@@ -26,11 +26,14 @@ options:
   username:
     description:
       - User name given to libvirt when the connection asks for credentials (SASL, or C(qemu+tcp://)).
-      - Not needed for C(qemu+ssh://) (SSH authenticates) or local sockets.
+      - Not needed for the SSH transports (the user is the one in the URI, or the local user) or local sockets.
     type: str
   password:
     description:
-      - Password given to libvirt when the connection asks for one.
+      - Password given to libvirt when the connection asks for one (SASL).
+      - With C(qemu+libssh://) and C(qemu+libssh2://), the passphrase of an encrypted SSH key given as
+        C(keyfile=) in the URI. C(qemu+ssh://) runs the C(ssh) command, which cannot be given a passphrase;
+        load such a key into C(ssh-agent) instead.
       - Never logged or returned.
     type: str
 requirements:

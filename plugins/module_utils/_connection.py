@@ -64,6 +64,30 @@ def _auth_callback(username, password):
     return answer
 
 
+_HOST_KEY_HINT = ("the host's SSH key is not the one known_hosts holds for it: make sure it is the right host, "
+                  "then replace its entry (ssh-keygen -R HOST, or the file given as known_hosts= in the URI)")
+_GENERIC_HINT = ('check that libvirtd (or virtqemud) runs on that host, that the URI is right and that this user '
+                 'may use it (for qemu+ssh:// the SSH key must be loaded and the remote user in the libvirt group)')
+
+
+def connect_hint(message, password_given):
+    """What to do when libvirt refused to open a connection, from its message.
+
+    The SSH transports fail for reasons the user can fix on their side: a
+    changed host key, an encrypted key without (or with the wrong) passphrase.
+    """
+    text = message.lower()
+    if 'host key verification failed' in text:
+        return _HOST_KEY_HINT
+    if 'passphrase' in text:
+        if password_given:
+            return ('the passphrase given as password does not open the SSH key named by keyfile= in the URI; '
+                    'give the right one')
+        return ('the SSH key named by keyfile= in the URI is encrypted: give its passphrase as password '
+                '(qemu+libssh:// and qemu+libssh2://), or load the key into ssh-agent (qemu+ssh://)')
+    return _GENERIC_HINT
+
+
 def _names(items):
     return ', '.join(sorted(items)) or '(none)'
 
@@ -102,11 +126,10 @@ class Connection:
             else:
                 self.virt = libvirt.open(self.uri)
         except libvirt.libvirtError as exc:
-            raise VmcatError(
-                'could not connect to %s: %s; check that libvirtd (or virtqemud) runs on that host, '
-                'that the URI is right and that this user may use it (for qemu+ssh:// the SSH key '
-                'must be loaded and the remote user in the libvirt group)' % (self.uri, libvirt_message(exc)),
-                uri=self.uri)
+            message = libvirt_message(exc)
+            raise VmcatError('could not connect to %s: %s; %s'
+                             % (self.uri, message, connect_hint(message, self._password is not None)),
+                             uri=self.uri)
         return self
 
     def close(self):

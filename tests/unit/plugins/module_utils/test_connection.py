@@ -58,3 +58,21 @@ def test_auth_callback_answers_credentials():
 def test_definition_xml_falls_back_when_the_driver_lacks_inactive_flag(conn):
     pool = conn.require_pool('default-pool')
     assert '<name>default-pool</name>' in definition_xml(pool, 1)
+
+
+@pytest.mark.parametrize('message, password_given, expected', [
+    # libvirt's messages as seen from its libssh, libssh2 and ssh-command transports (remote_ssh target)
+    ("authentication failed: !!! SSH HOST KEY VERIFICATION FAILED !!!: Identity of host '127.0.0.1:22' differs",
+     False, "not the one known_hosts holds for it"),
+    ('Cannot recv data: Host key verification failed.: Connection reset by peer', False,
+     'ssh-keygen -R HOST'),
+    ("authentication failed: error while opening private key '/k', wrong passphrase?", True,
+     'the passphrase given as password does not open the SSH key'),
+    ("libssh transport error: No user interaction callback provided: Can't retrieve private key passphrase", False,
+     'is encrypted: give its passphrase as password'),
+    ('Failed to connect socket to /var/run/libvirt/libvirt-sock: No such file or directory', False,
+     'check that libvirtd (or virtqemud) runs on that host'),
+])
+def test_connect_hint_names_the_fix_for_ssh_failures(message, password_given, expected):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import connect_hint
+    assert expected in connect_hint(message, password_given)
