@@ -9,6 +9,7 @@ test_pkgs=("${build_pkgs[@]}"
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
   busybox-static qemu-guest-agent kmod cpio mtools dosfstools syslinux syslinux-common
   e2fsprogs xorriso git
+  openssh-server openssh-client  # the remote_ssh target: a private sshd on 127.0.0.1
   libpython3-stdlib)  # host copies of the libraries ldd lists for the guest's python3 (needs/guest-python)
 
 case "${1:-}" in
