@@ -31,6 +31,8 @@ options:
         description:
           - The user-data. A dict is written as a C(#cloud-config) YAML document.
           - A text is written as it is (a C(#cloud-config) document, a shell script, a MIME multipart, ...).
+          - A text starting with C(#cloud-config) must be a YAML mapping (checked with PyYAML where the module runs,
+            before anything changes); cloud-init would ignore a broken one and boot the VM unconfigured.
           - Left unset, the user-data is an empty C(#cloud-config) document plus what O(cloud_init.ssh_authorized_keys)
             and O(cloud_init.password) add.
         type: raw

@@ -52,6 +52,7 @@ BUSES = ('ide', 'sata', 'scsi')
 DEFAULT_TARGETS = {'ide': 'hdc', 'sata': 'sdc', 'scsi': 'sdc'}
 _TARGET_PREFIX = {'ide': 'hd', 'sata': 'sd', 'scsi': 'sd'}
 _CLOUD_CONFIG = '#cloud-config'
+_CLOUD_CONFIG_START = re.compile(r'#cloud-config(?![-\w])')
 _RESTORE_LIMIT = 64 * 1024 * 1024  # old seeds up to this size are kept in memory to write back on failure
 _HOSTNAME_LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', re.IGNORECASE)
 
@@ -87,19 +88,37 @@ def default_hostname(vm_name):
     return name or None
 
 
-def _cloud_config_text(text):
-    """A '#cloud-config' text parsed into a dict (needs PyYAML)."""
+def is_cloud_config(text):
+    """Whether cloud-init reads ``text`` as a #cloud-config document (as it does: blanks before it and case aside).
+
+    ``#cloud-config-archive`` and ``#cloud-config-jsonp`` are other formats.
+    """
+    return _CLOUD_CONFIG_START.match(text.lstrip().lower()) is not None
+
+
+def _cloud_config_text(text, merging=True):
+    """A '#cloud-config' text parsed into a dict; InvalidInput when it is not a YAML mapping.
+
+    Without PyYAML a text can only be checked when something is to be merged into it (``merging``), which then
+    needs PyYAML; otherwise None is returned (the text is written as given).
+    """
     if not HAS_YAML:
+        if not merging:
+            return None
         raise InvalidInput('merging ssh_authorized_keys or password into a #cloud-config text needs PyYAML on the '
                            'host running the module; give user_data as a dict instead')
+    fix = ('; cloud-init ignores a #cloud-config document it cannot read, so the VM would boot unconfigured: fix '
+           'the document, or give cloud_init.user_data as a dict')
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidInput('user_data starts with #cloud-config but is not valid YAML: %s' % exc)
+        raise InvalidInput('cloud_init.user_data starts with #cloud-config but is not valid YAML: %s%s'
+                           % (' '.join(str(exc).split()), fix))
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InvalidInput('user_data starts with #cloud-config but is not a YAML mapping')
+        raise InvalidInput('cloud_init.user_data starts with #cloud-config but is not a YAML mapping (it is a %s)%s'
+                           % (type(data).__name__, fix))
     return data
 
 
@@ -112,9 +131,11 @@ def _user_data(cloud_init):
         raise InvalidInput('cloud_init.user_data must be a dict (written as #cloud-config YAML) or a text '
                            '(a #cloud-config document, a script, a MIME multipart ...), not %s' % type(data).__name__)
     if isinstance(data, str) and not (keys or password is not None):
+        if is_cloud_config(data):
+            _cloud_config_text(data, merging=False)  # checked, but written as given
         return 'text', data
     if isinstance(data, str):
-        if not data.lstrip().startswith(_CLOUD_CONFIG):
+        if not is_cloud_config(data):
             raise InvalidInput('cloud_init.ssh_authorized_keys and cloud_init.password are merged into a '
                                '#cloud-config document, but user_data is another kind of text (a script or '
                                'MIME multipart?); give user_data as a dict, or put the keys and password in '

@@ -75,6 +75,36 @@ def test_keys_cannot_merge_into_everything(user_data, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize('user_data, message', [
+    ('#cloud-config\nkey: [unclosed\n', 'not valid YAML'),
+    ('#cloud-config\npackages:\n- git\n  bad: indent\n', 'not valid YAML'),
+    ('  #Cloud-Config\n- a list\n', 'not a YAML mapping (it is a list)'),
+    ('#cloud-config\njust text\n', 'not a YAML mapping (it is a str)'),
+])
+def test_a_cloud_config_text_is_checked_even_with_nothing_to_merge(user_data, message):
+    with pytest.raises(InvalidInput) as err:
+        ci.render_seed('web1', {'user_data': user_data})
+    assert message in str(err.value)
+    assert 'cloud_init.user_data starts with #cloud-config' in str(err.value)
+    assert 'fix the document, or give cloud_init.user_data as a dict' in str(err.value)
+
+
+@pytest.mark.parametrize('user_data', [
+    '#cloud-config\npackages: [git]\n',
+    '#cloud-config\n',
+    '#cloud-config-archive\n- type: text/cloud-config\n  content: "packages: [git]"\n',
+    '#!/bin/sh\necho "key: [unclosed"\n',
+])
+def test_other_texts_and_valid_cloud_config_are_written_as_given(user_data):
+    assert files_of(ci.render_seed('web1', {'user_data': user_data}))['user-data'] == user_data
+
+
+def test_without_pyyaml_a_cloud_config_text_is_written_unchecked(monkeypatch):
+    monkeypatch.setattr(ci, 'HAS_YAML', False)
+    text = '#cloud-config\nkey: [unclosed\n'
+    assert files_of(ci.render_seed('web1', {'user_data': text}))['user-data'] == text
+
+
 def test_user_data_must_be_a_dict_or_a_text():
     with pytest.raises(InvalidInput) as err:
         ci.render_seed('web1', {'user_data': ['a', 'list']})

@@ -207,6 +207,7 @@ def test_absent_keeps_disks_by_default(run_module, node_uri):
     (dict(boot=['hd'], disks=[dict(target='vda', path='/a', boot_order=1)]), 'exclude each other'),
     (dict(remove_storage=True), 'applies to state: absent'),
     (dict(disks=[dict(target='vda', path='/a', io='native', cache='writeback')]), 'io native needs cache none'),
+    (dict(cloud_init=dict(user_data='#cloud-config\npackages: [git\n')), 'starts with #cloud-config but is not valid'),
 ])
 def test_bad_input_fails_before_any_change(run_module, node_uri, args, message):
     msg = fail(run_module, new_vm(node_uri, **args))
