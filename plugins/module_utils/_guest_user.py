@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
@@ -32,7 +33,29 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 
 SHADOW = '/etc/shadow'
+_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 _SHADOW_MAX = 4 * 1024 * 1024
+
+
+# -- the user -----------------------------------------------------------------------------
+def check_user(user, vm_name, uri):
+    """Refuse a guest user name no guest can have, before the agent is asked.
+
+    qemu-ga hands the name to chpasswd as ``user:password`` and looks it up for the key file; an empty name, a
+    ':' or a line break would make it set another line than meant, blanks around it are a typing mistake (names
+    with blanks inside are kept: Windows guests have them).
+    """
+    rules = (
+        (not user or not user.strip(), 'it is empty'),
+        (user != user.strip(), 'it starts or ends with a blank'),
+        (':' in user, "it contains ':'"),
+        (_CONTROL_CHARS.search(user) is not None, 'it contains a control character (line break, tab, ...)'),
+    )
+    for broken, why in rules:
+        if broken:
+            raise InvalidInput("user %r is not a guest user name for VM '%s' on %s: %s; give the name of an "
+                               "existing user of the guest, such as 'root'" % (user, vm_name, uri, why))
+    return user
 
 
 # -- keys ----------------------------------------------------------------------------------
@@ -154,7 +177,7 @@ def _domain(ctx):
 def ensure_user(ctx):
     """guest_user: converge the keys, set the password; returns an Outcome (key ``user``)."""
     p = ctx.params
-    user = p['user']
+    user = check_user(p['user'], p['name'], ctx.conn.uri)
     timeout = p['timeout']
     state = p['state']
     if p['exclusive'] and state == 'absent':

@@ -50,7 +50,10 @@ options:
     type: str
     required: true
   user:
-    description: The guest user whose password or keys change, such as V(root) or V(debian).
+    description:
+      - The guest user whose password or keys change, such as V(root) or V(debian).
+      - An empty name, one with blanks around it, a V(:) or a control character (line break, tab) is refused
+        before the agent is asked.
     type: str
     required: true
   password:

@@ -207,6 +207,12 @@ def test_keys_and_password_hash_together(guest, run_module):
     (dict(authorized_keys=[K1, K2 + '\n' + K3]), 'authorized_keys[1] holds more than one line'),
     (dict(password=SECRET, password_hash=HASH), 'mutually exclusive'),
     (dict(), 'one of the following is required'),
+    (dict(user='', authorized_keys=[K1]), "user '' is not a guest user name for VM 'test' on test:///default: it is "
+                                          "empty; give the name of an existing user"),
+    (dict(user='  ', password=SECRET), 'it is empty'),
+    (dict(user='alice ', authorized_keys=[K1], state='absent'), 'it starts or ends with a blank'),
+    (dict(user='root:x', password=SECRET), "it contains ':'"),
+    (dict(user='root\nbob', password_hash=HASH), 'it contains a control character'),
 ])
 def test_bad_input_fails_before_the_agent_is_asked(guest, run_module, kw, words):
     with pytest.raises(ModuleFail) as failed:
