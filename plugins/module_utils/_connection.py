@@ -16,13 +16,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 import traceback
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    ConnectionLost,
     NotFound,
     VmcatError,
+    is_connection_lost,
     libvirt_message,
     lookup_or_none,
+    lost_message,
     translated,
 )
 
@@ -88,6 +92,36 @@ def connect_hint(message, password_given):
     return _GENERIC_HINT
 
 
+# A dead node is noticed after KEEPALIVE_INTERVAL * (KEEPALIVE_COUNT + 1) seconds without an answer.
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+_event_loop = {'pid': None}
+_event_loop_lock = threading.Lock()
+
+
+def _run_event_loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
+def start_event_loop():
+    """libvirt's keepalive needs an event loop: register the default one and run it in a daemon thread, once.
+
+    Only for processes that do not fork after this (a module run): a forked
+    child would inherit the registration without the thread.
+    """
+    import os
+    with _event_loop_lock:
+        if _event_loop['pid'] is not None:
+            return _event_loop['pid'] == os.getpid()
+        libvirt.virEventRegisterDefaultImpl()
+        thread = threading.Thread(target=_run_event_loop, name='libvirt-event-loop')
+        thread.daemon = True
+        thread.start()
+        _event_loop['pid'] = os.getpid()
+        return True
+
+
 def _names(items):
     return ', '.join(sorted(items)) or '(none)'
 
@@ -101,11 +135,13 @@ class Connection:
             pool = conn.pool('images')
     """
 
-    def __init__(self, uri=DEFAULT_URI, username=None, password=None, readonly=False, virconnect=None):
+    def __init__(self, uri=DEFAULT_URI, username=None, password=None, readonly=False, virconnect=None,
+                 keepalive=False):
         self.uri = uri or DEFAULT_URI
         self._username = username
         self._password = password
         self._readonly = readonly
+        self._keepalive = keepalive
         self.virt = virconnect
 
     # -- lifetime -------------------------------------------------------
@@ -116,6 +152,7 @@ class Connection:
             raise VmcatError('libvirt-python is not installed; install %s' % LIBVIRT_PACKAGES)
         silence_libvirt()
         flags = libvirt.VIR_CONNECT_RO if self._readonly else 0
+        keepalive = self._keepalive and not self.uri.startswith('test:') and start_event_loop()
         try:
             if self._username is not None or self._password is not None:
                 creds = [libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE, libvirt.VIR_CRED_NOECHOPROMPT]
@@ -130,7 +167,27 @@ class Connection:
             raise VmcatError('could not connect to %s: %s; %s'
                              % (self.uri, message, connect_hint(message, self._password is not None)),
                              uri=self.uri)
+        if keepalive:
+            try:
+                self.virt.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+            except libvirt.libvirtError:  # a daemon without keepalive support still works, it is only slower to notice
+                pass
         return self
+
+    def alive(self):
+        """Whether the connection to the daemon still stands (virConnectIsAlive)."""
+        ask = getattr(self.virt, 'isAlive', None)
+        return self.virt is not None and (ask is None or ask() != 0)  # 1 alive, 0 dead (a fake may have neither)
+
+    def lost(self, exc):
+        """True when ``exc`` (any exception) means this connection broke."""
+        return isinstance(exc, ConnectionLost) or (self.virt is not None and is_connection_lost(exc, self.alive))
+
+    def lost_error(self, exc, doing):
+        """The ConnectionLost for an error raised outside any translated block."""
+        if isinstance(exc, ConnectionLost):
+            return exc
+        return ConnectionLost('%s: %s' % (lost_message(self.uri, doing), libvirt_message(exc)))
 
     def close(self):
         if self.virt is not None:
@@ -149,7 +206,7 @@ class Connection:
 
     # -- error translation bound to this URI ----------------------------
     def translated(self, action, what, hint=None):
-        return translated(action, what, self.uri, hint)
+        return translated(action, what, self.uri, hint, self.alive if self.virt is not None else None)
 
     # -- lookups: None when missing --------------------------------------
     def pool(self, name):

@@ -75,6 +75,18 @@ class WaitTimeout(VmcatError):
     """A waiter ran out of time."""
 
 
+class ConnectionLost(VmcatError):
+    """The connection to libvirtd broke in the middle of a task (the daemon restarted or the node went away)."""
+
+
+class StaleRead(VmcatError):
+    """The object changed between the task's read and its write: read, compute and write again."""
+
+
+class Conflict(VmcatError):
+    """Another task or tool kept changing the object (or made it first) while this task worked on it."""
+
+
 def libvirt_message(exc):
     """The libvirt error's own message, without its traceback noise."""
     get = getattr(exc, 'get_error_message', None)
@@ -87,6 +99,44 @@ def is_libvirt_error(exc):
     if libvirt is not None and isinstance(exc, libvirt.libvirtError):
         return True
     return callable(getattr(exc, 'get_error_code', None))
+
+
+# What libvirt says when the socket to the daemon is gone; the connection's own isAlive() is asked first
+# where it is at hand, these catch the errors raised where it is not.
+_LOST_MESSAGES = ('broken pipe', 'client socket is closed', 'end of file while reading data',
+                  'connection reset by peer', 'keepalive timeout', 'cannot recv data', 'cannot write data',
+                  'no connection driver available', 'invalid connection pointer')
+_LOST_CODES = ('VIR_ERR_SYSTEM_ERROR', 'VIR_ERR_INTERNAL_ERROR', 'VIR_ERR_RPC', 'VIR_ERR_INVALID_CONN',
+               'VIR_ERR_NO_CONNECT')
+
+
+def is_connection_lost(exc, alive=None):
+    """True when a libvirt error means the connection to the daemon broke, not that the call failed.
+
+    ``alive`` is a callable asking the connection (virConnectIsAlive); when it
+    says the connection is dead, any libvirt error counts as a lost connection.
+    """
+    if isinstance(exc, ConnectionLost):
+        return True
+    if not is_libvirt_error(exc):
+        return False
+    code = getattr(exc, 'get_error_code', lambda: None)()
+    if code not in _codes(_LOST_CODES):
+        return False
+    if alive is not None:
+        try:
+            if not alive():
+                return True
+        except Exception as asking:  # libvirt raises when asked on a connection that is gone: that is the answer
+            if is_libvirt_error(asking):
+                return True
+    text = libvirt_message(exc).lower()
+    return any(m in text for m in _LOST_MESSAGES)
+
+
+def lost_message(uri, doing):
+    """The one wording for a connection that broke while ``doing`` ("read VM 'web1'")."""
+    return 'lost the connection to libvirtd on %s (did it restart?) while trying to %s' % (uri, doing)
 
 
 def is_not_found(exc):
@@ -129,12 +179,14 @@ def default_hint(exc):
 
 
 @contextlib.contextmanager
-def translated(action, what, uri, hint=None):
+def translated(action, what, uri, hint=None, alive=None):
     """Turn any libvirt error raised inside the block into a VmcatError.
 
     ``action`` is a verb phrase ("define", "start"), ``what`` names the object
     ("pool 'images'"), ``hint`` tells the user what to do about it; without one,
-    the advice comes from the error's code (``default_hint``).
+    the advice comes from the error's code (``default_hint``).  An error that
+    means the connection broke becomes ``ConnectionLost`` whatever the hint
+    (``alive`` asks the connection whether it still stands).
     """
     if libvirt is None:
         yield
@@ -142,6 +194,9 @@ def translated(action, what, uri, hint=None):
     try:
         yield
     except libvirt.libvirtError as exc:
+        if is_connection_lost(exc, alive):
+            raise ConnectionLost('%s: %s' % (lost_message(uri, '%s %s' % (action, what)), libvirt_message(exc)),
+                                 libvirt_code=exc.get_error_code())
         msg = "could not %s %s on %s: %s" % (action, what, uri, libvirt_message(exc))
         not_found = is_not_found(exc)
         if hint or not not_found:

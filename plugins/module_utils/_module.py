@@ -20,6 +20,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import time
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import (
@@ -30,9 +33,22 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import (
     Connection,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
-    VmcatError, default_hint, is_libvirt_error, libvirt_message)
+    Conflict, ConnectionLost, StaleRead, VmcatError, default_hint, is_libvirt_error, libvirt_message)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._object_lock import object_lock
 from ansible_collections.vmcat.libvirt.plugins.module_utils._xml import HAS_LXML, LXML_IMPORT_ERROR
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
+
+
+# How often a task computes its change again when the object changed under it.
+ATTEMPTS = 3
+# How long a task waits for libvirtd to answer again after the connection broke.
+RECONNECT_TIMEOUT = 60
+RECONNECT_POLL = 0.5
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def connection_argument_spec():
@@ -121,7 +137,7 @@ class LibvirtModule(AnsibleModule):
 
     def connection(self):
         p = self.params
-        return Connection(p['uri'], username=p['username'], password=p['password'])
+        return Connection(p['uri'], username=p['username'], password=p['password'], keepalive=True)
 
     def _fail(self, exc):
         details = dict((k, v) for k, v in exc.details.items() if k not in self.secret_keys)
@@ -149,32 +165,105 @@ class LibvirtModule(AnsibleModule):
                    'traceback (-vvv)' % (self._subject(), self.params['uri'], type(exc).__name__, exc))
         self.fail_json(msg=msg, exception=traceback.format_exc())
 
-    def _run(self, fn, connect=True):
+    def _run(self, fn, connect=True, lock=None, replay=True):
         """Call ``fn(ctx)`` inside one test-node session and connection; map errors to fail_json.
 
-        Returns ``(value, changed)`` where ``changed`` is read from the value
-        (an Outcome or a result dict) so a test node is saved only after a real change.
+        ``lock`` is ``(kind, name)`` of the object the task changes: the run holds
+        that object's lock on this machine (``_object_lock``).  ``StaleRead``
+        (the object changed under the task) runs ``fn`` again on a fresh read,
+        at most ``ATTEMPTS`` times.  A lost connection (libvirtd restarted) waits
+        for the daemon, reconnects and runs ``fn`` once more when ``replay`` says
+        that is safe (every converging module is); otherwise it fails and says
+        the action was not repeated.  Returns the value ``fn`` returned.
         """
         try:
             if not connect:
                 return fn(Context(None, self.params, self.check_mode, module=self))
-            with _test_node.session(self.params['uri']) as node:
-                with self.connection() as conn:
-                    node.restore(conn)
-                    value = fn(Context(conn, self.params, self.check_mode, module=self))
-                    changed = value.changed if isinstance(value, Outcome) else bool(value.get('changed'))
-                    if changed and not self.check_mode:
-                        node.persist(conn)
-                    return value
+            done = []  # actions made by attempts that did not finish
+            reconnected = False
+            for attempt in range(1, ATTEMPTS + 1):
+                ctx = Context(None, self.params, self.check_mode, module=self)
+                try:
+                    value = self._attempt(fn, ctx, lock)
+                except StaleRead as exc:
+                    done += self._made(ctx)
+                    if attempt == ATTEMPTS:
+                        raise Conflict('%s; it changed again on each of %d tries: another task or tool keeps writing '
+                                       'it, run this task again when that is done' % (exc.msg, ATTEMPTS))
+                    continue
+                except ConnectionLost as lost:
+                    done += self._made(ctx)
+                    if not replay:
+                        raise ConnectionLost('%s; the action was not repeated because it may have run already: '
+                                             'check its effect, then run the task again' % lost.msg)
+                    if reconnected:
+                        raise lost
+                    reconnected = True
+                    self._wait_for_daemon(lost)
+                    continue
+                return self._with_earlier_actions(value, done)
         except VmcatError as exc:
             self._fail(exc)
         except Exception as exc:
             self._fail_unexpected(exc)
 
+    def _attempt(self, fn, ctx, lock):
+        with _test_node.session(self.params['uri']) as node:
+            with self.connection() as conn:
+                ctx.conn = conn
+                node.restore(conn)
+                with object_lock(conn.uri, lock[0], lock[1]) if lock else _nothing():
+                    try:
+                        value = fn(ctx)
+                    except Exception as exc:  # a lost connection shows as many kinds of error: ask the connection
+                        if not conn.lost(exc):
+                            raise
+                        raise conn.lost_error(exc, 'run %s' % self._subject())
+                changed = value.changed if isinstance(value, Outcome) else bool(value.get('changed'))
+                if changed and not self.check_mode:
+                    node.persist(conn)
+                return value
+
+    def _made(self, ctx):
+        """The actions an unfinished attempt really made (none in check mode)."""
+        return [] if self.check_mode else list(ctx.actions)
+
+    @staticmethod
+    def _with_earlier_actions(value, done):
+        """An attempt that changed something before it was cut off still makes the task changed."""
+        if not done:
+            return value
+        if isinstance(value, Outcome):
+            value.changed = True
+            if isinstance(value.extra.get('actions'), list):
+                value.extra['actions'] = done + [a for a in value.extra['actions'] if a not in done]
+        else:
+            value['changed'] = True
+        return value
+
+    def _wait_for_daemon(self, lost):
+        """Wait (bounded) until the URI answers again after a lost connection."""
+        deadline = time.monotonic() + RECONNECT_TIMEOUT
+        while True:
+            try:
+                with self.connection():
+                    return
+            except VmcatError:
+                if time.monotonic() >= deadline:
+                    raise ConnectionLost('%s; it did not come back within %d s: start libvirtd (or virtqemud) on '
+                                         'the node, then run the task again' % (lost.msg, RECONNECT_TIMEOUT))
+            time.sleep(RECONNECT_POLL)
+
+    def _lock_of(self, key):
+        """(kind, name) of the object a changing task works on: the module's key and the task's names."""
+        p = self.params
+        parts = [str(p[k]) for k in ('pool', 'vm', 'name') if isinstance(p.get(k), str)]
+        return (key, '/'.join(parts)) if parts else None
+
     def run_change(self, key, fn):
         """Run ``fn(ctx) -> Outcome`` and exit with changed, ``key``: after, and diff."""
         from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import Diff
-        outcome = self._run(fn)
+        outcome = self._run(fn, lock=self._lock_of(key))
         result = dict(changed=outcome.changed)
         result[key] = outcome.after if outcome.after is not None else {}
         result.update(outcome.extra)
@@ -187,11 +276,12 @@ class LibvirtModule(AnsibleModule):
         data = self._run(fn)
         self.exit_json(changed=False, **data)
 
-    def run_action(self, fn, connect=True):
+    def run_action(self, fn, connect=True, replay=False):
         """Run ``fn(ctx) -> dict`` (with ``changed``) for modules that act rather than converge.
 
         Sending keys or running a command has no before/after; the dict is the
         result.  With ``connect=False`` no libvirt connection is opened and
-        ``ctx.conn`` is None.
+        ``ctx.conn`` is None.  ``replay=True`` says running ``fn`` again after a
+        lost connection is safe (the action checks its own effect first).
         """
-        self.exit_json(**self._run(fn, connect=connect))
+        self.exit_json(**self._run(fn, connect=connect, replay=replay))

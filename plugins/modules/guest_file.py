@@ -275,7 +275,7 @@ def main():
     if module.params['agent_timeout'] <= 0:
         module.fail_json(msg='agent_timeout must be a positive number of seconds (got %d)'
                          % module.params['agent_timeout'])
-    module.run_action(guest_file)
+    module.run_action(guest_file, replay=True)  # it compares the file with what is wanted before it writes
 
 
 if __name__ == '__main__':
