@@ -276,6 +276,8 @@ def _present(ctx, tree):
     from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_clone
     params = ctx.params
     name = params['name']
+    if params.get('clone_to_vm'):  # before the snapshot is taken
+        _snapshot_clone.check_clone_name(ctx.conn, params['clone_to_vm']['name'])
     if name in tree.info:
         fresh, info, before, after = _update(ctx, tree)
     else:

@@ -28,6 +28,7 @@ import os
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_xml as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot_tree import volume_path
 
 CLONE_NS = 'https://vmcat.example/libvirt/snapshot-clone/1'
@@ -184,6 +185,16 @@ def _overlay_xml(name, base, base_format, capacity):
     _xml.sub(backing, 'path', base)
     _xml.sub(backing, 'format', type_=base_format or 'qcow2')
     return _xml.to_string(vol)
+
+
+def check_clone_name(conn, name):
+    """The name of a clone this task is about to make follows the rules of VM names (``_object_names``).
+
+    Called before the snapshot itself is taken; a VM that already has the name is left to ``ensure_clone``.
+    """
+    if conn.domain(name) is None:
+        check_object_name('VM', name, conn.uri, 'clone1')
+    return name
 
 
 def ensure_clone(ctx, tree, info, spec):

@@ -216,7 +216,7 @@ def _predicted(before, wanted, state, autostart, pending):
 def ensure(ctx):
     """Converge one VM to the task's options; returns an Outcome."""
     params = ctx.params
-    validate.check_params(params)
+    validate.check_params(params, ctx.conn.uri)
     if params['state'] == 'absent':
         return ensure_absent(ctx)
     dom = ctx.conn.domain(params['name'])
@@ -224,6 +224,8 @@ def ensure(ctx):
         moved = _vm_extras.already_migrated(ctx, params)
         if moved is not None:  # an earlier run moved it: no change here
             return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[], migration=moved)
+    if dom is None:  # a VM this task makes; existing ones keep whatever name they were given elsewhere
+        validate.check_new_name(params['name'], ctx.conn.uri)
     if params.get('xml'):
         return XmlConverger(ctx, dom).run()
     return Converger(ctx, dom).run()

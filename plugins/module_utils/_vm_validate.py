@@ -20,6 +20,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devic
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import format_size
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
@@ -27,12 +28,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras
 _XML_INACTIVE = 2  # VIR_DOMAIN_XML_INACTIVE
 
 
-def check_params(params):
-    """The options on their own: exclusive options, timeouts, names."""
+def check_params(params, uri=None):
+    """The options on their own: exclusive options, timeouts, an empty name."""
     name = params['name']
-    if not name or '/' in name or name.strip() != name:
-        raise InvalidInput("'%s' is not a usable VM name (it must not be empty, contain '/' or start or end with "
-                           "a space)" % name)
+    if not name or not name.strip():
+        raise InvalidInput('VM name %r on %s is not valid: it must not be empty; give the name of the VM' % (name, uri))
     if params.get('xml'):
         structured = [n for n in options.NAMES if params.get(n) is not None]
         if params.get('cloud_init') is not None:
@@ -48,6 +48,15 @@ def check_params(params):
     if params.get('title') and '\n' in params['title']:
         raise InvalidInput('title must be a single line (libvirt refuses line breaks in it)')
     _vm_extras.validate_extras(params)
+
+
+def check_new_name(name, uri):
+    """The name of a VM this task is about to make: the rules pools and networks follow (``_object_names``).
+
+    Only for a VM that does not exist yet: one made elsewhere under such a name can still be changed, stopped and
+    removed.
+    """
+    return check_object_name('VM', name, uri, 'vm1')
 
 
 def _definitions(dom):

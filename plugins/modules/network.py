@@ -34,9 +34,9 @@ options:
   name:
     description:
       - Name of the network.
-      - It must not be empty, contain V(/) or control characters, be V(.) or V(..), start with V(.) or start or end
-        with whitespace (libvirt names the network's files after it). Such a name fails before anything is looked up
-        or changed, in check mode too.
+      - It must not be empty, contain V(/) or control characters, be V(.) or V(..), start with V(.), start or end
+        with whitespace, or be longer than 200 bytes (libvirt names the network's files after it). Such a name
+        fails before anything is looked up or changed, in check mode too.
     type: str
     required: true
   state:

@@ -29,8 +29,9 @@ options:
   name:
     description:
       - Name of the pool.
-      - It must not be empty, contain V(/) or control characters, start with V(.) (so neither V(.) nor V(..)), or
-        start or end with whitespace; such a name fails before anything changes, in check mode too.
+      - It must not be empty, contain V(/) or control characters, start with V(.) (so neither V(.) nor V(..)),
+        start or end with whitespace, or be longer than 200 bytes; such a name fails before anything changes, in
+        check mode too.
     type: str
     required: true
   state:

@@ -152,7 +152,10 @@ options:
     type: dict
     suboptions:
       name:
-        description: Name of the new VM.
+        description:
+          - Name of the new VM.
+          - Follows the rules of O(vmcat.libvirt.vm#module:name) for a new VM (no V(/), not V(.), V(..) or
+            hidden, at most 200 bytes, ...), checked before the snapshot is taken.
         type: str
         required: true
       pool:

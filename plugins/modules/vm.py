@@ -36,7 +36,12 @@ extends_documentation_fragment:
   - vmcat.libvirt.vm_extras
 options:
   name:
-    description: Name of the VM.
+    description:
+      - Name of the VM.
+      - A VM the task makes must have a name that is not empty, has no V(/) or control characters, is not V(.) or
+        V(..), does not start with V(.), does not start or end with whitespace and is at most 200 bytes long
+        (libvirt names the VM's files after it). Such a name fails before anything changes, in check mode too; an
+        existing VM made elsewhere keeps its name and can be changed and removed.
     type: str
     required: true
   state:

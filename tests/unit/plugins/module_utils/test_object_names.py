@@ -11,7 +11,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import Inval
 from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 
 
-@pytest.mark.parametrize('name', ['images', 'lab-1', 'a.b', 'x_y', 'éé'])
+@pytest.mark.parametrize('name', ['images', 'lab-1', 'a.b', 'x_y', 'éé', 'x' * 200, u'\u00e9' * 100])
 def test_good_names_come_back(name):
     assert check_object_name('pool', name, 'qemu:///system', 'images') == name
 
@@ -22,6 +22,8 @@ def test_good_names_come_back(name):
     ('.hidden', "must not start with '.'", 'hidden'),
     (' lab', 'must not start or end with whitespace', 'lab'),
     ('la\nb', 'must not contain control characters', 'lab'),
+    ('x' * 300, 'must not be longer than 200 bytes, it has 300', 'x' * 200),
+    (u'\u00e9' * 101, 'must not be longer than 200 bytes, it has 202', u'\u00e9' * 100),
 ])
 def test_bad_names_name_kind_uri_rule_and_a_fix(name, rule, suggestion):
     with pytest.raises(InvalidInput) as err:

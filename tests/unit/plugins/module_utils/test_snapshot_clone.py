@@ -143,6 +143,22 @@ def test_clone_refusals():
     assert "volume 'c-vda.qcow2' already exists in pool 'images'" in str(failed.value)
 
 
+@pytest.mark.parametrize('name, rule', [('..', "must not be '.' or '..'"), ('.clone', "must not start with '.'"),
+                                        ('c' * 300, 'must not be longer than 200 bytes')])
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_bad_clone_name_is_refused_before_the_snapshot_is_taken(name, rule, check_mode):
+    conn = FakeConn()
+    conn.new_pool('images', '/pool')
+    dom = external_vm(conn, ('x1',))
+    snapshots = list(dom.snaps)
+    ctx = context(conn, check_mode=check_mode, name='x2', kind='external', clone_to_vm=dict(name=name, pool='images'))
+    with pytest.raises(InvalidInput) as failed:
+        _snapshot.ensure(ctx)
+    assert str(failed.value).startswith('VM name %r on qemu:///fake is not valid: ' % name)
+    assert rule in str(failed.value)
+    assert conn.calls == [] and ctx.actions == [] and list(dom.snaps) == snapshots
+
+
 def test_clone_of_an_internal_snapshot_is_refused():
     conn = FakeConn()
     conn.new_pool('images', '/pool')

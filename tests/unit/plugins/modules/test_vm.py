@@ -218,6 +218,46 @@ def test_bad_input_fails_before_any_change(run_module, node_uri, args, message):
     assert [v['name'] for v in volumes] == ['v1.qcow2']
 
 
+@pytest.mark.parametrize('name, rule', [
+    ('..', "must not be '.' or '..'"),
+    ('.hidden', "must not start with '.'"),
+    ('x' * 300, 'must not be longer than 200 bytes'),
+    ('web/1', "must not contain '/'"),
+    ('web1 ', 'must not start or end with whitespace'),
+    ('web\n1', 'must not contain control characters'),
+])
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_new_vm_with_a_bad_name_is_refused_before_any_change(run_module, node_uri, name, rule, check_mode):
+    for args in (new_vm(node_uri, name=name),
+                 dict(uri=node_uri, name=name, xml="<domain type='test'><memory unit='MiB'>64</memory>"
+                                                   "<os><type>hvm</type></os></domain>")):
+        with pytest.raises(ModuleFail) as err:
+            run_module(vm, args, check_mode=check_mode)
+        msg = err.value.result['msg']
+        assert msg.startswith('VM name %r on %s is not valid: ' % (name, node_uri)), msg
+        assert rule in msg and 'choose a name such as' in msg
+        assert [v['name'] for v in info(run_module, node_uri)['vms']] == ['d1']
+    volumes = run_module(__import__('ansible_collections.vmcat.libvirt.plugins.modules.volume_info',
+                                    fromlist=['x']), dict(uri=node_uri, pool='p1'))['volumes']
+    assert [v['name'] for v in volumes] == ['v1.qcow2']
+
+
+def test_an_existing_vm_keeps_a_name_made_elsewhere(run_module, node_uri):
+    """Names are checked for VMs the module makes; one defined elsewhere as '.hidden' can be changed and removed."""
+    path = node_uri[len('test://'):]
+    with open(path) as handle:
+        text = handle.read()
+    with open(path, 'w') as handle:
+        handle.write(text.replace('<name>d1</name><uuid>7da047ae-009e-57d3-b054-c50b4899f3ac</uuid>',
+                                  '<name>.hidden</name><uuid>7da047ae-009e-57d3-b054-c50b4899f3ad</uuid>'))
+    changed = run_module(vm, dict(uri=node_uri, name='.hidden', memory='512M'))
+    assert changed['changed'] is True and changed['vm']['memory'] == 512 * MIB
+    assert run_module(vm, dict(uri=node_uri, name='.hidden', state='running'))['changed'] is True
+    assert run_module(vm, dict(uri=node_uri, name='.hidden', state='absent'))['changed'] is True
+    assert run_module(vm, dict(uri=node_uri, name='.hidden', state='absent'))['changed'] is False
+    assert fail(run_module, dict(uri=node_uri, name='', state='absent')).startswith("VM name '' on ")
+
+
 def test_mac_of_another_vm_is_refused(run_module, node_uri):
     run_module(vm, new_vm(node_uri, nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
     msg = fail(run_module, new_vm(node_uri, name='web2', nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
