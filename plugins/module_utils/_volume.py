@@ -23,8 +23,10 @@ import uuid
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _template_meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    InvalidInput, NotFound, Refused, VmcatError, is_libvirt_error, is_not_found, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import format_size, parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users, volume_users_index
@@ -43,6 +45,9 @@ _PLAIN_FORMATS = (None, 'raw', 'iso', 'none')
 _GONE_HINT = 'the volume may have been deleted or its pool stopped meanwhile; check the pool and run the task again'
 _LIST_HINT = 'check that the pool is running (vmcat.libvirt.pool with active: true) and its storage is reachable'
 _LVM_EXTENT = 4 * 1024 * 1024  # LVM rounds logical volumes up to its extent size (4 MiB by default)
+# "this driver or storage backend cannot do that": VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_UNSUPPORTED,
+# VIR_ERR_ARGUMENT_UNSUPPORTED
+_UNSUPPORTED = (3, 84, 74)
 
 
 # -- input checks (before anything is looked up) --------------------------------
@@ -121,6 +126,39 @@ def validate(params):
     if params.get('preallocation') and (fmt or backing):
         allocation_plan(fmt or 'qcow2', capacity or 0, params['preallocation'])
     return capacity
+
+
+def check_room(ctx, pool, name, capacity, current=0):
+    """Refuse a volume larger than its whole pool; warn when it grows by more than the pool has free now.
+
+    Volumes are sparse unless preallocated, so a volume larger than the free
+    space is legal (thin provisioning) and only warned about: the guest gets
+    I/O errors once the pool fills up.  One larger than the pool itself can
+    never be filled and is almost surely a typo (1E, 100P).  Pools that do not
+    report their size (capacity 0) are not checked.
+    """
+    if capacity is None or capacity <= current:
+        return
+    conn = ctx.conn
+    with conn.translated('read the size of', "pool '%s'" % pool.name(), _LIST_HINT):
+        pool_capacity, available = pool.info()[1::2]
+    if not pool_capacity:
+        return
+    where = "volume '%s' in pool '%s' on %s" % (name, pool.name(), conn.uri)
+    if capacity > pool_capacity:
+        raise InvalidInput("%s: capacity %s (%d bytes) is larger than the whole pool (%s), so it could never be "
+                           "filled; give a capacity up to %s, or put the volume in a larger pool"
+                           % (where, format_size(capacity), capacity, format_size(pool_capacity),
+                              format_size(pool_capacity)))
+    if capacity - current > available:
+        preallocated = ctx.params.get('preallocation') in ('falloc', 'full')
+        ctx.warn("%s: capacity %s %s more than the pool has free now (%s of %s); %s"
+                 % (where, format_size(capacity), 'needs %s,' % format_size(capacity - current) if current else 'is',
+                    format_size(available), format_size(pool_capacity),
+                    'preallocation needs all of it at once, so libvirt will fail to allocate it unless space is '
+                    'freed first' if preallocated else
+                    'the volume is sparse, so this works until the pool fills up, then its guest gets I/O errors; '
+                    'free space in the pool or choose a smaller capacity'))
 
 
 # -- reading ------------------------------------------------------------------
@@ -277,6 +315,7 @@ def ensure(ctx):
     else:
         before = describe(conn, pool.name(), vol)
         _refuse_different(ctx, before)
+        check_room(ctx, pool, before['name'], target_capacity(capacity, before['format']), before['capacity'] or 0)
         after = dict(before)
         changed = _converge_capacity(ctx, vol, after, capacity)
     if params.get('dest'):
@@ -361,11 +400,34 @@ def _converge_capacity(ctx, vol, view, wanted):
     else:
         raw = view.get('format') in ('raw', None)
         flags = _RESIZE_ALLOCATE if raw and params.get('preallocation') in ('falloc', 'full') else 0
-    with ctx.conn.translated('resize', what, 'libvirt cannot shrink below the allocated size, and a running '
-                             'VM holds a lock on its disk images (grow it through the VM instead)'):
+    try:
         ctx.act('resize', _resize, vol, target, flags)
+    except Exception as exc:
+        if not is_libvirt_error(exc):
+            raise
+        with ctx.conn.translated('resize', what, _resize_hint(exc, view, target)):
+            raise
     view['capacity'] = target
     return True
+
+
+def _resize_hint(exc, view, target):
+    """What to do about a failed resize, from what libvirt said."""
+    text = libvirt_message(exc).lower()
+    if exc.get_error_code() in _UNSUPPORTED:
+        return ("this node's libvirt (its driver or the storage backend of pool '%s') cannot resize volumes; leave "
+                "capacity unset (or at %s) for this volume, or make a copy of the size you want with clone_from "
+                "and capacity in a pool that can" % (view['pool'], format_size(view['capacity'])))
+    if 'lock' in text:
+        return ('a running VM holds a lock on the disk image: grow it through the VM (virsh blockresize) or shut '
+                'the VM down first')
+    if 'shrink' in text:
+        return ('libvirt cannot shrink a volume below the space already allocated to it; shrink the data inside '
+                'first and make a smaller copy instead')
+    if target > (view.get('capacity') or 0):
+        return ("check that the pool has room for %s and that the node's file system takes files that large"
+                % format_size(target))
+    return 'check the volume on the node and run the task again'
 
 
 def _resize(vol, capacity, flags):
@@ -394,15 +456,18 @@ def _create(ctx, pool, capacity):
         vol, view = _create_overlay(ctx, pool, capacity)
     elif params.get('clone_from'):
         source = ctx.conn.require_volume(params['clone_from'].get('pool') or pool.name(), params['clone_from']['name'])
-        vol, view = _create_clone(ctx, pool, source)
+        vol, view = _create_clone(ctx, pool, source, capacity)
     elif params.get('import_path'):
+        check_room(ctx, pool, name, capacity)
         vol, view = _create_import(ctx, pool)
     elif params.get('template'):
         vol, view = _create_from_template(ctx, pool, capacity)
     elif params.get('url') or params.get('src'):
+        check_room(ctx, pool, name, capacity)
         vol, view = _create_upload(ctx, pool)
     elif capacity is not None:
         fmt = params.get('format') or 'qcow2'
+        check_room(ctx, pool, name, target_capacity(capacity, fmt))
         allocation, flags = allocation_plan(fmt, capacity, params.get('preallocation'))
         xml = _xml.to_string(volume_xml(name, capacity, fmt, allocation))
         with ctx.conn.translated('create', _what(pool, name), 'check that the pool has room for it'):
@@ -460,6 +525,7 @@ def _create_overlay(ctx, pool, capacity, backing=None):
     if backing['capacity'] is not None and size < backing['capacity']:
         raise InvalidInput("capacity %s is smaller than the backing volume's %s; an overlay cannot be smaller "
                            "than its backing volume" % (format_size(size), format_size(backing['capacity'])))
+    check_room(ctx, pool, params['name'], target_capacity(size, 'qcow2'))
     allocation, flags = allocation_plan('qcow2', size, params.get('preallocation'))
     store = dict((k, backing[k]) for k in ('path', 'format', 'pool', 'name'))
     xml = _xml.to_string(volume_xml(params['name'], size, 'qcow2', allocation, store))
@@ -477,17 +543,48 @@ def _clone_plan(params, source, mode=None):
     return _xml.to_string(volume_xml(params['name'], size, fmt, allocation, mode=mode)), flags, fmt, size, allocation
 
 
+def _refuse_test_driver_cross_pool(conn, pool, name, source):
+    """libvirt's test driver looks the source of a copy up by name in the target pool: it cannot copy across pools."""
+    if not _test_node.is_test_driver(conn.virt):
+        return
+    with conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
+        source_pool = source.storagePoolLookupByVolume().name()
+    if source_pool != pool.name():
+        raise VmcatError("%s on %s: libvirt's test driver cannot copy volume '%s' of pool '%s' into another pool (it "
+                         "looks the source up by name in the target pool); on a rehearsal node copy within pool '%s', "
+                         "or rehearse this copy on a real node" % (_what(pool, name), conn.uri, source.name(),
+                                                                   source_pool, source_pool))
+
+
 def _clone(conn, pool, name, xml, source, flags):
-    with conn.translated('copy %s into' % source.path(), _what(pool, name),
-                         'check that the pool has room and that nothing writes to the source'):
+    _refuse_test_driver_cross_pool(conn, pool, name, source)
+    with conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
+        source_path = source.path()
+    try:
         return pool.createXMLFrom(xml, source, flags)
+    except Exception as exc:
+        if not is_libvirt_error(exc):
+            raise
+        if is_not_found(exc):
+            hint = ("the source volume '%s' is gone: it was deleted meanwhile, or its file was removed behind "
+                    "libvirt's back (then its pool lists it until it is refreshed); check the source and run the "
+                    "task again" % source.name())
+        else:
+            hint = 'check that the pool has room for the copy and that nothing writes to the source'
+        with conn.translated('copy %s into' % source_path, _what(pool, name), hint):
+            raise
 
 
-def _create_clone(ctx, pool, source):
-    """A full copy of ``source`` (converted when format asks for it) through createXMLFrom."""
+def _create_clone(ctx, pool, source, capacity=None):
+    """A full copy of ``source`` (converted when format asks for it) through createXMLFrom.
+
+    ``capacity``, when larger than the source, is what the copy grows to right after.
+    """
     name = ctx.params['name']
     with ctx.conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
         xml, flags, fmt, size, allocation = _clone_plan(ctx.params, source)
+    check_room(ctx, pool, name, target_capacity(max(size or 0, capacity or 0), fmt) or None)
+    _refuse_test_driver_cross_pool(ctx.conn, pool, name, source)
     vol = ctx.act('clone', _clone, ctx.conn, pool, name, xml, source, flags)
     return vol, _predicted(ctx, pool, fmt, size, allocation)
 
@@ -505,7 +602,7 @@ def _create_from_template(ctx, pool, capacity):
     backing = _template_meta.template_backing(ctx.conn, spec['name'])
     if spec.get('linked', True):
         return _create_overlay(ctx, pool, capacity, backing)
-    return _create_clone(ctx, pool, backing['volume'])
+    return _create_clone(ctx, pool, backing['volume'], capacity)
 
 
 def _create_import(ctx, pool):

@@ -63,8 +63,13 @@ options:
     choices: [raw, qcow2]
   capacity:
     description:
-      - Size the guest sees, such as V(10G), V(512MiB), V(1.5 TiB) or a number of bytes. V(G), V(GiB) are powers of
-        1024, V(GB) powers of 1000.
+      - Size the guest sees, such as V(10G), V(512MiB), V(1.5 TiB) or a number of bytes. V(K) to V(E) and V(KiB) to
+        V(EiB) are powers of 1024, V(KB) to V(EB) powers of 1000. A fraction of a unit is rounded down to whole bytes;
+        a fraction of a byte (V(1.5) without a unit) is refused, as is anything above libvirt's limit of
+        2^64 - 1 bytes.
+      - A capacity larger than the whole pool is refused (before anything changes, also in check mode); one larger
+        than the space the pool has free now is created with a warning, as volumes are sparse unless preallocated.
+        Pools that report no size (capacity 0) are not checked. The same holds for growing a volume.
       - Needed to create a blank volume. For the other sources it defaults to the source's size and, when larger,
         grows the new volume.
       - Larger than the existing volume grows it (virStorageVolResize). Smaller is refused unless O(allow_shrink=true).

@@ -162,3 +162,46 @@ def test_users_index_skips_vms_that_vanish():
     assert users('p', 'a.img', '/p/a.img') == ['web1']
     assert users('p', 'b.img', '/p/b.img') == ['web1']
     assert users('p', 'c.img', '/p/c.img') == []
+
+
+class _SizedPool:
+    """A pool that reports ``info()`` like virStoragePool: [state, capacity, allocation, available]."""
+
+    def __init__(self, capacity, available):
+        self._info = [2, capacity, capacity - available, available]
+
+    def name(self):
+        return 'p'
+
+    def info(self):
+        return list(self._info)
+
+
+def _room_ctx(make_ctx, **params):
+    return make_ctx(Connection('test:///default', virconnect=object()), dict(params))
+
+
+@pytest.mark.parametrize('capacity', [10 ** 18, 1])
+def test_check_room_leaves_pools_without_a_size_alone(make_ctx, capacity):
+    """Pool types that report capacity 0 (no meaningful size) must not refuse nor warn."""
+    warned = []
+    ctx = _room_ctx(make_ctx)
+    ctx.warn = warned.append
+    _volume.check_room(ctx, _SizedPool(0, 0), 'v', capacity)
+    assert warned == []
+
+
+def test_check_room_counts_only_the_growth_against_the_free_space(make_ctx):
+    warned = []
+    ctx = _room_ctx(make_ctx)
+    ctx.warn = warned.append
+    pool = _SizedPool(100 * MIB, 10 * MIB)
+    _volume.check_room(ctx, pool, 'v', 60 * MIB, current=55 * MIB)  # grows by 5 MiB of 10 free
+    assert warned == []
+    _volume.check_room(ctx, pool, 'v', 60 * MIB, current=40 * MIB)  # grows by 20 MiB
+    assert len(warned) == 1 and 'needs 20 MiB' in warned[0] and '(10 MiB of 100 MiB)' in warned[0]
+    _volume.check_room(ctx, pool, 'v', 100 * MIB)  # exactly the pool: legal, with a warning
+    assert len(warned) == 2
+    with pytest.raises(InvalidInput, match='larger than the whole pool'):
+        _volume.check_room(ctx, pool, 'v', 100 * MIB + 1, current=99 * MIB)
+    _volume.check_room(ctx, pool, 'v', 10 ** 18, current=10 ** 18)  # no growth: nothing to check

@@ -135,6 +135,29 @@ def test_clone_of_missing_volume_lists_what_exists(run_module, node_uri):
     assert "volume 'nope' not found in pool 'p1'" in msg and 'existing volumes: v1.qcow2' in msg
 
 
+def test_a_copy_across_pools_on_the_test_driver_names_its_limit(run_module, node_uri):
+    """The test driver looks a copy's source up in the target pool: that said 'check that the pool has room'."""
+    run_module(pool, dict(uri=node_uri, name='p2', target=dict(path='/pool2')))
+    for check_mode in (True, False):
+        msg = fail(run_module, volume, dict(uri=node_uri, pool='p2', name='c.qcow2',
+                                            clone_from=dict(pool='p1', name='v1.qcow2')), check_mode=check_mode)
+        assert "libvirt's test driver cannot copy volume 'v1.qcow2' of pool 'p1' into another pool" in msg
+        assert 'has room' not in msg
+
+
+def test_a_clone_source_gone_meanwhile_says_so(run_module, node_uri, monkeypatch):
+    """A source removed behind libvirt's back (createXMLFrom: no storage vol) got 'check that the pool has room'."""
+    import libvirt
+
+    def gone(self, xml, source, flags=0):
+        exc = libvirt.libvirtError("Storage volume not found: no storage vol with matching path '/pool1/v1.qcow2'")
+        exc.err = (libvirt.VIR_ERR_NO_STORAGE_VOL, libvirt.VIR_FROM_STORAGE, exc.args[0], 2, None, None, None, 0, 0)
+        raise exc
+    monkeypatch.setattr(libvirt.virStoragePool, 'createXMLFrom', gone)
+    msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='c.qcow2', clone_from=dict(name='v1.qcow2')))
+    assert "the source volume 'v1.qcow2' is gone" in msg and 'has room' not in msg
+
+
 def test_missing_volume_without_source_says_how_to_create(run_module, node_uri):
     msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='ghost.qcow2'))
     assert 'does not exist' in msg and 'give capacity' in msg
@@ -151,6 +174,71 @@ def test_bad_names_are_refused(run_module, node_uri, bad):
 def test_bad_unit_is_refused(run_module, node_uri):
     msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='x.qcow2', capacity='10QB'))
     assert "unknown unit 'QB'" in msg
+
+
+@pytest.mark.parametrize('capacity', ['1.5', '0.5'])
+def test_a_fraction_of_a_byte_is_refused(run_module, node_uri, capacity):
+    """capacity: 1.5 made a 1-byte volume."""
+    for check_mode in (True, False):
+        msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='x.qcow2', capacity=capacity),
+                   check_mode=check_mode)
+        assert 'whole numbers of bytes' in msg and '%sG' % capacity in msg
+    assert names(run_module, node_uri) == ['p1/v1.qcow2']
+
+
+def test_capacity_beyond_libvirts_limit_is_refused_by_the_size_parser(run_module, node_uri):
+    """A 26-digit capacity reached libvirt and failed as 'malformed capacity element; check that the pool has room'."""
+    msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='x.qcow2', capacity='1' * 26))
+    assert "libvirt's limit of 18446744073709551615 bytes" in msg and 'has room' not in msg
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    from ansible.module_utils import basic
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
+    return seen
+
+
+@pytest.mark.parametrize('args', [
+    dict(name='x.qcow2', capacity='1E'),
+    dict(name='x.raw', format='raw', capacity='100P'),
+    dict(name='x.qcow2', capacity='101G'),
+    dict(name='o.qcow2', backing=dict(name='v1.qcow2'), capacity='1E'),
+    dict(name='c.qcow2', clone_from=dict(name='v1.qcow2'), capacity='200G'),
+    dict(name='v1.qcow2', capacity='1P'),  # growing an existing volume
+])
+def test_capacity_larger_than_the_whole_pool_is_refused_before_any_change(run_module, node_uri, args):
+    """1E and 100P were created in a 100 GiB pool without a word."""
+    for check_mode in (True, False):
+        msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', **args), check_mode=check_mode)
+        assert "volume '%s' in pool 'p1' on %s" % (args['name'], node_uri) in msg
+        assert 'larger than the whole pool (100 GiB)' in msg and 'give a capacity up to 100 GiB' in msg
+    assert names(run_module, node_uri) == ['p1/v1.qcow2']
+    assert volumes(run_module, node_uri)[0]['capacity'] == GIB
+
+
+def test_sparse_capacity_beyond_the_free_space_is_made_with_a_warning(run_module, node_uri, warnings):
+    """p1 has 100 GiB, 1 GiB of it used by v1.qcow2: 99.5G does not fit now, but a sparse volume is legal."""
+    args = dict(uri=node_uri, pool='p1', name='big.qcow2', capacity='99.5G')
+    assert run_module(volume, args, check_mode=True)['changed'] is True
+    assert len(warnings) == 1
+    assert run_module(volume, args)['changed'] is True
+    assert len(warnings) == 2 and warnings[0] == warnings[1]
+    assert "volume 'big.qcow2' in pool 'p1'" in warnings[0]
+    assert 'is more than the pool has free now (99 GiB of 100 GiB)' in warnings[0] and 'sparse' in warnings[0]
+    assert run_module(volume, args)['changed'] is False and len(warnings) == 2  # no change, no warning
+
+
+def test_preallocated_capacity_beyond_the_free_space_warns_that_it_needs_the_space_now(run_module, node_uri, warnings):
+    run_module(volume, dict(uri=node_uri, pool='p1', name='big.raw', format='raw', capacity='99.5G',
+                            preallocation='falloc'), check_mode=True)
+    assert len(warnings) == 1 and 'preallocation needs all of it at once' in warnings[0]
+
+
+def test_a_capacity_that_fits_gives_no_warning(run_module, node_uri, warnings):
+    run_module(volume, dict(uri=node_uri, pool='p1', name='small.qcow2', capacity='10G'))
+    assert warnings == []
 
 
 def test_missing_pool_lists_pools(run_module, node_uri):
@@ -227,6 +315,13 @@ def test_grow_and_shrink_call_resize(run_module, node_uri, store):
     assert store.calls == [('resize', '/pool1/v1.qcow2', 2 * GIB, 0)]
     run_module(volume, dict(uri=node_uri, pool='p1', name='v1.qcow2', capacity='512M', allow_shrink=True))
     assert store.calls[-1] == ('resize', '/pool1/v1.qcow2', 512 * MIB, 4)
+
+
+def test_an_unsupported_resize_says_so_not_locks(run_module, node_uri):
+    """The test driver has no virStorageVolResize: the advice was about locks held by running VMs."""
+    msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='v1.qcow2', capacity='2G'))
+    assert 'could not resize' in msg and 'cannot resize volumes' in msg and "pool 'p1'" in msg
+    assert 'lock' not in msg
 
 
 def test_qcow2_capacity_rounding_is_not_a_change(run_module, node_uri):
