@@ -263,7 +263,7 @@ class Converger:
         env = _env(ctx, new, params.get('arch') or options.read_arch(wanted))
         task_values = options.apply_options(wanted, effective, env)
         validate.check_node(ctx, task_values.get('nics'), self.name)
-        validate.check_wanted(ctx, wanted, self.name)
+        validate.check_wanted(ctx, wanted, self.name, before_root)
         config_changed = new or options.view(before_root) != options.view(wanted)
 
         made = storage.create_volumes(ctx, creations)
@@ -345,7 +345,7 @@ class XmlConverger(Converger):
         before = None if new else describe(conn, self.dom)
         given = raw.prepare(params['xml'], self.name, before_root)
         validate.check_node(ctx, [n for n in nics.read_nics(given) if n['network'] or n['mac']], self.name)
-        validate.check_wanted(ctx, given, self.name)
+        validate.check_wanted(ctx, given, self.name, before_root)
         if ctx.check_mode:
             arch = options.read_arch(given)
             facts = NodeFacts(conn)

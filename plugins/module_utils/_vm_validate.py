@@ -5,8 +5,10 @@
 
 Three layers: ``check_params`` (the options alone), ``check_node`` (against
 the node: networks exist, MAC addresses free) and ``check_wanted`` (the
-definition the options produce: vCPUs and memory within their maximums and
-the host, CPU topology, boot order).
+definition the options produce: vCPUs within the machine type's maximum and
+warned about above the node's CPUs, memory within its maximum and the host,
+CPU topology, boot order).  ``check_new_name``: the name of a VM the task
+makes.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -109,12 +111,77 @@ def host_memory(conn):
         return None
 
 
-def check_wanted(ctx, root, name):
-    """The definition the task's options make: consistent, and within what the node has."""
+def host_cpus(conn):
+    """The node's logical CPUs (None when libvirt cannot tell)."""
+    try:
+        return int(conn.virt.getInfo()[2])
+    except Exception:
+        return None
+
+
+def machine_vcpu_limit(conn, root):
+    """(most vCPUs, machine type) the VM's machine type takes with its virt type, from the domain capabilities.
+
+    libvirt's ``<vcpu max>`` there is the machine type's limit (for KVM also the kernel's). (None, None) when
+    libvirt cannot tell: drivers without domain capabilities (the test driver), a virt type the node lacks (the
+    define then fails with libvirt's own message).
+    """
+    try:
+        caps = _xml.parse(conn.virt.getDomainCapabilities(None, options.read_arch(root), options.read_machine(root),
+                                                          options.read_virt_type(root), 0), 'domain capabilities')
+        limit = caps.find('vcpu')
+        return int(limit.get('max')), _xml.text_of(caps, 'machine') or options.read_machine(root)
+    except Exception:  # libvirt.libvirtError (not supported, no such machine or virt type), no <vcpu max>
+        return None, None
+
+
+def _same_vcpu_setup(before_root, root):
+    """Same maximum vCPUs, virt type, arch and machine type (an arch or machine the definition leaves out stays)."""
+    if before_root is None:
+        return False
+    for read in (options.read_max_vcpus, options.read_virt_type, options.read_arch, options.read_machine):
+        if read(root) is not None and read(root) != read(before_root):
+            return False
+    return True
+
+
+def check_vcpus(ctx, root, name, before_root=None):
+    """vCPUs within the machine type's maximum (else InvalidInput), and a warning when more than the node's CPUs.
+
+    Only for a new VM, or when its maximum (the warning) or virt type, arch or machine type (the limit) change: an
+    existing VM is not asked about again on every run.
+    """
+    if _same_vcpu_setup(before_root, root):
+        return
+    conn = ctx.conn
+    vcpus, max_vcpus = options.read_vcpus(root), options.read_max_vcpus(root)
+    counts = 'max_vcpus %d' % max_vcpus if vcpus == max_vcpus else 'max_vcpus %d (vcpus %d)' % (max_vcpus, vcpus)
+    limit, machine = machine_vcpu_limit(conn, root)
+    if limit is not None and max_vcpus > limit:
+        raise InvalidInput("VM '%s' on %s: %s is more than machine type %s with %s allows (%d, libvirt's domain "
+                           "capabilities); lower vcpus and max_vcpus to %d at most, or choose a machine type that "
+                           "allows more (node_info lists each machine type's max_cpus)"
+                           % (name, conn.uri, counts, machine or 'default', options.read_virt_type(root), limit,
+                              limit))
+    if before_root is not None and options.read_max_vcpus(before_root) == max_vcpus:
+        return
+    cpus = host_cpus(conn)
+    if cpus and max_vcpus > cpus:
+        ctx.warn("VM '%s' on %s: %s is more than the %d CPUs of the node. libvirt allows it (the vCPUs are "
+                 "overcommitted), but they then wait for each other and the guest runs slower than with fewer; lower "
+                 "max_vcpus to %d at most unless this is meant" % (name, conn.uri, counts, cpus, cpus))
+
+
+def check_wanted(ctx, root, name, before_root=None):
+    """The definition the task's options make: consistent, and within what the node has.
+
+    ``before_root``: the VM's saved definition (None for a new VM), to ask the node about vCPUs only when they change.
+    """
     what = "VM '%s'" % name
     vcpus, max_vcpus = options.read_vcpus(root), options.read_max_vcpus(root)
     if vcpus > max_vcpus:
         raise InvalidInput('%s: vcpus %d is above max_vcpus %d; raise max_vcpus too' % (what, vcpus, max_vcpus))
+    check_vcpus(ctx, root, name, before_root)
     memory, max_memory = options.read_memory(root), options.read_max_memory(root)
     if memory is None:
         raise InvalidInput('%s: memory is not set; a new VM needs memory (such as 2G)' % what)

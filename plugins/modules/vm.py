@@ -26,8 +26,9 @@ description:
     module reports it in RV(pending_changes) with RV(restart_required), and O(state=restarted) applies it.
   - O(state) moves the VM between run states, waiting for a graceful shutdown.
   - Every input is checked before anything changes (unknown networks and pools, MAC addresses other VMs use,
-    vCPUs or memory above their maximum or the host, duplicate disk targets, ...); a new VM that fails to start is
-    removed again with the volumes the task made for it.
+    vCPUs above their maximum or the machine type's, memory above its maximum or the host, duplicate disk targets,
+    the name of a new VM, ...); a new VM that fails to start is removed again with the volumes the task made for it.
+    More vCPUs than the node has CPUs are allowed with a warning.
 author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
@@ -124,6 +125,10 @@ options:
     description:
       - Most vCPUs the VM can have (vCPUs can be added live up to it). Unset on a new VM is O(vcpus). A change waits
         for a restart.
+      - For a new VM, or when it or the machine type changes, it is checked against what the machine type allows
+        (C(<vcpu max>) of libvirt's domain capabilities; more fails before anything changes) and against the node's
+        CPUs (more is allowed, as overcommit, with a warning). Drivers without domain capabilities (libvirt's test
+        driver) are checked against the node only.
     type: int
   cpu:
     description: The virtual CPU. Changes wait for a restart.

@@ -258,6 +258,25 @@ def test_an_existing_vm_keeps_a_name_made_elsewhere(run_module, node_uri):
     assert fail(run_module, dict(uri=node_uri, name='', state='absent')).startswith("VM name '' on ")
 
 
+def test_more_vcpus_than_the_node_has_warn_once(run_module, node_uri, monkeypatch):
+    """The node file's test driver has 2 CPUs and no domain capabilities (so no machine type limit)."""
+    from ansible.module_utils import basic
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
+    args = new_vm(node_uri, vcpus=3, max_vcpus=6)
+    first = run_module(vm, args, check_mode=True)
+    assert first['changed'] is True and len(seen) == 1
+    assert seen[0].startswith("VM 'web1' on %s: max_vcpus 6 (vcpus 3) is more than the 2 CPUs of the node" % node_uri)
+    assert seen[0].endswith('lower max_vcpus to 2 at most unless this is meant')
+    applied = run_module(vm, args)
+    assert applied['vm']['vcpus'] == 3 and len(seen) == 2
+    assert run_module(vm, args)['changed'] is False and len(seen) == 2  # unchanged: not warned again
+    assert run_module(vm, dict(args, vcpus=1))['changed'] is True and len(seen) == 2  # same maximum
+    assert run_module(vm, dict(args, vcpus=1, max_vcpus=2))['changed'] is True and len(seen) == 2  # within the node
+    run_module(vm, dict(uri=node_uri, name='web2', memory='64M', vcpus=1000))
+    assert len(seen) == 3 and 'max_vcpus 1000 is more than the 2 CPUs' in seen[2]
+
+
 def test_mac_of_another_vm_is_refused(run_module, node_uri):
     run_module(vm, new_vm(node_uri, nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
     msg = fail(run_module, new_vm(node_uri, name='web2', nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
