@@ -8,9 +8,12 @@ live one) -> edit a copy with the options the task sets -> compare the two
 as option-shaped views -> act, each step through the check-mode guard:
 
 - static DHCP hosts, DHCP ranges and DNS hosts go through virNetworkUpdate,
-  so a running network takes them at once without a restart (LIVE|CONFIG
-  when the running and the saved definition agree, LIVE plus a new saved
-  definition when they do not, CONFIG alone for a stopped network);
+  one entry at a time, so a running network takes them at once without a
+  restart.  The calls are planned for the running and the saved definition
+  each from itself (LIVE|CONFIG where both need the same call, CONFIG alone
+  for a stopped network): an entry the task does not name is never deleted
+  or rewritten, so tasks that each manage their own entries of one network
+  (``purge_*: false``) never undo each other's work;
 - anything else (mode, bridge, addresses, MTU, domain, forward.dev) is
   saved with a new definition and, for a running network, reported in
   ``pending_changes`` until ``restart: true`` restarts it.
@@ -24,22 +27,29 @@ __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+    ConnectionLost,
+    InvalidInput,
+    Refused,
+    StaleRead,
+    VmcatError,
+)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import (
     AFFECT_CONFIG,
     AFFECT_LIVE,
+    merge_ops,
     sync_lists,
     update_ops,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_validate import check_name, validate
+from ansible_collections.vmcat.libvirt.plugins.module_utils._stale_check import still_as_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import (
     MANAGED_MODES,
     apply_options,
     changed_option_paths,
     clone,
     compare_view,
-    ip_interface_of,
     new_definition,
     restart_view,
     spec_of,
@@ -149,21 +159,73 @@ def _define(ctx, root, hint=None):
         return ctx.act('define', ctx.conn.virt.networkDefineXML, _xml.to_string(root))
 
 
-def _apply_ops(ctx, net, ops, flags):
+def _redefine(ctx, net, config, wanted):
+    """Write a new saved definition, unless another writer changed the saved one since this task read it."""
+    still_as_read(ctx, _what(net.name()), lambda: config_root(net), config)
+    _define(ctx, wanted)
+
+
+def _wanted(root, params):
+    """``root`` edited with the task's options (a copy), and the DHCP hosts that no longer fit an address."""
+    wanted = clone(root)
+    return wanted, apply_options(wanted, params)
+
+
+def _list_ops(src, wanted):
+    """The per-entry calls that bring the lists of ``src`` to ``wanted``, or None when calls cannot."""
+    synced = sync_lists(src, wanted)
+    if compare_view(synced) != compare_view(wanted):
+        return None
+    return update_ops(src, synced)
+
+
+def entry_plan(params, config, live, persistent):
+    """[(op, flags)] that give the running network and its saved definition the task's list entries.
+
+    Each definition is planned from itself: an entry only one of them has is
+    left alone (or, with purge, removed from that one), so nothing is ever
+    copied from one to the other and nothing the task does not name is lost.
+    """
+    live_ops = update_ops(live, sync_lists(live, _wanted(live, params)[0]))
+    config_ops = []
+    if persistent:
+        config_ops = update_ops(config, sync_lists(config, _wanted(config, params)[0]))
+    return merge_ops(live_ops, config_ops)
+
+
+def _scope(flags, two_definitions):
+    if not two_definitions or flags == AFFECT_LIVE | AFFECT_CONFIG:
+        return ''
+    return ' (running network only)' if flags == AFFECT_LIVE else ' (saved definition only)'
+
+
+def _apply_ops(ctx, net, planned, two_definitions, replan):
+    """Make the planned virNetworkUpdate calls, in order.
+
+    When one fails, ``replan()`` plans again from fresh reads: if the failed
+    call is no longer in the plan, another task changed the entry in between
+    and the task starts over (StaleRead); otherwise the error stands.
+    """
     name = net.name()
-    for op in ops:
-        if op is ops[0]:
+    for op, flags in planned:
+        if op is planned[0][0]:
             hint = ('nothing was changed; libvirt refused this entry: check it against the entries the network '
                     'already has (network_info shows them), or leave it out')
         else:
             hint = 'the network was left as the earlier updates made it; fix the entry and run the task again'
-        with ctx.conn.translated('update', _what(name) + ' (%s)' % op.describe(), hint):
-            ctx.act(op.describe(), net.update, op.command, op.section, op.index, op.xml, flags)
-
-
-def _same_blocks(a, b):
-    """True when two definitions list the same addresses in the same order (update indexes agree)."""
-    return [ip_interface_of(el) for el in a.findall('ip')] == [ip_interface_of(el) for el in b.findall('ip')]
+        what = op.describe() + _scope(flags, two_definitions)
+        try:
+            with ctx.conn.translated('update', _what(name) + ' (%s)' % what, hint):
+                ctx.act(what, net.update, op.command, op.section, op.index, op.xml, flags)
+        except ConnectionLost:
+            raise
+        except VmcatError:
+            with ctx.conn.translated('read again', _what(name), _READ_HINT):
+                fresh = replan()
+            if (op, flags) not in fresh:
+                raise StaleRead('%s on %s: another task changed the entry this task was updating (%s)'
+                                % (_what(name), ctx.conn.uri, op.describe()))
+            raise
 
 
 def _persistent(ctx, net):
@@ -175,26 +237,30 @@ def _save_config(ctx, net, config, wanted, structural):
     """Bring the saved definition of a network that is not (or no longer) running to ``wanted``."""
     if compare_view(config) == compare_view(wanted):
         return
-    synced = sync_lists(config, wanted)
-    if _persistent(ctx, net) and not structural and compare_view(synced) == compare_view(wanted):
-        _apply_ops(ctx, net, update_ops(config, synced), AFFECT_CONFIG)
-    else:
-        _define(ctx, wanted)
+    ops = None if structural or not _persistent(ctx, net) else _list_ops(config, wanted)
+    if ops is None:
+        _redefine(ctx, net, config, wanted)
+        return
+
+    def replan():
+        fresh = config_root(net)
+        return merge_ops([], _list_ops(fresh, _wanted(fresh, ctx.params)[0]) or [])
+    _apply_ops(ctx, net, merge_ops([], ops), False, replan)
 
 
-def _update_running(ctx, net, config, live, wanted):
-    """Change a running network that stays up: the lists live, the rest in the saved definition."""
-    predicted = sync_lists(live, wanted)
-    ops = update_ops(live, predicted)
-    config_done = False
+def _update_running(ctx, net, config, live, wanted, structural):
+    """Change a running network that stays up: entries one by one, live and saved; the rest in the saved one."""
     persistent = _persistent(ctx, net)
-    if ops and persistent and compare_view(live) == compare_view(config) and _same_blocks(live, config):
-        _apply_ops(ctx, net, ops, AFFECT_LIVE | AFFECT_CONFIG)
-        config_done = compare_view(sync_lists(config, wanted)) == compare_view(wanted)
-    elif ops:
-        _apply_ops(ctx, net, ops, AFFECT_LIVE)
-    if not config_done and persistent and compare_view(config) != compare_view(wanted):
-        _define(ctx, wanted)
+    redefine = persistent and compare_view(config) != compare_view(wanted) and (
+        structural or _list_ops(config, wanted) is None)
+    # With a new saved definition coming, only the running network's entries are left to change one by one.
+    with_config = persistent and not redefine
+
+    def replan():
+        return entry_plan(ctx.params, config_root(net), live_root(net), with_config)
+    _apply_ops(ctx, net, entry_plan(ctx.params, config, live, with_config), with_config, replan)
+    if redefine:
+        _redefine(ctx, net, config, wanted)
 
 
 def _predicted(wanted, before, active, autostart):
@@ -222,8 +288,7 @@ def ensure(ctx):
         active = bool(net.isActive())
         live = live_root(net) if active else None
     validate(params, conn.uri, before)
-    wanted = clone(config)
-    orphans = apply_options(wanted, params)
+    wanted, orphans = _wanted(config, params)
     if orphans:
         raise InvalidInput("%s on %s: static DHCP hosts %s would be outside every address of the network; "
                            "set dhcp_hosts (without them) together with ips"
@@ -239,7 +304,9 @@ def ensure(ctx):
     want_active = params.get('active')
     autostart = before['autostart']
     stop = active and want_active is False
-    pending = changed_option_paths(compare_view(sync_lists(live, wanted)), compare_view(wanted)) if active else []
+    pending = []
+    if active:
+        pending = changed_option_paths(compare_view(sync_lists(live, _wanted(live, params)[0])), compare_view(wanted))
     restart = active and not stop and bool(pending) and params.get('restart')
 
     if stop or restart:
@@ -249,7 +316,7 @@ def ensure(ctx):
     if stop or restart or not active:
         _save_config(ctx, net, config, wanted, structural)
     else:
-        _update_running(ctx, net, config, live, wanted)
+        _update_running(ctx, net, config, live, wanted, structural)
     if stop or restart:
         with conn.translated('stop', what, 'the saved definition is already written; check libvirtd\'s log for '
                              'why the network (its dnsmasq, its bridge) could not be stopped, then run the task again'):

@@ -197,6 +197,20 @@ def _host_ops(index, current, wanted):
     return ops
 
 
+def merge_ops(live_ops, config_ops):
+    """[(op, flags)]: each call once, with LIVE|CONFIG when both definitions need the same one.
+
+    Deletes come first, then modifies, then adds, as update_ops orders them;
+    within each, the running network's calls keep their order.
+    """
+    out = []
+    for command in (DELETE, MODIFY, ADD_LAST):
+        out.extend((op, AFFECT_LIVE | (AFFECT_CONFIG if op in config_ops else 0))
+                   for op in live_ops if op.command == command)
+        out.extend((op, AFFECT_CONFIG) for op in config_ops if op.command == command and op not in live_ops)
+    return out
+
+
 def update_ops(src, synced):
     """The virNetworkUpdate calls that turn ``src`` into ``synced`` (a result of sync_lists on it)."""
     deletes, middle, adds = [], [], []

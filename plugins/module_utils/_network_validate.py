@@ -20,6 +20,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import (
     interface_from_param,
     ip_text,
+    is_absent,
     mac_text,
 )
 
@@ -114,6 +115,8 @@ def _check_hosts(check, hosts, interfaces):
         if mac is not None and not _MAC_RE.match(mac):
             check.fail("%s.mac '%s' is not a MAC address" % (what, item.get('mac')),
                        'write six hex pairs separated by colons, such as 52:54:00:12:34:56')
+        if is_absent(item):  # a removal names an entry by any of its fields; it needs no subnet or DHCP
+            continue
         if ip.version == 4 and not (mac or item.get('name')):
             check.fail('%s (%s) has neither mac nor name' % (what, ip), 'an IPv4 host needs a mac or a name to match the client')
         if ip.version == 6 and mac:
@@ -145,7 +148,7 @@ def _check_dns_hosts(check, hosts):
         what = 'dns_hosts[%d]' % index
         ip = _address(check, item.get('ip'), '%s.ip' % what)
         names = item.get('hostnames') or []
-        if not names:
+        if not names and not is_absent(item):
             check.fail('%s (%s) has no hostnames' % (what, ip), 'give at least one name for the address')
         for name in names:
             if not _DNS_NAME_RE.match(str(name)):
@@ -203,6 +206,12 @@ def validate(params, uri, current=None):
     if mode == 'nat' and not interfaces:
         check.fail("mode 'nat' needs an address for the network", 'set ips, such as [{address: 192.168.100.1/24}]')
     dhcp_blocks = set(iface for iface, bounds in interfaces if bounds)
+    for key in ('dhcp_hosts', 'dns_hosts'):
+        absent = [str(i) for i, item in enumerate(params.get(key) or []) if is_absent(item)]
+        if absent and params.get('purge_' + key, True):
+            check.fail('%s[%s] say state: absent but purge_%s is true (the task owns the list: every entry it does '
+                       'not give as present goes anyway)' % (key, ','.join(absent), key),
+                       'set purge_%s: false to remove only these entries, or leave them out of the list' % key)
     if params.get('dhcp_hosts'):
         dhcp_blocks |= _check_hosts(check, params['dhcp_hosts'], interfaces)
     for version in (4, 6):

@@ -176,7 +176,21 @@ def host_from_param(item):
 
 
 def dns_host_from_param(item):
-    return {'ip': ip_text(item['ip']), 'hostnames': [str(h).strip() for h in item['hostnames']]}
+    return {'ip': ip_text(item['ip']), 'hostnames': [str(h).strip() for h in item.get('hostnames') or []]}
+
+
+def is_absent(item):
+    """Whether a dhcp_hosts or dns_hosts item asks to remove its entry (``state: absent``)."""
+    return item.get('state') == 'absent'
+
+
+def _host_named_by(host, gone):
+    """True when the DHCP host has every field the ``state: absent`` item ``gone`` gives."""
+    return all(host.get(k) == v for k, v in gone.items() if v is not None)
+
+
+def _dns_host_named_by(host, gone):
+    return host['ip'] == gone['ip'] and (not gone['hostnames'] or host['hostnames'] == gone['hostnames'])
 
 
 def _host_clash(a, b):
@@ -425,12 +439,18 @@ def apply_options(root, params):
     if mode_of(root) != 'bridge' and (params.get('dhcp_hosts') is not None or params.get('ips') is not None):
         hosts = current['dhcp_hosts']
         if params.get('dhcp_hosts') is not None:
-            given = [host_from_param(h) for h in params['dhcp_hosts']]
+            items = params['dhcp_hosts']
+            given = [host_from_param(h) for h in items if not is_absent(h)]
+            gone = [host_from_param(h) for h in items if is_absent(h)]
             hosts = merged_hosts(hosts, given, params.get('purge_dhcp_hosts', True))
+            hosts = [h for h in hosts if not any(_host_named_by(h, g) for g in gone)]
         orphans = set_hosts(root, hosts)
     if params.get('dns_hosts') is not None:
-        given = [dns_host_from_param(h) for h in params['dns_hosts']]
-        set_dns_hosts(root, merged_dns_hosts(current['dns_hosts'], given, params.get('purge_dns_hosts', True)))
+        items = params['dns_hosts']
+        given = [dns_host_from_param(h) for h in items if not is_absent(h)]
+        gone = [dns_host_from_param(h) for h in items if is_absent(h)]
+        hosts = merged_dns_hosts(current['dns_hosts'], given, params.get('purge_dns_hosts', True))
+        set_dns_hosts(root, [h for h in hosts if not any(_dns_host_named_by(h, g) for g in gone)])
     return orphans
 
 

@@ -112,7 +112,10 @@ options:
     description:
       - Static DHCP hosts. Each goes into the address whose subnet holds its O(dhcp_hosts[].ip).
       - Replaces the list when given (see O(purge_dhcp_hosts)); V([]) removes every static host.
-      - Changed on a running network at once, without a restart.
+      - Changed on a running network at once, without a restart, one entry at a time in the running network and
+        its saved definition alike (libvirt's network update calls). An entry the task does not name is never
+        rewritten, so tasks that run at the same time and each add or remove their own entries with
+        O(purge_dhcp_hosts=false) keep each other's entries.
     type: list
     elements: dict
     suboptions:
@@ -129,11 +132,22 @@ options:
       id:
         description: DHCPv6 client DUID (IPv6 hosts only).
         type: str
+      state:
+        description:
+          - V(absent) removes the static host that has every field this item gives (O(dhcp_hosts[].ip), and
+            O(dhcp_hosts[].mac), O(dhcp_hosts[].name), O(dhcp_hosts[].id) when set); no such host is no change.
+          - Needs O(purge_dhcp_hosts=false). With purge the task owns the list, and every host it does not list
+            as V(present) is removed anyway.
+        type: str
+        choices: [present, absent]
+        default: present
   purge_dhcp_hosts:
     description:
-      - With O(dhcp_hosts) given, remove the static hosts of the network that are not in it.
+      - With O(dhcp_hosts) given, remove the static hosts of the network that are not in it. The task then owns
+        the list; tasks that run at the same time must not each purge the same network.
       - V(false) keeps them, except those with the same MAC, IP, name or DUID as a given host (the given one
-        replaces them), so several plays can each manage their own hosts on a shared network.
+        replaces them), so several plays, or the forks of one play, can each manage their own hosts on a shared
+        network.
     type: bool
     default: true
   dns_hosts:
@@ -149,13 +163,23 @@ options:
         type: str
         required: true
       hostnames:
-        description: Its names; the first one answers reverse lookups.
+        description:
+          - Its names; the first one answers reverse lookups.
+          - Required for V(present) entries. For V(absent) ones, when given, only an entry with exactly these
+            names is removed.
         type: list
         elements: str
-        required: true
+      state:
+        description:
+          - V(absent) removes the entry for O(dns_hosts[].ip) (with O(dns_hosts[].hostnames), when given); no such
+            entry is no change.
+          - Needs O(purge_dns_hosts=false), as for O(dhcp_hosts[].state).
+        type: str
+        choices: [present, absent]
+        default: present
   purge_dns_hosts:
     description:
-      - With O(dns_hosts) given, remove the DNS host entries that are not in it.
+      - With O(dns_hosts) given, remove the DNS host entries that are not in it. The task then owns the list.
       - V(false) keeps them, except those with the same IP or a name of a given entry (the given one replaces them).
     type: bool
     default: true
@@ -219,6 +243,28 @@ EXAMPLES = r'''
     dhcp_hosts:
       - {mac: '52:54:00:10:00:03', ip: 192.168.110.13, name: cache1}
     purge_dhcp_hosts: false
+
+- name: Each host of the play adds its own address and name to a shared network (forks run at once)
+  vmcat.libvirt.network:
+    name: lab
+    dhcp_hosts:
+      - {mac: "{{ vm_mac }}", ip: "{{ vm_ip }}", name: "{{ inventory_hostname }}"}
+    purge_dhcp_hosts: false
+    dns_hosts:
+      - {ip: "{{ vm_ip }}", hostnames: ["{{ inventory_hostname }}.lab.example.com"]}
+    purge_dns_hosts: false
+  delegate_to: localhost
+
+- name: And removes only its own entries when the VM goes
+  vmcat.libvirt.network:
+    name: lab
+    dhcp_hosts:
+      - {mac: "{{ vm_mac }}", ip: "{{ vm_ip }}", state: absent}
+    purge_dhcp_hosts: false
+    dns_hosts:
+      - {ip: "{{ vm_ip }}", state: absent}
+    purge_dns_hosts: false
+  delegate_to: localhost
 
 - name: A network on the host bridge br0
   vmcat.libvirt.network:
@@ -323,11 +369,13 @@ def argument_spec():
             ip=dict(type='str', required=True),
             name=dict(type='str'),
             id=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
         )),
         purge_dhcp_hosts=dict(type='bool', default=True),
         dns_hosts=dict(type='list', elements='dict', options=dict(
             ip=dict(type='str', required=True),
-            hostnames=dict(type='list', elements='str', required=True),
+            hostnames=dict(type='list', elements='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
         )),
         purge_dns_hosts=dict(type='bool', default=True),
         active=dict(type='bool'),

@@ -98,8 +98,9 @@ def test_purge_false_keeps_other_hosts(run_module, node_uri):
 def test_live_updates_use_live_and_config_flags(conn, make_ctx):
     """A running network whose saved and live definitions agree gets LIVE|CONFIG updates and no redefinition."""
     live = _xml.parse("<network><name>x</name><bridge name='vmcbrzz01'/><ip address='10.9.0.1' prefix='24'/></network>")
+    params = dict(name='x', dhcp_hosts=[dict(mac='52:54:00:00:00:09', ip='10.9.0.9')], purge_dhcp_hosts=True)
     wanted = clone(live)
-    apply_options(wanted, dict(dhcp_hosts=[dict(mac='52:54:00:00:00:09', ip='10.9.0.9')], purge_dhcp_hosts=True))
+    apply_options(wanted, params)
     calls = []
 
     class FakeNet:
@@ -112,8 +113,8 @@ def test_live_updates_use_live_and_config_flags(conn, make_ctx):
         def update(self, *args):
             calls.append(args)
 
-    ctx = make_ctx(conn, dict(name='x'))
-    _update_running(ctx, FakeNet(), clone(live), live, wanted)
+    ctx = make_ctx(conn, params)
+    _update_running(ctx, FakeNet(), clone(live), live, wanted, False)
     assert calls == [(3, 4, 0, '<host mac="52:54:00:00:00:09" ip="10.9.0.9"/>', AFFECT_LIVE | AFFECT_CONFIG)]
     assert 'define' not in ctx.actions
 
@@ -121,8 +122,8 @@ def test_live_updates_use_live_and_config_flags(conn, make_ctx):
     calls[:] = []
     saved = clone(live)
     saved.find('ip').set('prefix', '16')
-    ctx = make_ctx(conn, dict(name='x'), check_mode=True)
-    _update_running(ctx, FakeNet(), saved, live, wanted)
+    ctx = make_ctx(conn, params, check_mode=True)
+    _update_running(ctx, FakeNet(), saved, live, wanted, True)
     assert ctx.actions == ['add dhcp host 52:54:00:00:00:09,10.9.0.9', 'define']
 
 

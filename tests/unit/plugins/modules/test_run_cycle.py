@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+"""The run cycle every module goes through: retries on a stale read, reconnect after a lost connection, the lock."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _module, _object_lock
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import ConnectionLost, StaleRead
+from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, pool, vm_input
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+
+LOST = "lost the connection to libvirtd on qemu:///system (did it restart?) while trying to read VM 'x': broken pipe"
+
+
+@pytest.fixture(autouse=True)
+def private_locks(tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_RUNTIME_DIR', str(tmp_path))
+
+
+def _pool_args(node_uri):
+    return {'uri': node_uri, 'name': 'images', 'target': {'path': '/tmp/x'}}
+
+
+def _failing(errors, result=None):
+    """A module core that raises the given errors one after the other, then returns ``result``."""
+    calls = []
+
+    def core(ctx):
+        calls.append(ctx)
+        if len(calls) <= len(errors):
+            ctx.actions.append('step %d' % len(calls))
+            raise errors[len(calls) - 1]
+        return result if result is not None else Outcome(False, {'name': 'images'}, {'name': 'images'}, actions=[])
+    return core, calls
+
+
+def test_stale_read_runs_the_cycle_again_on_a_fresh_context(run_module, node_uri, monkeypatch):
+    core, calls = _failing([StaleRead("pool 'images' on x changed")])
+    monkeypatch.setattr(pool, 'ensure', core)
+    result = run_module(pool, _pool_args(node_uri))
+    assert len(calls) == 2 and calls[0] is not calls[1] and calls[1].actions == []
+    assert result['changed'] is True and result['actions'] == ['step 1']  # the first try had written something
+
+
+def test_stale_read_in_check_mode_changes_nothing_it_did_not_do(run_module, node_uri, monkeypatch):
+    core, calls = _failing([StaleRead("pool 'images' on x changed")])
+    monkeypatch.setattr(pool, 'ensure', core)
+    assert run_module(pool, _pool_args(node_uri), check_mode=True)['changed'] is False
+
+
+def test_an_object_that_keeps_changing_is_a_conflict_after_three_tries(run_module, node_uri, monkeypatch):
+    core, calls = _failing([StaleRead("pool 'images' on %s changed while this task worked on it" % node_uri)] * 3)
+    monkeypatch.setattr(pool, 'ensure', core)
+    with pytest.raises(ModuleFail) as failed:
+        run_module(pool, _pool_args(node_uri))
+    assert len(calls) == _module.ATTEMPTS == 3
+    assert failed.value.result['msg'] == (
+        "pool 'images' on %s changed while this task worked on it; it changed again on each of 3 tries: another "
+        "task or tool keeps writing it, run this task again when that is done" % node_uri)
+
+
+def test_a_lost_connection_is_replayed_once_for_a_converging_module(run_module, node_uri, monkeypatch):
+    core, calls = _failing([ConnectionLost(LOST)])
+    monkeypatch.setattr(pool, 'ensure', core)
+    assert run_module(pool, _pool_args(node_uri))['changed'] is True
+    assert len(calls) == 2
+
+
+def test_a_connection_lost_twice_fails_with_what_happened(run_module, node_uri, monkeypatch):
+    core, calls = _failing([ConnectionLost(LOST), ConnectionLost(LOST)])
+    monkeypatch.setattr(pool, 'ensure', core)
+    with pytest.raises(ModuleFail) as failed:
+        run_module(pool, _pool_args(node_uri))
+    assert failed.value.result['msg'] == LOST and len(calls) == 2
+
+
+def test_an_action_that_may_have_run_is_never_replayed(run_module, node_uri, monkeypatch):
+    core, calls = _failing([ConnectionLost(LOST)], result={'changed': True})
+    monkeypatch.setattr(vm_input, 'send_input', core)
+    with pytest.raises(ModuleFail) as failed:
+        run_module(vm_input, {'uri': node_uri, 'name': 'x', 'text': 'hello'})
+    assert len(calls) == 1
+    assert failed.value.result['msg'] == (LOST + '; the action was not repeated because it may have run already: '
+                                          'check its effect, then run the task again')
+
+
+@pytest.mark.parametrize('creates,replayed', [(None, False), ('/tmp/done', True)])
+def test_guest_exec_is_replayed_only_when_it_checks_its_own_effect(run_module, node_uri, monkeypatch, creates,
+                                                                    replayed):
+    core, calls = _failing([ConnectionLost(LOST)], result={'changed': True, 'rc': 0})
+    monkeypatch.setattr(guest_exec, 'guest_exec', core)
+    args = {'uri': node_uri, 'name': 'x', 'argv': ['true'], 'creates': creates}
+    if replayed:
+        assert run_module(guest_exec, args)['rc'] == 0 and len(calls) == 2
+    else:
+        with pytest.raises(ModuleFail) as failed:
+            run_module(guest_exec, args)
+        assert 'not repeated' in failed.value.result['msg'] and len(calls) == 1
+
+
+def test_the_daemon_that_does_not_come_back_is_named(run_module, node_uri, monkeypatch):
+    core, calls = _failing([ConnectionLost(LOST)])
+    monkeypatch.setattr(pool, 'ensure', core)
+    monkeypatch.setattr(_module, 'RECONNECT_TIMEOUT', 0)
+    opened = []
+    real = _module.LibvirtModule.connection
+
+    def connection(self):
+        opened.append(1)
+        if len(opened) == 2:  # the first reconnect
+            from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+            return Connection('qemu+unix:///system?socket=/nonexistent/sock')
+        return real(self)
+    monkeypatch.setattr(_module.LibvirtModule, 'connection', connection)
+    with pytest.raises(ModuleFail) as failed:
+        run_module(pool, _pool_args(node_uri))
+    assert failed.value.result['msg'] == (LOST + '; it did not come back within 0 s: start libvirtd (or virtqemud) '
+                                          'on the node, then run the task again')
+
+
+def test_changing_tasks_hold_the_lock_of_their_object(run_module, node_uri, monkeypatch):
+    held = []
+
+    def core(ctx):
+        path = _object_lock.lock_path(node_uri, 'pool', 'images')
+        import fcntl
+        fd = os.open(path, os.O_RDWR)
+        try:
+            with pytest.raises(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        held.append(path)
+        return Outcome(False, {}, {})
+    monkeypatch.setattr(pool, 'ensure', core)
+    run_module(pool, _pool_args(node_uri))
+    assert held
+
+
+def test_lock_waits_and_then_names_the_object(monkeypatch):
+    with _object_lock.object_lock('qemu:///system', 'network', 'lab'):
+        with _object_lock.object_lock('qemu:///system', 'network', 'other'):  # another object: no wait
+            pass
+        pid = os.fork()
+        if pid == 0:  # a second task on this machine
+            try:
+                with _object_lock.object_lock('qemu:///system', 'network', 'lab', timeout=0.2):
+                    os._exit(1)
+            except Exception as exc:
+                os._exit(0 if "network 'lab' on qemu:///system: another task on this machine" in str(exc) else 2)
+        assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_lock_directory_must_be_private(tmp_path, monkeypatch):
+    shared = tmp_path / ('vmcat-libvirt-locks-%d' % os.getuid())
+    shared.mkdir(mode=0o777)
+    os.chmod(str(shared), 0o777)
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+    with pytest.raises(VmcatError) as failed:
+        _object_lock.lock_dir()
+    assert 'is not a private directory of this user' in str(failed.value)
