@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import binascii
 import contextlib
 import fcntl
 import os
@@ -37,6 +38,7 @@ import tempfile
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
 
 STATE_NS = 'https://vmcat.example/libvirt/test-node/1'
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'
@@ -92,11 +94,27 @@ class _Node:
         state = root.find('{%s}state' % STATE_NS)
         return [] if state is None else list(state)
 
+    def _corrupt(self, key, problem):
+        return VmcatError(
+            "node file %s holds corrupt content for %s (%s); remove that <vmcat:content key=\"%s\"> element from "
+            "the file's <vmcat:state> section (the volume then reads as zeros, write its bytes again with the task that "
+            "made them) or put back a good copy of the file" % (self.path, key, problem, key), node_file=self.path)
+
     def _restore_contents(self, entries):
         _contents.clear()
         for entry in entries:
-            if _xml.etree.QName(entry).localname == 'content' and entry.get('key'):
-                _contents[entry.get('key')] = base64.b64decode(entry.text or '')
+            if _xml.etree.QName(entry).localname != 'content' or not entry.get('key'):
+                continue
+            key = entry.get('key')
+            if len(entry):
+                raise self._corrupt(key, 'the element holds other elements, not base64 text')
+            try:  # the writer makes one line; an editor may have wrapped it
+                data = base64.b64decode(''.join((entry.text or '').split()), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise self._corrupt(key, 'not valid base64: %s' % exc)
+            if len(data) > MAX_CONTENT:
+                raise self._corrupt(key, '%d bytes, more than the %d a test-driver volume keeps' % (len(data), MAX_CONTENT))
+            _contents[key] = data
 
     def restore(self, conn):
         """Apply the saved active/autostart flags to the freshly opened test driver."""
@@ -105,6 +123,10 @@ class _Node:
         self._restore_contents(entries)
         for entry in entries:
             tag = _xml.etree.QName(entry).localname
+            if tag in lookups and not entry.get('name'):
+                raise VmcatError("node file %s holds a corrupt <vmcat:state> entry: a <%s> flag without a name; remove "
+                                 "that element (the next change writes the flags again) or put back a good copy of "
+                                 "the file" % (self.path, tag), node_file=self.path)
             obj = lookups[tag](entry.get('name')) if tag in lookups else None
             if obj is None:
                 continue

@@ -3,8 +3,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+
+import pytest
+
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
 
 
 def _open(uri):
@@ -131,3 +136,67 @@ def test_test_driver_contents_are_limited(node_uri):
         with pytest.raises(VmcatError) as err:
             transfer.send(conn.virt, vol, [('hole', _test_node.MAX_CONTENT), ('data', b'x')], False)
         assert "at most %d bytes" % _test_node.MAX_CONTENT in str(err.value) and "'v1.qcow2'" in str(err.value)
+
+
+# -- a node file someone broke ------------------------------------------------------------------
+def _node_with_content(node_uri, data=b'kept'):
+    """The node file path after one task wrote ``data`` into a new volume /pool1/seed.raw."""
+    for node, conn in _open(node_uri):
+        vol = conn.require_pool('p1').createXML('<volume><name>seed.raw</name><capacity>4096</capacity></volume>', 0)
+        _test_node.write_content(vol, data)
+        node.persist(conn)
+    return node_uri[len('test://'):]
+
+
+def _corrupt(path, old, new):
+    text = open(path).read()
+    assert old in text
+    with open(path, 'w') as f:
+        f.write(text.replace(old, new))
+
+
+@pytest.mark.parametrize('old, new, problem', [
+    ('>a2VwdA==<', '>a2VwdA=<', 'not valid base64'),  # padding cut
+    ('>a2VwdA==<', '>a2V!!wdA==<', 'not valid base64'),  # b64decode used to drop such characters silently
+    ('>a2VwdA==<', '><x/>a2VwdA==<', 'holds other elements'),
+])
+def test_corrupt_content_is_a_clean_error_naming_the_file_and_the_volume(node_uri, old, new, problem):
+    """A broken <vmcat:content> ended in an internal error with a traceback (binascii.Error)."""
+    path = _node_with_content(node_uri)
+    _corrupt(path, old, new)
+    with pytest.raises(VmcatError) as err:
+        for node, conn in _open(node_uri):
+            pass
+    msg = str(err.value)
+    assert msg.startswith('node file %s holds corrupt content for /pool1/seed.raw (' % path)
+    assert problem in msg and 'remove that <vmcat:content key="/pool1/seed.raw"> element' in msg
+
+
+def test_wrapped_base64_is_not_corrupt(node_uri):
+    path = _node_with_content(node_uri, b'kept' * 30)
+    text = open(path).read()
+    encoded = base64.b64encode(b'kept' * 30).decode('ascii')
+    _corrupt(path, encoded, '\n' + encoded[:40] + '\n  ' + encoded[40:] + '\n')
+    assert text != open(path).read()
+    for node, conn in _open(node_uri):
+        assert _test_node.read_content(conn.require_volume('p1', 'seed.raw')) == b'kept' * 30
+
+
+def test_a_flag_without_a_name_is_a_clean_error(node_uri):
+    path = _node_with_content(node_uri)
+    _corrupt(path, '<pool name="p1"', '<pool')
+    with pytest.raises(VmcatError, match='holds a corrupt <vmcat:state> entry: a <pool> flag without a name'):
+        for node, conn in _open(node_uri):
+            pass
+
+
+def test_a_module_on_a_corrupt_node_file_fails_without_internal_error(node_uri, run_module):
+    from ansible_collections.vmcat.libvirt.plugins.modules import pool_info
+    from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+    path = _node_with_content(node_uri)
+    _corrupt(path, '>a2VwdA==<', '>a2VwdA=<')
+    with pytest.raises(ModuleFail) as failed:
+        run_module(pool_info, dict(uri=node_uri))
+    result = failed.value.result
+    assert 'internal error' not in result['msg'] and 'exception' not in result
+    assert result['msg'].startswith('node file %s holds corrupt content for /pool1/seed.raw' % path)
