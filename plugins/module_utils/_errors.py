@@ -83,6 +83,10 @@ class StaleRead(VmcatError):
     """The object changed between the task's read and its write: read, compute and write again."""
 
 
+class MadeMeanwhile(StaleRead):
+    """Creating an object failed because another task or tool made one of that name since this task looked."""
+
+
 class Conflict(VmcatError):
     """Another task or tool kept changing the object (or made it first) while this task worked on it."""
 
@@ -132,6 +136,18 @@ def is_connection_lost(exc, alive=None):
                 return True
     text = libvirt_message(exc).lower()
     return any(m in text for m in _LOST_MESSAGES)
+
+
+_EXISTS_CODES = ('VIR_ERR_DOM_EXIST', 'VIR_ERR_NETWORK_EXIST', 'VIR_ERR_STORAGE_VOL_EXIST', 'VIR_ERR_NETWORK_PORT_EXIST')
+
+
+def is_already_exists(exc):
+    """True when libvirt refused to make an object because one of that name exists (made since the task looked)."""
+    code = getattr(exc, 'get_error_code', lambda: None)()
+    if code in _codes(_EXISTS_CODES):
+        return True
+    text = libvirt_message(exc).lower()
+    return code in _codes(('VIR_ERR_OPERATION_FAILED',)) and ('already exists' in text or 'exists already' in text)
 
 
 def lost_message(uri, doing):
@@ -198,6 +214,9 @@ def translated(action, what, uri, hint=None, alive=None):
             raise ConnectionLost('%s: %s' % (lost_message(uri, '%s %s' % (action, what)), libvirt_message(exc)),
                                  libvirt_code=exc.get_error_code())
         msg = "could not %s %s on %s: %s" % (action, what, uri, libvirt_message(exc))
+        if is_already_exists(exc):  # the task looked and found none: another task or tool made it since
+            raise MadeMeanwhile(msg + '; another task or tool made it at the same time',
+                                libvirt_code=exc.get_error_code())
         not_found = is_not_found(exc)
         if hint or not not_found:
             msg += "; %s" % (hint or default_hint(exc))

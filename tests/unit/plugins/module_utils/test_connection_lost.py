@@ -53,12 +53,28 @@ def test_the_connection_is_asked_whether_it_still_stands():
     assert not is_connection_lost(exc, alive=lambda: True)
 
 
-def test_a_closed_connection_reports_its_errors_as_lost():
-    conn = Connection('test:///default').open()
-    virt = conn.virt
-    assert conn.alive()
-    conn.close()
-    conn.virt = virt  # the object is still there, its connection is gone
-    with pytest.raises(ConnectionLost):
-        with conn.translated('list', 'VMs', 'some hint'):
-            virt.listAllDomains(0)
+def test_a_dead_connection_reports_its_errors_as_lost():
+    class DeadVirt:
+        def isAlive(self):
+            return 0
+
+        def listAllDomains(self, flags):
+            raise _error(libvirt.VIR_ERR_INTERNAL_ERROR, 'unexpected failure')
+
+    conn = Connection('qemu:///system', virconnect=DeadVirt())
+    assert not conn.alive()
+    with pytest.raises(ConnectionLost) as lost:
+        conn.all_domains()
+    assert str(lost.value).startswith('lost the connection to libvirtd on qemu:///system (did it restart?) while '
+                                      'trying to list VMs')
+
+
+def test_an_object_made_meanwhile_starts_the_cycle_over():
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import MadeMeanwhile, StaleRead
+    for code, message in ((libvirt.VIR_ERR_OPERATION_FAILED, "operation failed: network 'lab' already exists with uuid x"),
+                          (libvirt.VIR_ERR_STORAGE_VOL_EXIST, "storage volume 'a.qcow2' exists already")):
+        with pytest.raises(MadeMeanwhile) as made:
+            with translated('define', "network 'lab'", 'qemu:///system', 'some hint'):
+                raise _error(code, message)
+        assert isinstance(made.value, StaleRead)
+        assert str(made.value).endswith('%s; another task or tool made it at the same time' % message)

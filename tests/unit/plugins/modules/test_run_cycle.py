@@ -164,3 +164,27 @@ def test_lock_directory_must_be_private(tmp_path, monkeypatch):
     with pytest.raises(VmcatError) as failed:
         _object_lock.lock_dir()
     assert 'is not a private directory of this user' in str(failed.value)
+
+
+def test_two_tasks_creating_one_pool_at_once_both_succeed(run_module, conn, monkeypatch, tmp_path):
+    """The other task defines the pool between this task's look-up and its define: this one sees it and converges."""
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    real_create = _pool._create
+    calls = []
+
+    def racing_create(ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            ctx.conn.virt.storagePoolDefineXML("<pool type='dir'><name>vmc-race</name><target><path>%s</path>"
+                                               "</target></pool>" % tmp_path, 0)
+        return real_create(ctx)
+    monkeypatch.setattr(_pool, '_create', racing_create)
+    # test:///default keeps its state while a connection (conn) is open, as a real node does
+    args = {'uri': 'test:///default', 'name': 'vmc-race', 'target': {'path': str(tmp_path)},
+            'active': False, 'autostart': False}
+    try:
+        result = run_module(pool, args)
+        assert len(calls) == 1  # the second try found the pool and converged it instead of creating it
+        assert result['pool']['name'] == 'vmc-race' and result['pool']['target']['path'] == str(tmp_path)
+    finally:
+        run_module(pool, dict(args, state='absent'))
