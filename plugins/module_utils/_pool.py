@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
@@ -23,7 +24,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
-from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users
+from ansible_collections.vmcat.libvirt.plugins.module_utils._stale_check import still_as_read
+from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import running_pool_users, volume_users
 
 POOL_TYPES = ('dir', 'fs', 'netfs', 'logical', 'disk', 'iscsi')
 # What each type needs in <source>, for checks before anything changes.
@@ -42,6 +44,7 @@ _READ_HINT = ('another client may have changed or removed the pool meanwhile: ru
               "libvirtd's log on the node if it keeps failing")
 _STOP_HINT = ("stop what holds the pool's storage busy (a process with files open in an fs or netfs mount, "
               'an LVM volume in use) and retry')
+_FILE_POOLS = ('dir', 'fs', 'netfs')
 _AUTOSTART_HINT = ('only a persistent (defined) pool can autostart; check that libvirt may write its autostart '
                    'link on the node (/etc/libvirt/storage/autostart/)')
 
@@ -237,10 +240,13 @@ def ensure(ctx):
     if params.get('type') and params['type'] != before['type']:
         raise Refused("pool '%s' on %s is of type %s; a pool's type cannot change to %s. Remove it with "
                       "state: absent and define it again" % (name, conn.uri, before['type'], params['type']))
+    if before['active'] and params.get('active') is False:
+        _refuse_stop_if_used(ctx, pool, before)
     current_xml = _xml.parse(_read(conn, what, definition_xml, pool, _INACTIVE_XML))
     wanted_xml = apply_options(_xml.parse(_xml.to_string(current_xml)), params)
     changed = False
     if spec_of(wanted_xml) != spec_of(current_xml):
+        still_as_read(ctx, what, lambda: _xml.parse(definition_xml(pool, _INACTIVE_XML)), current_xml)
         with conn.translated('redefine', what, 'libvirt refused the new definition for this pool; '
                              'remove the pool and define it again if the change is structural'):
             ctx.act('define', conn.virt.storagePoolDefineXML, _xml.to_string(wanted_xml), 0)
@@ -269,6 +275,26 @@ def ensure(ctx):
     after = _read(conn, what, describe, pool) if (changed and not ctx.check_mode) else \
         _predicted(spec_of(wanted_xml), active, autostart, before)
     return Outcome(changed, before, after, restart_required=restart_required, actions=ctx.actions)
+
+
+def _refuse_stop_if_used(ctx, pool, before):
+    """Stopping a pool whose volumes running VMs use is refused unless force, as for networks (before any change)."""
+    if ctx.params.get('force'):
+        return
+    conn = ctx.conn
+    name = pool.name()
+    target = before['target'].get('path') if before['type'] in _FILE_POOLS else None
+    with conn.translated('find the running VMs that use', "pool '%s'" % name,
+                         "nothing was changed; check that this user may read the node's VM definitions, or set "
+                         'force: true to skip this check'):
+        paths = [vol.path() for vol in pool.listAllVolumes(0)]
+        users = running_pool_users(conn, name, paths, os.path.normpath(target) if target else None)
+    if users:
+        raise Refused("pool '%s' on %s: refused to stop the pool because running VMs use its volumes: %s; libvirt "
+                      "cannot manage those volumes while the pool is stopped (and a VM whose disk names the pool "
+                      "cannot start). Shut those VMs down or move their disks first, or set force: true"
+                      % (name, conn.uri, '; '.join('%s (%s)' % (vm, ', '.join(used))
+                                                   for vm, used in sorted(users.items()))))
 
 
 def _has_pending_definition(pool):

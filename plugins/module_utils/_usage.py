@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import is_not_found
 
@@ -93,3 +95,33 @@ def network_users(conn, net_name, bridge=None, running_only=False):
                 if source.get('network') == net_name or (bridge and source.get('bridge') == bridge):
                     users.add(dom.name())
     return sorted(users)
+
+
+def running_pool_users(conn, pool_name, volume_paths, target_dir=None):
+    """{running VM name: [what it uses]} for the VMs whose disks are on a pool's volumes now.
+
+    A disk counts when it names the pool (``<source pool=...>``), is one of
+    ``volume_paths``, or is a file right inside ``target_dir`` (the directory
+    of a file-based pool: a file copied there behind libvirt's back).  Only
+    the live definition of a running VM is read: that is what it has open.
+    """
+    paths = set(volume_paths)
+    users = {}
+    for dom in conn.all_domains():
+        try:
+            if not dom.isActive():
+                continue
+            root = _xml.parse(dom.XMLDesc(0))
+        except Exception as exc:  # libvirt.libvirtError; a VM gone while we look uses nothing
+            if is_not_found(exc):
+                continue
+            raise
+        for kind, value in disk_references(root):
+            if kind == 'volume' and value[0] == pool_name:
+                used = value[1]
+            elif kind == 'path' and (value in paths or (target_dir and os.path.dirname(os.path.normpath(value)) == target_dir)):
+                used = value
+            else:
+                continue
+            users.setdefault(dom.name(), set()).add(used)
+    return dict((name, sorted(used)) for name, used in users.items())

@@ -20,6 +20,8 @@ description:
   - A changed definition of a running pool is saved at once and applies when the pool restarts; the module
     reports C(restart_required) and restarts the pool only with O(restart=true).
   - Removing a pool that still holds volumes is refused unless O(purge=true); volumes used by VMs are never purged.
+  - Stopping a pool whose volumes running VMs use is refused unless O(force=true), as the network module does for
+    networks.
 author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
@@ -105,6 +107,9 @@ options:
   active:
     description:
       - Whether the pool should be running. Unset leaves an existing pool as it is; a new pool is started.
+      - Stopping a pool (V(false)) whose volumes running VMs use is refused, naming those VMs, unless
+        O(force=true). Their open disks keep working, but libvirt cannot manage those volumes while the pool is
+        stopped, and a C(fs) or C(netfs) pool is unmounted.
     type: bool
   autostart:
     description:
@@ -128,6 +133,12 @@ options:
     description:
       - With O(state=absent), delete the pool's volumes (and, for C(dir), its then empty directory) with it.
       - Volumes that any VM uses are never deleted; the task fails instead.
+    type: bool
+    default: false
+  force:
+    description:
+      - Stop the pool with O(active=false) even when running VMs use its volumes.
+      - Does not make O(purge) delete volumes that VMs use, and does not apply to O(restart).
     type: bool
     default: false
 seealso:
@@ -241,6 +252,7 @@ def main():
             build=dict(type='bool', default=False),
             restart=dict(type='bool', default=False),
             purge=dict(type='bool', default=False),
+            force=dict(type='bool', default=False),
         ),
     )
     module.run_change('pool', ensure)

@@ -415,3 +415,50 @@ def test_failed_changes_say_what_to_do(conn, make_ctx, monkeypatch, method, opti
     finally:
         p.destroy()
         p.undefine()
+
+
+# -- stopping a pool that running VMs use ----------------------------------------------------------
+def add_running_vm(node_uri, vm, source, runstate=1):
+    """A running VM (test:runstate 1; 5 is shut off) with one disk whose <source> has the attributes ``source``."""
+    attrs = ' '.join('%s="%s"' % item for item in sorted(source.items()))
+    disk_type = 'volume' if 'pool' in source else 'file'
+
+    def edit(root):
+        root.insert(0, _xml.parse(
+            '<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name>'
+            '<memory>1024</memory><os><type>hvm</type></os><devices><disk type="%s" device="disk"><source %s/>'
+            '<target dev="vda"/></disk></devices><test:runstate>%d</test:runstate></domain>' % (vm, disk_type, attrs,
+                                                                                  runstate)))
+    node_edit(node_uri, edit)
+
+
+@pytest.mark.parametrize('source, used', [
+    (dict(file='/pool1/v1.qcow2'), '/pool1/v1.qcow2'),
+    (dict(pool='p1', volume='v1.qcow2'), 'v1.qcow2'),
+    (dict(file='/pool1/copied-by-hand.img'), '/pool1/copied-by-hand.img'),  # in the directory, not yet a volume
+])
+def test_stop_is_refused_while_running_vms_use_the_pool(run_module, node_uri, source, used):
+    """Stopping such a pool succeeded silently, while the network module refuses the same for networks."""
+    add_running_vm(node_uri, 'web1', source)
+    for check_mode in (True, False):
+        with pytest.raises(ModuleFail) as failed:
+            run_module(pool, dict(uri=node_uri, name='p1', active=False, autostart=True), check_mode=check_mode)
+        msg = failed.value.result['msg']
+        assert msg.startswith("pool 'p1' on %s: refused to stop the pool because running VMs use its volumes: "
+                              "web1 (%s);" % (node_uri, used))
+        assert 'set force: true' in msg
+    left = pools(run_module, node_uri)['p1']
+    assert left['active'] is True and left['autostart'] is False  # nothing changed, autostart neither
+
+
+def test_force_stops_a_pool_that_running_vms_use(run_module, node_uri):
+    add_running_vm(node_uri, 'web1', dict(file='/pool1/v1.qcow2'))
+    args = dict(uri=node_uri, name='p1', active=False, force=True)
+    assert run_module(pool, args, check_mode=True)['changed'] is True
+    assert run_module(pool, args)['pool']['active'] is False
+
+
+def test_stop_is_allowed_when_only_stopped_vms_or_other_pools_use_volumes(run_module, node_uri):
+    add_running_vm(node_uri, 'stopped', dict(file='/pool1/v1.qcow2'), runstate=5)  # shut off
+    add_running_vm(node_uri, 'elsewhere', dict(file='/srv/other/disk.img'))
+    assert run_module(pool, dict(uri=node_uri, name='p1', active=False))['pool']['active'] is False

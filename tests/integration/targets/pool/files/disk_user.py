@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """Define (or remove) a shut-off VM whose disk is a given file, so tests can prove "in use" refusals.
 
-Usage: disk_user.py URI define NAME DISK_PATH | disk_user.py URI undefine NAME
+``start`` runs the defined VM (TCG; it sits in the firmware, as the disk is blank), ``stop`` powers it off,
+``undefine`` powers it off when it runs and removes it.
+
+Usage: disk_user.py URI define NAME DISK_PATH | disk_user.py URI start|stop|undefine NAME
 """
 
 import sys
@@ -14,6 +17,7 @@ def domain_xml(name, disk_path):
     dom = etree.Element('domain', type='qemu')
     etree.SubElement(dom, 'name').text = name
     etree.SubElement(dom, 'memory', unit='MiB').text = '64'
+    etree.SubElement(dom, 'vcpu').text = '1'
     os_el = etree.SubElement(dom, 'os')
     etree.SubElement(os_el, 'type').text = 'hvm'
     devices = etree.SubElement(dom, 'devices')
@@ -21,6 +25,7 @@ def domain_xml(name, disk_path):
     etree.SubElement(disk, 'driver', name='qemu', type='qcow2')
     etree.SubElement(disk, 'source', file=disk_path)
     etree.SubElement(disk, 'target', dev='vda', bus='virtio')
+    etree.SubElement(devices, 'memballoon', model='none')
     return etree.tostring(dom, encoding='unicode')
 
 
@@ -30,11 +35,17 @@ def main(uri, action, name, disk_path=None):
     try:
         if action == 'define':
             conn.defineXML(domain_xml(name, disk_path))
+        elif action == 'start':
+            conn.lookupByName(name).create()
         else:
             try:
-                conn.lookupByName(name).undefine()
+                dom = conn.lookupByName(name)
             except libvirt.libvirtError:
-                pass
+                return
+            if dom.isActive():
+                dom.destroy()
+            if action == 'undefine':
+                dom.undefine()
     finally:
         conn.close()
 
