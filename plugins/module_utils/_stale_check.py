@@ -22,12 +22,16 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import StaleRead
 
 
-def still_as_read(ctx, what, read_root, seen_root):
-    """Raise StaleRead when ``read_root()`` (a fresh read) differs from ``seen_root``; nothing in check mode."""
+def still_as_read(ctx, what, read, seen, same=_xml.equal):
+    """Raise StaleRead when ``read()`` (a fresh read) is not ``same`` as ``seen``; nothing in check mode.
+
+    ``read`` returns an XML element (compared as XML) or, with ``same``
+    given, any value (a template's metadata document, say).
+    """
     if ctx.check_mode:
         return
     with ctx.conn.translated('read again', what, 'nothing was written; run the task again'):
-        now = read_root()
-    if not _xml.equal(now, seen_root):
+        now = read()
+    if not same(now, seen):
         raise StaleRead('%s on %s changed while this task worked on it (another task or tool wrote it); '
                         'nothing was overwritten' % (what, ctx.conn.uri))

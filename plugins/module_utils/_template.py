@@ -35,6 +35,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import parse_size
+from ansible_collections.vmcat.libvirt.plugins.module_utils._stale_check import still_as_read
 
 SOURCE_TYPES = ('url', 'path', 'volume', 'vm')
 FEATURES = meta.FEATURES
@@ -205,6 +206,8 @@ def _update(ctx, record):
     if new == doc:
         return Outcome(False, before, before, actions=[])
     new['updated'] = now()
+    still_as_read(ctx, where, lambda: meta.read_sidecar(conn, record.sidecar, record.pool), doc,
+                  same=lambda a, b: meta.normalise(a) == meta.normalise(b))
     ctx.act('update metadata', meta.rewrite_sidecar, conn, record.sidecar, record.pool, new)
     return Outcome(True, before, _record_view(conn, record, index, new), actions=ctx.actions)
 

@@ -188,3 +188,50 @@ def test_two_tasks_creating_one_pool_at_once_both_succeed(run_module, conn, monk
         assert result['pool']['name'] == 'vmc-race' and result['pool']['target']['path'] == str(tmp_path)
     finally:
         run_module(pool, dict(args, state='absent'))
+
+
+def _race_once(monkeypatch, module, name, concurrent):
+    """Wrap ``module.name`` so that another writer's change lands between the task's read and its write, once."""
+    real = getattr(module, name)
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            concurrent()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, name, racing)
+    return calls
+
+
+def test_pool_change_made_between_read_and_write_is_kept(run_module, conn, monkeypatch, tmp_path):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    xml = ("<pool type='dir'><name>vmc-stale</name><uuid>8a0e2f56-9c6b-4d0e-a2f1-3b7c5d9e1f20</uuid>"
+           "<target><path>%s</path>%s</target></pool>")
+    conn.virt.storagePoolDefineXML(xml % (tmp_path, ''), 0)
+    try:
+        calls = _race_once(monkeypatch, _pool, 'apply_options', lambda: conn.virt.storagePoolDefineXML(
+            xml % (tmp_path, '<permissions><owner>107</owner></permissions>'), 0))
+        result = run_module(pool, {'uri': 'test:///default', 'name': 'vmc-stale', 'target': {'mode': '0750'}})
+        assert len(calls) == 2 and result['changed'] is True
+        assert (result['pool']['target']['owner'], result['pool']['target']['mode']) == (107, '0750')
+    finally:
+        conn.virt.storagePoolLookupByName('vmc-stale').undefine()
+
+
+def test_vm_change_made_between_read_and_write_is_kept(run_module, conn, monkeypatch):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options
+    from ansible_collections.vmcat.libvirt.plugins.modules import vm
+    xml = ("<domain type='test'><name>vmc-stale</name><uuid>3f1c2b7e-5d4a-4e8b-9c0d-1a2b3c4d5e6f</uuid>"
+           "<memory unit='MiB'>64</memory><vcpu>1</vcpu>%s"
+           "<os><type>hvm</type></os></domain>")
+    dom = conn.virt.defineXML(xml % '')
+    try:
+        calls = _race_once(monkeypatch, _domain_options, 'apply_options',
+                           lambda: conn.virt.defineXML(xml % '<description>set by another task</description>'))
+        result = run_module(vm, {'uri': 'test:///default', 'name': 'vmc-stale', 'memory': '32MiB'})
+        assert len(calls) == 2 and result['changed'] is True
+        root = conn.virt.lookupByName('vmc-stale').XMLDesc(0)
+        assert "<currentMemory unit='KiB'>32768</currentMemory>" in root and 'set by another task' in root
+    finally:
+        dom.undefine()

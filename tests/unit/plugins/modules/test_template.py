@@ -441,3 +441,22 @@ def test_absent_with_another_pool_is_refused(run_module, node_uri, store):
     msg = fail(run_module, template, dict(uri=node_uri, name='deb', pool='p2', state='absent'))
     assert "is registered in pool 'p1', not 'p2'" in msg
     assert len(templates(run_module, node_uri)) == 1
+
+
+def test_metadata_changed_by_another_task_since_the_read_is_read_again(run_module, node_uri, store, clock,
+                                                                         monkeypatch):
+    """The metadata is read again right before it is written; a change since the first read starts over."""
+    register(run_module, node_uri, tags=['x'])
+    real_read = _template_meta.read_sidecar
+    reads = []
+
+    def read(conn, vol, pool):
+        doc = real_read(conn, vol, pool)
+        reads.append(doc)
+        if len(reads) == 2:  # the check before the first write: another task set a description meanwhile
+            return dict(doc, description='set by another task')
+        return doc
+    monkeypatch.setattr(_template_meta, "read_sidecar", read)
+    applied = run_module(template, dict(uri=node_uri, name='deb', tags=['y']))
+    assert applied['changed'] is True and applied['template']['tags'] == ['y']
+    assert len(reads) >= 4  # read, check (changed), then read and check again on the second try
