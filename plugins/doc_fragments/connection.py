@@ -41,7 +41,11 @@ requirements:
   - lxml on the host that runs the module
 notes:
   - Runs on the host given by the play (often C(localhost) with a remote C(uri)); libvirt-python must be installed there.
-  - One libvirt connection is opened per task and closed at its end.
+  - One libvirt connection is opened per task and closed at its end, with libvirt's keepalive set, so a node that
+    stops answering is noticed in about 20 seconds.
+  - When the connection to libvirtd is lost during the task (the daemon restarted), the message says so; a module
+    that converges waits up to 60 seconds for the daemon, reconnects and runs the task once more, while an action
+    that may already have run is not repeated. See docs/reliability.md in the collection.
 '''
 
     CHECK_DIFF = r'''
