@@ -279,7 +279,7 @@ def ensure(ctx):
         return _ensure_absent(ctx)
     net = conn.network(name)
     if net is None:
-        validate(params, conn.uri)
+        validate(params, conn.uri, conn=conn)
         return _create(ctx)
     what = _what(name)
     with conn.translated('read', what, _READ_HINT):
@@ -287,7 +287,7 @@ def ensure(ctx):
         config = config_root(net)
         active = bool(net.isActive())
         live = live_root(net) if active else None
-    validate(params, conn.uri, before)
+    validate(params, conn.uri, before, conn=conn)
     wanted, orphans = _wanted(config, params)
     if orphans:
         raise InvalidInput("%s on %s: static DHCP hosts %s would be outside every address of the network; "

@@ -15,13 +15,18 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import (
+    MANAGED_MODES,
     interface_from_param,
+    ip_interface_of,
     ip_text,
     is_absent,
     mac_text,
+    mode_of,
 )
 
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
@@ -160,8 +165,61 @@ def _check_dns_hosts(check, hosts):
             seen[key] = index
 
 
-def validate(params, uri, current=None):
-    """Refuse bad options; ``current`` is the network's option-shaped view when it exists."""
+_LIST_HINT = ("nothing was changed; check that this user may read the node's network definitions (the task compares "
+              'its bridge and addresses with those of the other networks)')
+
+
+def _other_networks(conn, name):
+    """[(name, running, mode, bridge names, ip networks)] of the node's other networks (saved and live definitions)."""
+    found = []
+    with conn.translated('read the other networks of', 'the node', _LIST_HINT):
+        for net in conn.all_networks():
+            if net.name() == name:
+                continue
+            running = bool(net.isActive())
+            roots = [_xml.parse(definition_xml(net, 1))]  # VIR_NETWORK_XML_INACTIVE
+            if running:
+                roots.append(_xml.parse(net.XMLDesc(0)))
+            bridges = set(_xml.attr_of(root, 'bridge', 'name') for root in roots) - set([None])
+            nets = set(iface.network for root in roots for iface in (ip_interface_of(el) for el in root.findall('ip'))
+                       if iface is not None)
+            found.append((net.name(), running, mode_of(roots[0]), bridges, nets))
+    return found
+
+
+def _check_clashes(check, conn, params, current, mode, interfaces):
+    """Refuse a bridge name or a subnet another network of the node already has.
+
+    Only what the task changes is compared (the network's own bridge and
+    subnets stay allowed).  Two networks on one existing host bridge (mode
+    bridge both) are legal in libvirt and left alone; a bridge libvirt makes
+    for one network cannot be another's.
+    """
+    bridge = params.get('bridge')
+    new_bridge = bridge is not None and bridge != current.get('bridge')
+    have = set(ipaddress.ip_interface('%s/%s' % (i['address'], i['prefix'])).network for i in current.get('ips') or [])
+    new_nets = [iface.network for iface, bounds in interfaces if iface.network not in have]
+    if not (new_bridge or new_nets):
+        return
+    for other, running, other_mode, bridges, nets in _other_networks(conn, params['name']):
+        state = 'running' if running else 'defined, not running'
+        if new_bridge and bridge in bridges and (mode in MANAGED_MODES or other_mode in MANAGED_MODES):
+            check.fail("bridge '%s' is already the bridge of network '%s' (%s, mode %s)" % (bridge, other, state, other_mode),
+                       'choose another bridge name, or leave bridge unset on a new network to let libvirt pick a free '
+                       "one; to put VMs on that bridge, give them network '%s'" % other)
+        for net in new_nets:
+            clash = sorted(str(n) for n in nets if n.version == net.version and n.overlaps(net))
+            if clash:
+                check.fail("subnet %s overlaps %s of network '%s' (%s); two networks with one subnet cannot both run, "
+                           'and the host would not know which bridge to route it to' % (net, ', '.join(clash), other, state),
+                           "choose a subnet no other network uses, or remove network '%s' first" % other)
+
+
+def validate(params, uri, current=None, conn=None):
+    """Refuse bad options; ``current`` is the network's option-shaped view when it exists.
+
+    With ``conn``, a bridge name or subnet another network has is refused too.
+    """
     check_name(params, uri)
     check = _Checker(params, uri)
     if params.get('state') == 'absent':
@@ -222,3 +280,5 @@ def validate(params, uri, current=None):
                        'keep dhcp_range and static hosts to one IPv%d address' % version)
     if params.get('dns_hosts'):
         _check_dns_hosts(check, params['dns_hosts'])
+    if conn is not None:
+        _check_clashes(check, conn, params, current, mode, interfaces)

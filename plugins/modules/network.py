@@ -61,6 +61,8 @@ options:
     description:
       - Name of the Linux bridge. For V(bridge) mode the existing host bridge (required); for the other modes the
         bridge libvirt makes (at most 15 characters). Unset on a new network lets libvirt choose one (C(virbrN)).
+      - The bridge of another network of the node is refused before anything changes, unless both networks use it
+        in V(bridge) mode (several networks on one existing host bridge are allowed).
     type: str
   forward:
     description: Details of forwarding for modes V(nat) and V(route).
@@ -82,6 +84,8 @@ options:
       - The network's own addresses, at most one per subnet, IPv4 and IPv6. Replaces the list when given; an
         existing address keeps what the module does not manage (TFTP and BOOTP settings, for example).
       - Changing the addresses of a running network needs a restart.
+      - A subnet that overlaps one of another network of the node (running or not) is refused before anything
+        changes; the network's own current subnets are no clash.
     type: list
     elements: dict
     suboptions:

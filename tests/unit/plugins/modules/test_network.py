@@ -350,3 +350,70 @@ def test_read_back_failure_after_a_change_says_the_change_was_made(run_module, n
     assert "could not read back network 'n1' on %s" % node_uri in msg
     assert 'the change was made (see actions)' in msg
     assert calls == ['n1', 'n1']  # read before the change, failed reading back after it
+
+
+# -- bridge names and subnets other networks have ---------------------------------------------------
+def _networks(run_module, uri):
+    return sorted(n['name'] for n in run_module(network_info, dict(uri=uri))['networks'])
+
+
+@pytest.mark.parametrize('args, fragments', [
+    (dict(name='lab', bridge='virbr9', ips=[dict(address='10.77.0.1/24')]),
+     ["bridge 'virbr9' is already the bridge of network 'n1' (running, mode isolated)", 'choose another bridge name']),
+    (dict(name='lab', mode='bridge', bridge='virbr9'),
+     ["bridge 'virbr9' is already the bridge of network 'n1'", "give them network 'n1'"]),
+    (dict(name='lab', bridge='vmcbrlab1', ips=[dict(address='192.168.100.201/24')]),
+     ["subnet 192.168.100.0/24 overlaps 192.168.100.0/24 of network 'n1' (running)", 'choose a subnet no other']),
+    (dict(name='lab', ips=[dict(address='192.168.100.130/25')]),
+     ["subnet 192.168.100.128/25 overlaps 192.168.100.0/24 of network 'n1'"]),
+    (dict(name='lab', ips=[dict(address='192.168.0.1/16')]),
+     ["subnet 192.168.0.0/16 overlaps 192.168.100.0/24 of network 'n1'", "or remove network 'n1' first"]),
+])
+def test_a_new_network_may_not_take_another_networks_bridge_or_subnet(run_module, node_uri, args, fragments):
+    """Both were accepted without a word (on a real node libvirt fails later, or not at all for stopped networks)."""
+    for check_mode in (True, False):
+        with pytest.raises(ModuleFail) as failed:
+            run_module(network, dict(uri=node_uri, **args), check_mode=check_mode)
+        msg = failed.value.result['msg']
+        assert msg.startswith("network 'lab' on %s: " % node_uri)
+        for fragment in fragments:
+            assert fragment in msg
+    assert _networks(run_module, node_uri) == ['n1']
+
+
+def test_an_existing_network_may_not_move_onto_another_networks_bridge_or_subnet(run_module, node_uri):
+    run_module(network, dict(uri=node_uri, name='lab', bridge='vmcbrlab1', ips=[dict(address='10.77.0.1/24')],
+                             active=False))
+    for change in (dict(bridge='virbr9'), dict(ips=[dict(address='192.168.100.2/24')])):
+        with pytest.raises(ModuleFail) as failed:
+            run_module(network, dict(uri=node_uri, name='lab', **change))
+        assert "of network 'n1'" in failed.value.result['msg']
+    lab = info(run_module, node_uri, 'lab')
+    assert (lab['bridge'], lab['ips'][0]['address']) == ('vmcbrlab1', '10.77.0.1')
+    # the stopped network's subnet is refused to n1 as well: only one of them could run
+    with pytest.raises(ModuleFail) as failed:
+        run_module(network, dict(uri=node_uri, name='n1', ips=[dict(address='10.77.0.9/24')]))
+    assert "overlaps 10.77.0.0/24 of network 'lab' (defined, not running)" in failed.value.result['msg']
+
+
+def test_a_network_keeps_its_own_bridge_and_subnet(run_module, node_uri):
+    """Stating a network's own current bridge and subnet is no clash."""
+    args = dict(uri=node_uri, name='n1', bridge='virbr9', ips=[dict(address='192.168.100.1/24')])
+    assert run_module(network, args, check_mode=True)['changed'] is False
+    assert run_module(network, args)['changed'] is False
+    moved = run_module(network, dict(args, ips=[dict(address='192.168.100.1/24'), dict(address='10.78.0.1/24')]),
+                       check_mode=True)
+    assert moved['changed'] is True  # a new subnet next to its own one
+
+
+def test_other_families_and_other_subnets_do_not_clash(run_module, node_uri):
+    args = dict(uri=node_uri, name='lab', bridge='vmcbrlab1', active=False,
+                ips=[dict(address='192.168.101.1/24'), dict(address='fd00:100::1/64')])
+    assert run_module(network, args)['changed'] is True
+    assert _networks(run_module, node_uri) == ['lab', 'n1']
+
+
+def test_two_networks_on_one_host_bridge_are_left_alone(run_module, node_uri):
+    """libvirt allows several mode bridge networks on one existing host bridge."""
+    run_module(network, dict(uri=node_uri, name='lan', mode='bridge', bridge='br0'))
+    assert run_module(network, dict(uri=node_uri, name='lan2', mode='bridge', bridge='br0'))['changed'] is True
