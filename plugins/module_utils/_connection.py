@@ -74,12 +74,18 @@ _GENERIC_HINT = ('check that libvirtd (or virtqemud) runs on that host, that the
                  'may use it (for qemu+ssh:// the SSH key must be loaded and the remote user in the libvirt group)')
 
 
-def connect_hint(message, password_given):
+def connect_hint(message, password_given, uri=None):
     """What to do when libvirt refused to open a connection, from its message.
 
     The SSH transports fail for reasons the user can fix on their side: a
     changed host key, an encrypted key without (or with the wrong) passphrase.
+    A test:///path URI fails for its node file: missing, or not readable.
     """
+    if uri and uri.startswith('test:///'):
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._test_node import open_hint  # imports this module
+        hint = open_hint(uri)
+        if hint:
+            return hint
     text = message.lower()
     if 'host key verification failed' in text:
         return _HOST_KEY_HINT
@@ -165,7 +171,7 @@ class Connection:
         except libvirt.libvirtError as exc:
             message = libvirt_message(exc)
             raise VmcatError('could not connect to %s: %s; %s'
-                             % (self.uri, message, connect_hint(message, self._password is not None)),
+                             % (self.uri, message, connect_hint(message, self._password is not None, self.uri)),
                              uri=self.uri)
         if keepalive:
             try:

@@ -76,3 +76,36 @@ def test_definition_xml_falls_back_when_the_driver_lacks_inactive_flag(conn):
 def test_connect_hint_names_the_fix_for_ssh_failures(message, password_given, expected):
     from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import connect_hint
     assert expected in connect_hint(message, password_given)
+
+
+def _connect_error(uri):
+    with pytest.raises(VmcatError) as err:
+        Connection(uri).open()
+    return str(err.value)
+
+
+def test_a_missing_node_file_says_so_not_libvirtd_and_ssh(tmp_path):
+    """test:///nonexistent.xml was advised to check libvirtd and SSH keys."""
+    path = tmp_path / 'nonexistent.xml'
+    msg = _connect_error('test://%s' % path)
+    assert msg.startswith('could not connect to test://%s: ' % path)
+    assert 'the node file %s does not exist on the host that runs the task' % path in msg
+    assert 'check the path in the URI' in msg and 'demo-node.xml' in msg
+    assert 'libvirtd' not in msg and 'SSH' not in msg
+
+
+def test_a_node_file_libvirt_cannot_read_says_so(tmp_path):
+    path = tmp_path / 'node.xml'
+    path.write_text('<node><pool type="dir"><name>x</name></node>')
+    msg = _connect_error('test://%s' % path)
+    assert "the node file %s is not a node description libvirt's test driver can read" % path in msg
+    assert 'put back a good copy' in msg and 'libvirtd' not in msg
+    assert 'is a directory, not a node file' in _connect_error('test://%s' % tmp_path)
+
+
+def test_other_uris_keep_their_hints():
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import connect_hint
+    message = 'Failed to connect socket to /var/run/libvirt/libvirt-sock: No such file or directory'
+    assert 'libvirtd' in connect_hint(message, False, 'qemu:///system')
+    assert 'libvirtd' in connect_hint(message, False, 'test:///default')
+    assert 'libvirtd' in connect_hint(message, False)
