@@ -117,9 +117,8 @@ def test_own_entries_removed_with_state_absent_four_ways(run_module, node_uri):
                                                dict(mac='52:54:00:00:00:02', ip='192.168.100.12', name='b')],
                              dns_hosts=[dict(ip='192.168.100.11', hostnames=['a']),
                                         dict(ip='192.168.100.12', hostnames=['b'])]))
-    applied = _four_ways(run_module, dict(base, dhcp_hosts=[dict(mac='52:54:00:00:00:01', ip='192.168.100.11',
-                                                                   state='absent')],
-                                          dns_hosts=[dict(ip='192.168.100.11', state='absent')]))
+    gone = dict(mac='52:54:00:00:00:01', ip='192.168.100.11', state='absent')
+    applied = _four_ways(run_module, dict(base, dhcp_hosts=[gone], dns_hosts=[dict(ip='192.168.100.11', state='absent')]))
     assert applied['actions'] == ['delete dhcp host 52:54:00:00:00:01,192.168.100.11,a',
                                   'delete dns host 192.168.100.11=a']
     assert [h['name'] for h in applied['diff']['before']['dhcp_hosts']] == ['a', 'b']
@@ -131,8 +130,8 @@ def test_own_entries_removed_with_state_absent_four_ways(run_module, node_uri):
 def test_absent_entry_that_names_another_host_is_no_change(run_module, node_uri):
     base = dict(uri=node_uri, name='n1', purge_dhcp_hosts=False)
     run_module(network, dict(base, dhcp_hosts=[dict(mac='52:54:00:00:00:01', ip='192.168.100.11', name='a')]))
-    other = run_module(network, dict(base, dhcp_hosts=[dict(mac='52:54:00:00:00:09', ip='192.168.100.11',
-                                                          state='absent')]))
+    someone_else = dict(mac='52:54:00:00:00:09', ip='192.168.100.11', state='absent')
+    other = run_module(network, dict(base, dhcp_hosts=[someone_else]))
     assert other['changed'] is False and [h['name'] for h in other['network']['dhcp_hosts']] == ['a']
 
 

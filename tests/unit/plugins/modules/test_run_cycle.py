@@ -90,8 +90,8 @@ def test_an_action_that_may_have_run_is_never_replayed(run_module, node_uri, mon
 
 
 @pytest.mark.parametrize('creates,replayed', [(None, False), ('/tmp/done', True)])
-def test_guest_exec_is_replayed_only_when_it_checks_its_own_effect(run_module, node_uri, monkeypatch, creates,
-                                                                    replayed):
+def test_guest_exec_is_replayed_only_when_it_checks_its_own_effect(
+        run_module, node_uri, monkeypatch, creates, replayed):
     core, calls = _failing([ConnectionLost(LOST)], result={'changed': True, 'rc': 0})
     monkeypatch.setattr(guest_exec, 'guest_exec', core)
     args = {'uri': node_uri, 'name': 'x', 'argv': ['true'], 'creates': creates}

@@ -443,8 +443,8 @@ def test_absent_with_another_pool_is_refused(run_module, node_uri, store):
     assert len(templates(run_module, node_uri)) == 1
 
 
-def test_metadata_changed_by_another_task_since_the_read_is_read_again(run_module, node_uri, store, clock,
-                                                                         monkeypatch):
+def test_metadata_changed_by_another_task_since_the_read_is_read_again(
+        run_module, node_uri, store, clock, monkeypatch):
     """The metadata is read again right before it is written; a change since the first read starts over."""
     register(run_module, node_uri, tags=['x'])
     real_read = _template_meta.read_sidecar
