@@ -14,6 +14,11 @@ role with ansible-playbook against ``qemu:///system`` and passes:
 - ``vmcat_guest_python`` the fixture's variant with python3 in the guest, for
                      targets whose aliases say ``needs/guest-python``
 
+Targets run one after the other, in name order, except that a target whose
+aliases say ``run/last`` comes after every other one (daemon_restart: it
+kills and restarts libvirtd, which would break any target beside it; never
+run it next to another target or run.py).
+
 After each target it looks for libvirt objects whose names start with the
 prefix: anything left behind fails the target.  It ends with one summary
 and a non-zero exit when a target failed.
@@ -56,8 +61,9 @@ def discover(selected):
         unknown = [s for s in selected if s not in names]
         if unknown:
             sys.exit('unknown target(s): %s; targets: %s' % (', '.join(unknown), ', '.join(names)))
-        return selected
-    return [n for n in names if 'disabled' not in aliases(n) and 'unsupported' not in aliases(n)]
+    else:
+        selected = [n for n in names if 'disabled' not in aliases(n) and 'unsupported' not in aliases(n)]
+    return sorted(selected, key=lambda n: 'run/last' in aliases(n))  # stable: the others keep their order
 
 
 def failure_excerpt(lines, after=25, width=400):
