@@ -423,12 +423,13 @@ def add_running_vm(node_uri, vm, source, runstate=1):
     attrs = ' '.join('%s="%s"' % item for item in sorted(source.items()))
     disk_type = 'volume' if 'pool' in source else 'file'
 
+    xml = ('<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name>'
+           '<memory>1024</memory><os><type>hvm</type></os><devices><disk type="%s" device="disk"><source %s/>'
+           '<target dev="vda"/></disk></devices><test:runstate>%d</test:runstate></domain>'
+           % (vm, disk_type, attrs, runstate))
+
     def edit(root):
-        root.insert(0, _xml.parse(
-            '<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name>'
-            '<memory>1024</memory><os><type>hvm</type></os><devices><disk type="%s" device="disk"><source %s/>'
-            '<target dev="vda"/></disk></devices><test:runstate>%d</test:runstate></domain>' % (vm, disk_type, attrs,
-                                                                                  runstate)))
+        root.insert(0, _xml.parse(xml))
     node_edit(node_uri, edit)
 
 
