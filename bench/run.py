@@ -16,10 +16,13 @@ run and prints the ratio:
 - connection: vmcat.libvirt.qga against community.libvirt.libvirt_qemu and
              raw agent calls: a 20 MiB put_file and 20 short commands, and a
              playbook of 20 raw tasks (bench/connection.py).
+- load:      50 hosts each running vm_info and a no-op vm on its own VM of
+             qemu:///system, with forks 50 against forks 1: failures, median
+             and p95 task time (bench/load.py).
 
 inventory and connection need the bench venv (`make bench-venv`).
 
-Usage: python bench/run.py [noop] [provision] [inventory] [connection] [--runs R] [--tasks N]
+Usage: python bench/run.py [noop] [provision] [inventory] [connection] [load] [--runs R] [--tasks N]
 Results are printed and written to bench/results/<name>.json.
 """
 
@@ -48,6 +51,7 @@ sys.path.insert(0, HERE)
 import _lab  # noqa: E402
 import connection as conn_bench  # noqa: E402
 import inventory as inv_bench  # noqa: E402
+import load as load_bench  # noqa: E402
 
 
 def playbook(path, tasks, play_vars=None):
@@ -181,8 +185,10 @@ def main():
     parser.add_argument('--inventory-runs', type=int, default=7, help='runs per inventory measurement')
     parser.add_argument('--commands', type=int, default=20, help='short commands in the connection benchmark')
     parser.add_argument('--size-mib', type=int, default=20, help='file size of the connection benchmark')
+    parser.add_argument('--load-hosts', type=int, default=50, help='hosts (and forks) of the load benchmark')
+    parser.add_argument('--load-runs', type=int, default=2, help='runs of each mode in the load benchmark')
     args = parser.parse_args()
-    unknown = set(args.benchmarks) - {'noop', 'provision', 'inventory', 'connection'}
+    unknown = set(args.benchmarks) - {'noop', 'provision', 'inventory', 'connection', 'load'}
     if unknown:
         parser.error('unknown benchmarks: %s' % ', '.join(sorted(unknown)))
     daemons.ensure_daemons()
@@ -190,6 +196,17 @@ def main():
         run_pool_benchmarks(args)
     if set(args.benchmarks) & {'inventory', 'connection'}:
         run_agent_benchmarks(args)
+    if 'load' in args.benchmarks:
+        run_load_benchmark(args)
+
+
+def run_load_benchmark(args):
+    prefix = 'vmlbench-%s-' % secrets.token_hex(2)
+    work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
+    try:
+        save('load', load_bench.bench_load(args, work, prefix))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_agent_benchmarks(args):
