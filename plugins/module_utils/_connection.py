@@ -24,6 +24,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     NotFound,
     VmcatError,
     is_connection_lost,
+    is_libvirt_error,
     libvirt_message,
     lookup_or_none,
     lost_message,
@@ -186,8 +187,22 @@ class Connection:
         return self.virt is not None and (ask is None or ask() != 0)  # 1 alive, 0 dead (a fake may have neither)
 
     def lost(self, exc):
-        """True when ``exc`` (any exception) means this connection broke."""
-        return isinstance(exc, ConnectionLost) or (self.virt is not None and is_connection_lost(exc, self.alive))
+        """True when ``exc`` (any exception) means this connection broke.
+
+        Besides the errors that say so, any error raised while the connection
+        is found dead counts: a wrapper may have turned libvirt's error into its
+        own before it got here.
+        """
+        if isinstance(exc, ConnectionLost):
+            return True
+        if self.virt is None:
+            return False
+        if is_connection_lost(exc, self.alive):
+            return True
+        try:
+            return not self.alive()
+        except Exception as asking:  # libvirt raises when asked on a connection that is gone
+            return is_libvirt_error(asking)
 
     def lost_error(self, exc, doing):
         """The ConnectionLost for an error raised outside any translated block."""

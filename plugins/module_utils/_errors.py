@@ -155,6 +155,27 @@ def lost_message(uri, doing):
     return 'lost the connection to libvirtd on %s (did it restart?) while trying to %s' % (uri, doing)
 
 
+def lost_through(virconnect, exc, doing):
+    """The ConnectionLost for a libvirt error raised by a call over ``virconnect``, or None when it is another error.
+
+    For wrappers that hold a domain rather than our Connection (guest agent, QMP).
+    """
+    if virconnect is None:
+        return None
+    try:
+        dead = virconnect.isAlive() == 0
+    except Exception as asking:  # libvirt raises when asked on a connection that is gone
+        dead = is_libvirt_error(asking)
+    if not (dead or is_connection_lost(exc)):
+        return None
+    try:
+        uri = virconnect.getURI()
+    except Exception:  # libvirt.libvirtError: a dead connection may not say its URI any more
+        uri = 'the node'
+    return ConnectionLost('%s: %s' % (lost_message(uri, doing), libvirt_message(exc)),
+                          libvirt_code=getattr(exc, 'get_error_code', lambda: None)())
+
+
 def is_not_found(exc):
     """True when a libvirt error only says the object does not exist."""
     code = getattr(exc, 'get_error_code', lambda: None)()

@@ -37,7 +37,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, libvirt_message, lost_through
 
 try:
     import libvirt
@@ -211,6 +211,11 @@ def _libvirt_error_types():
 
 
 # -- commands -----------------------------------------------------------------------------
+def _virconnect(dom):
+    connect = getattr(dom, 'connect', None)  # fakes in tests may have none
+    return connect() if connect is not None else None
+
+
 def agent_command(dom, command, arguments=None, timeout=5):
     """Run one agent command and return its ``return`` value (None when the reply has none).
 
@@ -225,6 +230,9 @@ def agent_command(dom, command, arguments=None, timeout=5):
     try:
         raw = libvirt_qemu.qemuAgentCommand(dom, json.dumps(payload), int(timeout), 0)
     except _libvirt_error_types() as exc:
+        lost = lost_through(_virconnect(dom), exc, 'send %s to the guest agent of %s' % (command, _where(dom)))
+        if lost is not None:  # not the agent's fault: never reported (or waited on) as an agent error
+            raise lost
         raise agent_error(dom, command, exc, timeout)
     try:
         reply = json.loads(raw) if raw else {}

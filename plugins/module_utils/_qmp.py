@@ -30,6 +30,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
     InvalidInput,
     VmcatError,
     libvirt_message,
+    lost_through,
 )
 
 try:
@@ -134,6 +135,9 @@ def monitor_command(conn, dom, command, arguments=None):
     try:
         raw = libvirt_qemu.qemuMonitorCommand(dom, text, 0)
     except libvirt.libvirtError as exc:
+        lost = lost_through(conn.virt, exc, 'send QMP command %s to %s' % (command, what))
+        if lost is not None:
+            raise lost
         hint = ''
         if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
             hint = '; only QEMU/KVM VMs (qemu:// URIs) have a QMP monitor'

@@ -78,3 +78,56 @@ def test_an_object_made_meanwhile_starts_the_cycle_over():
                 raise _error(code, message)
         assert isinstance(made.value, StaleRead)
         assert str(made.value).endswith('%s; another task or tool made it at the same time' % message)
+
+
+class _DeadVirConnect:
+    def isAlive(self):
+        return 0
+
+    def getURI(self):
+        return 'qemu:///system'
+
+
+class _Dom:
+    def name(self):
+        return 'web1'
+
+    def connect(self):
+        return _DeadVirConnect()
+
+
+def test_guest_agent_call_on_a_dead_connection_is_a_lost_connection_not_an_agent_error(monkeypatch):
+    """agent_available must not swallow it (a wait for the agent would poll a dead connection until its timeout)."""
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+
+    class FakeQemu:
+        @staticmethod
+        def qemuAgentCommand(dom, text, timeout, flags):
+            raise _error(libvirt.VIR_ERR_AGENT_UNRESPONSIVE, 'Guest agent is not responding: Connection reset by peer')
+    monkeypatch.setattr(_guest_agent, 'libvirt_qemu', FakeQemu)
+    with pytest.raises(ConnectionLost) as lost:
+        _guest_agent.agent_available(_Dom())
+    assert str(lost.value).startswith('lost the connection to libvirtd on qemu:///system (did it restart?) while '
+                                      'trying to send guest-ping to the guest agent of')
+
+
+def test_qmp_call_on_a_dead_connection_is_a_lost_connection(monkeypatch):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils import _qmp
+
+    class FakeQemu:
+        @staticmethod
+        def qemuMonitorCommand(dom, text, flags):
+            raise _error(libvirt.VIR_ERR_OPERATION_FAILED, 'End of file while reading data')
+    monkeypatch.setattr(_qmp, 'libvirt_qemu', FakeQemu)
+    conn = Connection('qemu:///system', virconnect=_DeadVirConnect())
+    with pytest.raises(ConnectionLost) as lost:
+        _qmp.monitor_command(conn, _Dom(), 'cont')
+    assert 'lost the connection to libvirtd on qemu:///system (did it restart?) while trying to send QMP ' \
+           'command cont' in str(lost.value)
+
+
+def test_any_error_on_a_dead_connection_counts_as_lost():
+    conn = Connection('qemu:///system', virconnect=_DeadVirConnect())
+    assert conn.lost(VmcatError('could not send guest-exec-status to the guest agent: it went away'))
+    alive = Connection('qemu:///system', virconnect=type('Alive', (), {'isAlive': lambda self: 1})())
+    assert not alive.lost(VmcatError('could not send guest-exec-status to the guest agent: it went away'))
