@@ -41,6 +41,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
@@ -75,6 +76,7 @@ FIRMWARES = ('bios', 'uefi')
 BOOT_DEVICES = ('hd', 'cdrom', 'network', 'fd')
 LIFECYCLE_ACTIONS = ('destroy', 'restart', 'preserve', 'rename-restart')
 CRASH_ACTIONS = LIFECYCLE_ACTIONS + ('coredump-destroy', 'coredump-restart')
+LIFECYCLE_DEFAULTS = (('on_poweroff', 'destroy'), ('on_reboot', 'restart'), ('on_crash', 'destroy'))
 _FIRMWARE_HINTS = ('ovmf', 'edk2', 'aavmf', 'qemu_efi')
 
 
@@ -354,6 +356,42 @@ def apply_options(root, params, env):
     return wanted
 
 
+def libvirt_defaults(root, arch=None, machine=None, canonical_machine=None, current=None):
+    """A copy of ``root`` with what libvirt fills in when it stores it, as far as ``view`` shows: the prediction
+    of a define in check mode.
+
+    The lifecycle actions (destroy, restart, destroy); ``<boot dev='hd'/>`` for an hvm guest with neither a boot
+    device list nor a per-device boot order; the ``arch`` and ``machine`` libvirt picks when the definition names
+    none (the caller asks the node); a machine alias (``pc``) as its canonical name (``canonical_machine``).
+    Without ``<cpu>``, QEMU's default CPU model of the machine type, which only the ``current`` definition of the
+    VM can tell: libvirt wrote it there with ``check='none'`` (kept when virt type, arch and machine stay).
+    """
+    out = copy.deepcopy(root)
+    os_type = out.find('os/type')
+    if os_type is not None:
+        if not os_type.get('arch') and arch:
+            os_type.set('arch', arch)
+        if os_type.get('machine') and canonical_machine is not None:
+            os_type.set('machine', canonical_machine(os_type.get('machine')))
+        elif not os_type.get('machine') and machine:
+            os_type.set('machine', machine)
+    hvm = os_type is None or (os_type.text or 'hvm').strip() == 'hvm'
+    if hvm and out.find('os/boot') is None and out.find('devices/*/boot[@order]') is None:
+        _xml.sub(_os(out), 'boot', dev='hd')
+    for tag, action in LIFECYCLE_DEFAULTS:
+        if out.find(tag) is None:
+            _xml.sub(out, tag, action)
+    default_cpu = current.find('cpu') if current is not None else None
+    if out.find('cpu') is None and default_cpu is not None and default_cpu.get('check') == 'none' and \
+            _platform(out) == _platform(current):
+        out.append(copy.deepcopy(default_cpu))
+    return out
+
+
+def _platform(root):
+    return read_virt_type(root), read_arch(root), read_machine(root)
+
+
 def new_definition(name, virt_type, arch=None):
     """The skeleton of a new domain; options are applied over it."""
     root = _xml.element('domain', type=virt_type)
@@ -365,7 +403,7 @@ def new_definition(name, virt_type, arch=None):
         _xml.sub(features, 'acpi')
         _xml.sub(features, 'apic')
     _xml.sub(root, 'clock', offset='utc')
-    for tag, action in (('on_poweroff', 'destroy'), ('on_reboot', 'restart'), ('on_crash', 'destroy')):
+    for tag, action in LIFECYCLE_DEFAULTS:
         _xml.sub(root, tag, action)  # libvirt's defaults, written out so a check-mode prediction shows them
     _xml.sub(root, 'devices')
     return root

@@ -34,6 +34,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node_caps import parse_guests
+from ansible_collections.vmcat.libvirt.plugins.module_utils._stale_check import still_as_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import (
     config_root,
     describe,
@@ -85,6 +86,37 @@ class NodeFacts:
             return 'kvm'
         except Exception:  # libvirt.libvirtError: no KVM here (or no domain capabilities)
             return 'qemu'
+
+    def default_arch_machine(self, virt_type, arch=None, machine=None):
+        """(arch, machine) libvirt gives a definition that leaves them out: its domain capabilities say.
+
+        Drivers without domain capabilities (the test driver) set no machine; their arch is the host's when a
+        guest type has it, else the first guest type's.
+        """
+        try:
+            caps = _xml.parse(self.conn.virt.getDomainCapabilities(None, arch, machine, virt_type, 0),
+                              'domain capabilities')
+            return _xml.text_of(caps, 'arch') or arch, _xml.text_of(caps, 'machine') or machine
+        except Exception:  # libvirt.libvirtError: not supported, no such virt type or machine here
+            pass
+        if arch:
+            return arch, machine
+        arches = [g['arch'] for g in self.guests()]
+        try:
+            host = self.conn.virt.getInfo()[0]
+        except Exception:
+            host = None
+        return (host if host in arches else (arches[0] if arches else None)), machine
+
+    def as_stored(self, root, current=None):
+        """``root`` as libvirt will store it when defined (as far as the option view shows): check mode's prediction.
+
+        ``current``: the VM's definition now, for what only it can tell (the default CPU model libvirt wrote).
+        """
+        arch, machine = options.read_arch(root), options.read_machine(root)
+        if not arch or not machine:
+            arch, machine = self.default_arch_machine(root.get('type'), arch, machine)
+        return options.libvirt_defaults(root, arch, machine, lambda name: self.canonical_machine(name, arch), current)
 
 
 def _env(ctx, new, arch):
@@ -272,6 +304,8 @@ class Converger:
                 _vm_extras.ensure_cloud_init_seed(ctx, self.name, seed['pool'], params['cloud_init'],
                                                   options.read_machine(wanted), options.read_arch(wanted))
             if config_changed:
+                if not new:
+                    still_as_read(ctx, _what(self.name), lambda: config_root(self.dom, True), before_root)
                 defined = _define(ctx, wanted, self.name)
                 self.dom = defined or self.dom
             if new and not ctx.check_mode:
@@ -283,6 +317,8 @@ class Converger:
         except BaseException:
             storage.remove_made(made)
             raise
+        if ctx.check_mode and config_changed:  # predict what libvirt stores (its defaults filled in)
+            wanted = NodeFacts(conn).as_stored(wanted)
         return self._converge(before, before_root, wanted, task_values, state)
 
     def _remove_new(self):
@@ -351,7 +387,12 @@ class XmlConverger(Converger):
             facts = NodeFacts(conn)
             if new or not raw.covers(before_root, given, lambda machine: facts.canonical_machine(machine, arch)):
                 _define(ctx, given, self.name)
-            return self._converge(before, before_root, given, {}, state)
+                predicted = facts.as_stored(given, before_root)
+            else:  # defining it changes nothing: the VM keeps the definition libvirt has
+                predicted = before_root
+            return self._converge(before, before_root, predicted, {}, state)
+        if not new:
+            still_as_read(ctx, _what(self.name), lambda: config_root(self.dom, True), before_root)
         self.dom = _define(ctx, given, self.name)
         if not new and raw.same_definition(before_root, read_config(conn, self.dom)):
             # libvirt stored what it had: defining the same definition again is no change.

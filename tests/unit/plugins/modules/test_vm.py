@@ -167,6 +167,46 @@ def test_xml_four_ways(run_module, node_uri):
     assert applied['vm']['memory'] == 128 * MIB and applied['vm']['nics'][0]['mac'] == mac
 
 
+def _differences(result):
+    before, after = result['diff']['before'], result['diff']['after']
+    return dict((k, (before.get(k), after.get(k))) for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+@pytest.mark.parametrize('state', ['shutdown', 'running'])
+def test_xml_check_mode_diff_shows_only_what_changes(run_module, node_uri, state):
+    """libvirt adds <boot dev='hd'/>, the lifecycle actions and the arch to a definition that leaves them out."""
+    xml = ("<domain type='test'><name>raw1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
+           "<devices><interface type='network'><source network='n1'/></interface></devices></domain>")
+    args = dict(uri=node_uri, name='raw1', xml=xml)
+    made = run_module(vm, args, diff=True)
+    assert made['diff']['after']['boot'] == ['hd'] and made['diff']['after']['on_crash'] == 'destroy'
+    run_module(vm, dict(uri=node_uri, name='raw1', state=state))
+    same = run_module(vm, args, check_mode=True, diff=True)
+    assert same['changed'] is False and same['actions'] == []
+    assert same['diff']['before'] == same['diff']['after']
+    assert same['restart_required'] is False and same['pending_changes'] == []
+    bigger = dict(args, xml=xml.replace('64', '128'))
+    predicted = run_module(vm, bigger, check_mode=True, diff=True)
+    assert predicted['changed'] is True and predicted['actions'] == ['define']
+    changes = _differences(predicted)
+    assert changes.pop('memory') == (64 * MIB, 128 * MIB) and changes.pop('max_memory') == (64 * MIB, 128 * MIB)
+    if state == 'running':  # the bigger maximum waits for a restart
+        assert changes.pop('pending_changes') == ([], ['max_memory']) and changes.pop('restart_required')
+    assert changes == {}
+    applied = run_module(vm, bigger, diff=True)
+    for key in ('boot', 'arch', 'machine', 'on_poweroff', 'on_reboot', 'on_crash', 'memory', 'max_memory'):
+        assert predicted['vm'][key] == applied['vm'][key], key
+
+
+def test_check_mode_predicts_the_defaults_of_a_new_vm(run_module, node_uri):
+    args = new_vm(node_uri)
+    predicted = run_module(vm, args, check_mode=True)['vm']
+    made = run_module(vm, args)['vm']
+    for key in ('boot', 'arch', 'machine', 'on_poweroff', 'on_reboot', 'on_crash'):
+        assert predicted[key] == made[key], key
+    assert made['boot'] == ['hd'] and made['arch'] == 'i686'
+
+
 def test_absent_and_remove_storage(run_module, node_uri):
     run_module(vm, new_vm(node_uri, disks=[
         dict(target='vda', create=dict(pool='p1', name='own.qcow2', capacity='1G')),
