@@ -47,8 +47,8 @@ def p95(values):
 def write_inventory(path, prefix, hosts):
     fleet = dict(('b%02d' % i, {'bench_vm': '%s%02d' % (prefix, i)}) for i in range(hosts))
     with open(path, 'w') as f:
-        json.dump({'bench': {'hosts': fleet, 'vars': {'ansible_connection': 'local',
-                                                     'ansible_python_interpreter': sys.executable}}}, f)
+        local = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+        json.dump({'bench': {'hosts': fleet, 'vars': local}}, f)
 
 
 def _vm_task():

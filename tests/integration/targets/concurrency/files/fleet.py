@@ -80,8 +80,8 @@ def plan(prefix, subnet, network, pool, hosts, rounds, inventory):
         fleet[host] = {'fleet_entries': mine}
     kept = _entry(prefix, subnet, network, pool, '%skeep' % prefix, '52:54:00:%02x:00:fe' % mac_byte, 5, 0, None)
     with open(inventory, 'w') as f:
-        json.dump({'fleet': {'hosts': fleet, 'vars': {'ansible_connection': 'local',
-                                                     'ansible_python_interpreter': sys.executable}}}, f, indent=1)
+        local = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+        json.dump({'fleet': {'hosts': fleet, 'vars': local}}, f, indent=1)
     return {'entries': entries, 'kept': kept, 'hosts': sorted(fleet)}
 
 
