@@ -31,6 +31,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._volume_transfer imp
 from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
     backing_dependents,
     check_name,
+    check_room,
     require_active,
     volume_xml,
 )
@@ -98,14 +99,16 @@ def plan_disks(ctx, disks):
                     raise InvalidInput("disk %s: a %s of template '%s' has format %s, not %s"
                                        % (target, 'linked clone' if create.get('linked', True) else 'full copy',
                                           create['template'], fmt, create['format']))
-                creations.append(Creation(target, create['pool'], create['name'], fmt,
-                                          parse_size(create.get('capacity'), 'disk %s: create.capacity' % target),
+                capacity = parse_size(create.get('capacity'), 'disk %s: create.capacity' % target)
+                check_room(ctx, pool, create['name'], capacity)
+                creations.append(Creation(target, create['pool'], create['name'], fmt, capacity,
                                           create['template'], create.get('linked', True)))
             else:
                 capacity = parse_size(create.get('capacity'), 'disk %s: create.capacity' % target)
                 if not capacity:
                     raise InvalidInput("disk %s: volume '%s' does not exist in pool '%s'; create needs capacity "
                                        "(a blank volume) or template" % (target, create['name'], create['pool']))
+                check_room(ctx, pool, create['name'], capacity)
                 fmt = create.get('format') or 'qcow2'
                 creations.append(Creation(target, create['pool'], create['name'], fmt, capacity))
             if disk.get('format') and disk['format'] != fmt:

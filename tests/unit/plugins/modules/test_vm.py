@@ -248,6 +248,10 @@ def test_absent_keeps_disks_by_default(run_module, node_uri):
     (dict(remove_storage=True), 'applies to state: absent'),
     (dict(disks=[dict(target='vda', path='/a', io='native', cache='writeback')]), 'io native needs cache none'),
     (dict(cloud_init=dict(user_data='#cloud-config\npackages: [git\n')), 'starts with #cloud-config but is not valid'),
+    (dict(disks=[dict(target='vda', create=dict(pool='p1', name='x.qcow2', capacity='1E'))]),
+     "volume 'x.qcow2' in pool 'p1' on test://"),
+    (dict(disks=[dict(target='vda', create=dict(pool='p1', name='x.qcow2', capacity='101G'))]),
+     'is larger than the whole pool'),
 ])
 def test_bad_input_fails_before_any_change(run_module, node_uri, args, message):
     msg = fail(run_module, new_vm(node_uri, **args))
