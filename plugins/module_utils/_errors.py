@@ -246,10 +246,18 @@ def translated(action, what, uri, hint=None, alive=None):
 
 
 def lookup_or_none(fn, *args):
-    """Call a libvirt lookup; a "no such object" error becomes None."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # libvirt.libvirtError, kept generic for fakes
-        if is_not_found(exc):
-            return None
-        raise
+    """Call a libvirt lookup; a "no such object" error becomes None.
+
+    An error without a code is asked once more: libvirt-python reads the
+    error after the call returns, and a libvirt object that Python's garbage
+    collector frees in between clears it ("virDomainLookupByName() failed").
+    """
+    for attempt in (1, 2):
+        try:
+            return fn(*args)
+        except Exception as exc:  # libvirt.libvirtError, kept generic for fakes
+            if is_not_found(exc):
+                return None
+            if attempt == 1 and is_libvirt_error(exc) and exc.get_error_code() is None:
+                continue
+            raise

@@ -131,3 +131,16 @@ def test_any_error_on_a_dead_connection_counts_as_lost():
     assert conn.lost(VmcatError('could not send guest-exec-status to the guest agent: it went away'))
     alive = Connection('qemu:///system', virconnect=type('Alive', (), {'isAlive': lambda self: 1})())
     assert not alive.lost(VmcatError('could not send guest-exec-status to the guest agent: it went away'))
+
+
+def test_a_lookup_whose_error_was_cleared_is_asked_again():
+    """libvirt-python lost the error's details (a freed object cleared it): the look-up is made once more."""
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import lookup_or_none
+    calls = []
+
+    def lookup(name):
+        calls.append(name)
+        if len(calls) == 1:
+            raise libvirt.libvirtError('virDomainLookupByName() failed')  # no error set: code None
+        raise _error(libvirt.VIR_ERR_NO_DOMAIN, "Domain not found: no domain with matching name 'nope'")
+    assert lookup_or_none(lookup, 'nope') is None and calls == ['nope', 'nope']
