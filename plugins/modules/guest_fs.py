@@ -27,6 +27,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description: Reads the freeze state and reports what would change; nothing is frozen, thawed or trimmed.
@@ -35,10 +36,6 @@ attributes:
     description: The freeze status before and after.
     support: full
 options:
-  name:
-    description: Name of the running VM.
-    type: str
-    required: true
   state:
     description:
       - V(frozen) freezes the guest's filesystems when they are not frozen; V(thawed) thaws them when they are.

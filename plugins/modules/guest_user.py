@@ -37,6 +37,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description: Reads the keys (and the hash) and reports what would change, without changing it.
@@ -45,10 +46,6 @@ attributes:
     description: The user's authorized keys before and after; a password only shows as masked when it changes.
     support: full
 options:
-  name:
-    description: Name of the running VM.
-    type: str
-    required: true
   user:
     description:
       - The guest user whose password or keys change, such as V(root) or V(debian).

@@ -28,6 +28,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description: A task that writes does not open the channel in check mode. A task that only reads does read.
@@ -37,10 +38,6 @@ attributes:
     description: Bytes on a channel have no before and after.
     support: none
 options:
-  name:
-    description: Name of the running VM.
-    type: str
-    required: true
   channel:
     description: The channel's name (its C(<target type='virtio' name='...'/>)), such as V(org.example.backup.0).
     type: str
