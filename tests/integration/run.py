@@ -14,6 +14,15 @@ role with ansible-playbook against ``qemu:///system`` and passes:
 - ``vmcat_guest_python`` the fixture's variant with python3 in the guest, for
                      targets whose aliases say ``needs/guest-python``
 
+A target whose aliases say ``hidden`` is not run: it is a ``setup_*`` role
+that other targets use through ``dependencies`` in their ``meta/main.yml``
+and ``include_role`` (setup_four_ways: the check/apply/check/apply runs).
+ansible-playbook gets the targets directory as its roles path for that, and
+``tests/integration`` on ``PYTHONPATH``: the helper scripts in a target's
+``files/`` import the shared fixture code with ``from harness import
+fixture_vm`` (and run.py passes ``vmcat_harness``, the harness directory, for
+the scripts that live there).
+
 Targets run one after the other, in name order, except that a target whose
 aliases say ``run/last`` comes after every other one (daemon_restart: it
 kills and restarts libvirtd, which would break any target beside it; never
@@ -21,9 +30,10 @@ run it next to another target or run.py).
 
 After each target it looks for libvirt objects whose names start with the
 prefix: anything left behind fails the target.  It ends with one summary
-and a non-zero exit when a target failed.
+and a non-zero exit when a target failed.  By default it keeps going after a
+failed target (``--keep-going``); ``--stop`` ends the run at the first one.
 
-Usage: run.py [--uri URI] [--keep-going/--stop] [TARGET ...]
+Usage: run.py [--uri URI] [--keep-going | --stop] [-v] [TARGET ...]
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,7 +66,8 @@ def aliases(target):
 
 
 def discover(selected):
-    names = sorted(d for d in os.listdir(TARGETS) if os.path.isfile(os.path.join(TARGETS, d, 'tasks', 'main.yml')))
+    names = sorted(d for d in os.listdir(TARGETS)
+                   if os.path.isfile(os.path.join(TARGETS, d, 'tasks', 'main.yml')) and 'hidden' not in aliases(d))
     if selected:
         unknown = [s for s in selected if s not in names]
         if unknown:
@@ -127,6 +138,7 @@ def run_target(target, args, prefix, env, guest, guest_python=None):
         'vmcat_uri': args.uri,
         'vmcat_prefix': prefix,
         'vmcat_workdir': workdir,
+        'vmcat_harness': os.path.join(HERE, 'harness'),
     }
     if guest is not None:
         extra['vmcat_guest'] = guest
@@ -153,7 +165,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('targets', nargs='*')
     parser.add_argument('--uri', default='qemu:///system')
-    parser.add_argument('--stop', action='store_true', help='stop at the first failing target')
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument('--keep-going', dest='stop', action='store_false',
+                      help='run every target even after one failed (the default)')
+    stop.add_argument('--stop', dest='stop', action='store_true', help='stop at the first failing target')
+    parser.set_defaults(stop=False)
     parser.add_argument('-v', '--verbose', action='count', default=0)
     args = parser.parse_args()
 
@@ -170,6 +186,8 @@ def main():
     env['ANSIBLE_LOCALHOST_WARNING'] = '0'
     env['ANSIBLE_INVENTORY_UNPARSED_WARNING'] = '0'
     env.setdefault('ANSIBLE_PYTHON_INTERPRETER', sys.executable)
+    env['ANSIBLE_ROLES_PATH'] = TARGETS  # the setup_* targets, for meta dependencies and include_role
+    env['PYTHONPATH'] = os.pathsep.join([HERE] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
 
     guest = None
     if any('needs/guest' in aliases(t) for t in targets):
