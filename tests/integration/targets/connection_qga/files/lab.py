@@ -9,55 +9,34 @@ Usage: lab.py up URI PREFIX GUEST_JSON   two fixture guests, no network: PREFIXq
 from __future__ import absolute_import, division, print_function
 
 import json
-import os
 import sys
-import time
 
-import libvirt
-import libvirt_qemu
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
-
-
-def quiet(*args):
-    """libvirt prints every error on stderr by default."""
+from harness.fixture_vm import boot, connect, domain_xml, remove_prefixed, wait_agent
 
 
 def up(uri, prefix, guest_json):
     with open(guest_json) as handle:
         guest = json.load(handle)
-    conn = libvirt.open(uri)
-    doms = [conn.defineXML(domain_xml('%sqga' % prefix, guest)),
-            conn.defineXML(domain_xml('%snoexec' % prefix, guest, extra_cmdline='vmcat.ga_block=guest-exec'))]
-    for dom in doms:
-        dom.create()
-    deadline = time.monotonic() + 240
-    for dom in doms:
-        while True:
+    with connect(uri) as conn:
+        doms = [conn.defineXML(domain_xml('%sqga' % prefix, guest)),
+                conn.defineXML(domain_xml('%snoexec' % prefix, guest, extra_cmdline='vmcat.ga_block=guest-exec'))]
+        for dom in doms:
+            boot(dom)
+        waited = 0.0
+        for dom in doms:  # both boot at once: one 240 s budget for the two
             try:
-                libvirt_qemu.qemuAgentCommand(dom, '{"execute": "guest-ping"}', 5, 0)
-                break
-            except libvirt.libvirtError:
-                if time.monotonic() > deadline:
-                    raise SystemExit('agent of %s did not answer within 240 s' % dom.name())
-                time.sleep(2)
-    print(json.dumps({'vm': doms[0].name(), 'noexec_vm': doms[1].name()}))
+                waited += wait_agent(dom, 240 - waited, interval=2)
+            except TimeoutError as exc:
+                raise SystemExit(str(exc))
+        print(json.dumps({'vm': doms[0].name(), 'noexec_vm': doms[1].name()}))
 
 
 def down(uri, prefix):
-    conn = libvirt.open(uri)
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(prefix):
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
+    with connect(uri) as conn:
+        remove_prefixed(conn, prefix)
 
 
 def main(argv):
-    libvirt.registerErrorHandler(quiet, None)
     if argv[1:2] == ['up'] and len(argv) == 5:
         up(*argv[2:])
     elif argv[1:2] == ['down'] and len(argv) == 4:

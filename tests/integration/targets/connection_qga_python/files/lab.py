@@ -15,19 +15,9 @@ import os
 import sys
 import time
 
-import libvirt
-import libvirt_qemu
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
+from harness.fixture_vm import agent, boot, connect, domain_xml, remove_prefixed, wait_agent
 
 BOOT_TIMEOUT = 240
-
-
-def quiet(*args):
-    """libvirt prints every error on stderr by default."""
 
 
 def load(path):
@@ -36,7 +26,11 @@ def load(path):
 
 
 def up(uri, prefix, workdir):
-    conn = libvirt.open(uri)
+    with connect(uri) as conn:
+        return _up(conn, prefix, workdir)
+
+
+def _up(conn, prefix, workdir):
     python_guest = load(os.path.join(workdir, 'guest-python.json'))
     plain_guest = load(os.path.join(workdir, 'guest.json'))
     doms = [
@@ -47,38 +41,28 @@ def up(uri, prefix, workdir):
     ]
     started = time.monotonic()
     for dom in doms:
-        dom.create()
+        boot(dom)
     waited = {}
     for dom in doms:
-        while True:
-            try:
-                libvirt_qemu.qemuAgentCommand(dom, '{"execute": "guest-ping"}', 5, 0)
-                waited[dom.name()] = round(time.monotonic() - started, 1)
-                break
-            except libvirt.libvirtError:
-                if time.monotonic() - started > BOOT_TIMEOUT:
-                    raise SystemExit('agent of %s did not answer within %d s' % (dom.name(), BOOT_TIMEOUT))
-                time.sleep(0.5)
+        try:
+            wait_agent(dom, BOOT_TIMEOUT - (time.monotonic() - started))
+        except TimeoutError as exc:
+            raise SystemExit(str(exc))
+        waited[dom.name()] = round(time.monotonic() - started, 1)
     print(json.dumps({'vm': doms[0].name(), 'noexec_vm': doms[1].name(), 'boot_to_agent': waited}))
 
 
 def ask(uri, vm, command):
-    conn = libvirt.open(uri)
-    reply = libvirt_qemu.qemuAgentCommand(conn.lookupByName(vm), json.dumps({'execute': command}), 10, 0)
-    print(json.dumps(json.loads(reply)['return']))
+    with connect(uri) as conn:
+        print(json.dumps(agent(conn.lookupByName(vm), command)))
 
 
 def down(uri, prefix):
-    conn = libvirt.open(uri)
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(prefix):
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
+    with connect(uri) as conn:
+        remove_prefixed(conn, prefix)
 
 
 def main(argv):
-    libvirt.registerErrorHandler(quiet, None)
     actions = {'up': (up, 3), 'ask': (ask, 3), 'down': (down, 2)}
     action, count = actions.get(argv[1] if len(argv) > 1 else '', (None, 0))
     if action is None or len(argv) != count + 2:

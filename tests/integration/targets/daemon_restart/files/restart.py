@@ -43,13 +43,13 @@ import time
 import libvirt
 import libvirt_qemu
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))  # tests/integration
 for _path in reversed((os.environ.get('ANSIBLE_COLLECTIONS_PATH') or '').split(os.pathsep)):
     if _path:
         sys.path.insert(0, _path)
 
-from harness import daemons  # noqa: E402  (needs sys.path above)
+from harness import daemons  # noqa: E402  (tests/integration is on PYTHONPATH: run.py)
+from harness.fixture_vm import boot, connect, define, lookup, quiet  # noqa: E402
+from harness.fixture_vm import remove as remove_vm  # noqa: E402
 
 QEMU_PID_DIR = '/run/libvirt/qemu'
 LIBVIRTD_PIDFILE = '/run/libvirtd.pid'
@@ -60,17 +60,6 @@ MARKERS = {'once': '/tmp/vmcat-dr-once', 'creates': '/tmp/vmcat-dr-creates-start
 # Tasks blocked inside a libvirt call on the frozen QEMU; tasks waiting for an object lock.
 BLOCKED = ('qmp', 'input', 'info')
 LOCKED = ('vm', 'network')
-
-
-def quiet():
-    libvirt.registerErrorHandler(lambda *args: None, None)
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
 
 
 def qemu_pid(name):
@@ -116,18 +105,12 @@ def tiny(uri, name, workdir):
     with open(disk, 'wb') as f:
         f.truncate(1024 * 1024)
     os.chmod(disk, 0o644)
-    conn = libvirt.open(uri)
-    try:
-        dom = lookup(conn, name) or conn.defineXML(tiny_xml(name, disk))
-        if not dom.isActive():
-            dom.create()
-    finally:
-        conn.close()
+    with connect(uri) as conn:
+        boot(define(conn, name, lambda: tiny_xml(name, disk))[0])
 
 
 def state(uri, names):
-    conn = libvirt.open(uri)
-    try:
+    with connect(uri) as conn:
         out = {}
         for name in names:
             dom = lookup(conn, name)
@@ -135,25 +118,11 @@ def state(uri, names):
             out[name] = {'active': bool(dom and dom.isActive()), 'id': dom.ID() if dom is not None else None,
                          'qemu_pid': pid, 'qemu_alive': bool(pid and alive(pid))}
         return out
-    finally:
-        conn.close()
 
 
 def remove(uri, names):
-    conn = libvirt.open(uri)
-    removed = False
-    try:
-        for name in names:
-            dom = lookup(conn, name)
-            if dom is None:
-                continue
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
-            removed = True
-    finally:
-        conn.close()
-    return removed
+    with connect(uri) as conn:
+        return any([remove_vm(conn, name) for name in names])  # a list: every name, not up to the first
 
 
 # -- finding the tasks in flight ------------------------------------------------------------

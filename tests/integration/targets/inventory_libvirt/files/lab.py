@@ -18,17 +18,10 @@ import time
 import libvirt
 from lxml import etree
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
+from harness.fixture_vm import boot, connect, domain_xml, remove_prefixed, wait_agent
 
 META_NS = 'https://vmcat.example/libvirt/vm/1'
 SUBNET = '10.231.58'
-
-
-def quiet(*args):
-    """libvirt prints every error on stderr by default."""
 
 
 def network_xml(name):
@@ -80,7 +73,11 @@ def mac_of(dom):
 def up(uri, prefix, workdir, guest_json):
     with open(guest_json) as handle:
         guest = json.load(handle)
-    conn = libvirt.open(uri)
+    with connect(uri) as conn:
+        return _up(conn, prefix, workdir, guest)
+
+
+def _up(conn, prefix, workdir, guest):
     net = conn.networkDefineXML(network_xml('%snet' % prefix))
     net.create()
     agent_vm, quiet_vm = '%sga' % prefix, '%squiet' % prefix
@@ -90,7 +87,7 @@ def up(uri, prefix, workdir, guest_json):
                                   extra_cmdline='vmcat.ga_block=guest-get-osinfo,guest-network-get-interfaces')),
     ]
     for dom in doms:
-        dom.create()
+        boot(dom)
     deadline = time.monotonic() + 240
     leases = {}
     while time.monotonic() < deadline and len(leases) < 2:
@@ -101,35 +98,20 @@ def up(uri, prefix, workdir, guest_json):
         time.sleep(2)
     if len(leases) < 2:
         raise SystemExit('no DHCP lease for %s within 240 s' % [d.name() for d in doms if d.name() not in leases])
-    import libvirt_qemu
-    while True:  # the agent VM's agent must answer before the inventory is read
-        try:
-            libvirt_qemu.qemuAgentCommand(doms[0], '{"execute": "guest-get-osinfo"}', 5, 0)
-            break
-        except libvirt.libvirtError:
-            if time.monotonic() > deadline:
-                raise SystemExit('agent of %s did not answer within 240 s' % agent_vm)
-            time.sleep(2)
+    try:  # the agent VM's agent must answer before the inventory is read
+        wait_agent(doms[0], deadline - time.monotonic(), command='guest-get-osinfo', interval=2)
+    except TimeoutError as exc:
+        raise SystemExit(str(exc))
     print(json.dumps({'network': net.name(), 'agent_vm': agent_vm, 'quiet_vm': quiet_vm, 'leases': leases,
                       'test_uri': test_node(workdir, prefix)}))
 
 
 def down(uri, prefix):
-    conn = libvirt.open(uri)
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(prefix):
-            if dom.isActive():
-                dom.destroy()
-            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-    for net in conn.listAllNetworks(0):
-        if net.name().startswith(prefix):
-            if net.isActive():
-                net.destroy()
-            net.undefine()
+    with connect(uri) as conn:
+        remove_prefixed(conn, prefix, libvirt.VIR_DOMAIN_UNDEFINE_NVRAM, networks=True)
 
 
 def main(argv):
-    libvirt.registerErrorHandler(quiet, None)
     if argv[1:2] == ['up'] and len(argv) == 6:
         up(*argv[2:])
     elif argv[1:2] == ['down'] and len(argv) == 4:

@@ -14,27 +14,16 @@ Prints "changed" when something changed.
 
 from __future__ import absolute_import, division, print_function
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-import libvirt
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
+from harness.fixture_vm import boot, connect, define, domain_xml, lookup  # tests/integration on PYTHONPATH
 
 STATES = {1: 'running', 3: 'paused', 5: 'shutoff'}
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
 
 
 def qemu_start(socket_path, pidfile):
@@ -74,16 +63,12 @@ def main(argv):
         return qemu_start(name, argv[4])
     if action == 'qemu-stop':
         return qemu_stop(name, argv[4])
-    libvirt.registerErrorHandler(lambda *args: None, None)
-    conn = libvirt.open(uri)
-    try:
+    with connect(uri) as conn:
         dom = lookup(conn, name)
         if action == 'start':
-            guest, workdir = __import__('json').loads(argv[4]), argv[5]
-            if dom is None:
-                dom = conn.defineXML(domain_xml(name, guest, serial_log=os.path.join(workdir, 'serial.log')))
-            if not dom.isActive():
-                dom.create()
+            guest, workdir = json.loads(argv[4]), argv[5]
+            dom = define(conn, name, lambda: domain_xml(name, guest, serial_log=os.path.join(workdir, 'serial.log')))[0]
+            if boot(dom):
                 print('changed')
         elif action == 'state':
             print(STATES.get(dom.state()[0], dom.state()[0]))
@@ -96,8 +81,6 @@ def main(argv):
                 print('changed')
         else:
             sys.exit('unknown action %s' % action)
-    finally:
-        conn.close()
     return None
 
 

@@ -19,70 +19,46 @@ and the command's output.  ``remove`` destroys and undefines it.  Prints
 from __future__ import absolute_import, division, print_function
 
 import json
-import os
 import sys
 
-import libvirt
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
-from harness.smoke_guest import guest_exec, wait_for_agent  # noqa: E402
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
+from harness import fixture_vm
+from harness.fixture_vm import boot, connect, domain_xml
+from harness.smoke_guest import guest_exec, wait_for_agent
 
 
 def define(conn, name, disk, guest, serial_log):
-    dom = lookup(conn, name)
-    if dom is None:
-        dom = conn.defineXML(domain_xml(name, guest, disk=disk, kernel_boot=False, serial_log=serial_log))
+    dom, changed = fixture_vm.define(
+        conn, name, lambda: domain_xml(name, guest, disk=disk, kernel_boot=False, serial_log=serial_log))
+    if changed:
         print('changed')
     return dom
 
 
 def start(conn, name, disk, guest, serial_log):
     dom = define(conn, name, disk, guest, serial_log)
-    if not dom.isActive():
-        dom.create()
+    boot(dom)
     try:
         waited = wait_for_agent(dom, timeout=180)
         result = guest_exec(dom, '/bin/sh', ['-c', 'echo vmcat-template-boot-ok'])
     except Exception:
-        if os.path.exists(serial_log):
-            with open(serial_log, errors='replace') as f:
-                sys.stderr.write(f.read()[-3000:])
+        sys.stderr.write(fixture_vm.serial_tail(serial_log))
         raise
     print(json.dumps({'agent_seconds': round(waited, 1), 'stdout': result['stdout'], 'exitcode': result['exitcode']}))
 
 
 def remove(conn, name):
-    dom = lookup(conn, name)
-    if dom is None:
-        return
-    if dom.isActive():
-        dom.destroy()
-    dom.undefine()
-    print('changed')
+    if fixture_vm.remove(conn, name):
+        print('changed')
 
 
 def main(argv):
     uri, action, name = argv[1:4]
-    libvirt.registerErrorHandler(lambda *args: None, None)
-    conn = libvirt.open(uri)
-    try:
+    with connect(uri) as conn:
         if action == 'remove':
             remove(conn, name)
         else:
             disk, guest, serial_log = argv[4], json.loads(argv[5]), argv[6]
             (define if action == 'define' else start)(conn, name, disk, guest, serial_log)
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':

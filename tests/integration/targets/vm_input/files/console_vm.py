@@ -27,49 +27,38 @@ import os
 import sys
 import time
 
-import libvirt
 from lxml import etree
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import CONSOLE_INPUT_FILE, domain_xml  # noqa: E402  (needs sys.path above)
-from harness.smoke_guest import guest_exec, wait_for_agent  # noqa: E402
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
+from harness import fixture_vm
+from harness.fixture_vm import boot, connect, domain_xml
+from harness.guest import CONSOLE_INPUT_FILE
+from harness.smoke_guest import guest_exec, wait_for_agent
 
 
 def define(conn, name, guest, workdir, tablet):
-    dom = lookup(conn, name)
-    if dom is None:
+    def make_xml():
         text = domain_xml(name, guest, extra_cmdline='vmcat.console_reader=1',
                           serial_log=os.path.join(workdir, '%s-serial.log' % name))
         root = etree.fromstring(text.encode())
         if tablet:
             etree.SubElement(root.find('devices'), 'input', type='tablet', bus='usb')
-        dom = conn.defineXML(etree.tostring(root, encoding='unicode'))
+        return etree.tostring(root, encoding='unicode')
+
+    dom, changed = fixture_vm.define(conn, name, make_xml)
+    if changed:
         print('changed')
     return dom
 
 
 def start(conn, name, guest, workdir, tablet, agent):
     dom = define(conn, name, guest, workdir, tablet)
-    if not dom.isActive():
-        dom.create()
+    if boot(dom):
         print('changed')
     if agent:
         try:
             waited = wait_for_agent(dom, timeout=180)
         except Exception:
-            log = os.path.join(workdir, '%s-serial.log' % name)
-            if os.path.exists(log):
-                with open(log, errors='replace') as f:
-                    sys.stderr.write(f.read()[-3000:])
+            sys.stderr.write(fixture_vm.serial_tail(os.path.join(workdir, '%s-serial.log' % name)))
             raise
         print(json.dumps({'agent_seconds': round(waited, 1)}))
 
@@ -87,20 +76,13 @@ def read(conn, name, expected, timeout):
 
 
 def remove(conn, name):
-    dom = lookup(conn, name)
-    if dom is None:
-        return
-    if dom.isActive():
-        dom.destroy()
-    dom.undefine()
-    print('changed')
+    if fixture_vm.remove(conn, name):
+        print('changed')
 
 
 def main(argv):
     uri, action, name = argv[1:4]
-    libvirt.registerErrorHandler(lambda *args: None, None)
-    conn = libvirt.open(uri)
-    try:
+    with connect(uri) as conn:
         if action in ('define', 'start'):
             guest, workdir = json.loads(argv[4]), argv[5]
             tablet = '--tablet' in argv[6:]
@@ -120,8 +102,6 @@ def main(argv):
             remove(conn, name)
         else:
             sys.exit('unknown action %s' % action)
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':
