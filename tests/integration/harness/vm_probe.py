@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 """Look at a running test VM from outside the vm module: its live definition and, through its agent, the guest.
 
-Usage: guest.py URI NAME live           JSON: vcpus, memory_kib, disks, nics, graphics passwords, state
-       guest.py URI NAME wait-agent [S]  wait until the guest agent answers (default 120 s)
-       guest.py URI NAME sh COMMAND      run /bin/sh -c COMMAND in the guest; print its output
-       guest.py URI NAME wait-memory KIB [S]  wait until the live balloon shows KIB
-       guest.py URI NAME snapshot SNAP   make an internal snapshot of a shut-off VM (qcow2 disks)
+Usage: vm_probe.py URI NAME live           JSON: vcpus, memory_kib, disks, nics, graphics passwords, state
+       vm_probe.py URI NAME wait-agent [S]  wait until the guest agent answers (default 120 s)
+       vm_probe.py URI NAME sh COMMAND      run /bin/sh -c COMMAND in the guest; print its output
+       vm_probe.py URI NAME wait-memory KIB [S]  wait until the live balloon shows KIB
+       vm_probe.py URI NAME snapshot SNAP   make an internal snapshot of a shut-off VM (qcow2 disks)
 
 Everything goes through libvirt (libvirt_qemu.qemuAgentCommand for the agent), so the checks see what the
 hypervisor and the guest see, not what the module reports.

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 """Read files in a running VM through its guest agent (guest-exec cat), byte for byte.
 
-Usage: agent.py URI VM read PATH [PATH ...]
+Usage: agent_read.py URI VM read PATH [PATH ...]
        Prints JSON {PATH: base64 of the file's bytes}; exits 1 when a cat fails.
-       agent.py URI VM sh SCRIPT
+       agent_read.py URI VM sh SCRIPT
        Runs /bin/sh -c SCRIPT; prints its standard output; exits 1 when it fails.
 Only libvirt is used (libvirt_qemu.qemuAgentCommand), like the collection.
 """

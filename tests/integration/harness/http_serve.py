@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Serve a directory over HTTP on 127.0.0.1 (a free port) for the volume tests.
 
-Usage: serve.py DIRECTORY PORTFILE STOPFILE LIFETIME
+Usage: http_serve.py DIRECTORY PORTFILE STOPFILE LIFETIME
 
 Writes the port to PORTFILE once listening; stops when STOPFILE appears or
 after LIFETIME seconds, whichever comes first.  Binds to 127.0.0.1 only.

@@ -26,41 +26,9 @@ import subprocess
 import sys
 import time
 
-import libvirt
-import libvirt_qemu
+from lxml import etree
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
-
-from lxml import etree  # noqa: E402
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
-
-
-def agent(dom, command, arguments=None, timeout=10):
-    payload = {'execute': command}
-    if arguments is not None:
-        payload['arguments'] = arguments
-    return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(payload), timeout, 0)).get('return')
-
-
-def wait_agent(dom, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            agent(dom, 'guest-ping', timeout=2)
-            return
-        except libvirt.libvirtError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+from harness.fixture_vm import agent, boot, connect, define, domain_xml, lookup, remove, wait_agent
 
 
 def shell(dom, command, timeout=60):
@@ -116,16 +84,17 @@ def with_channels(xml, channels):
 
 def start(conn, args):
     guest = json.loads(args.guest)
-    dom = lookup(conn, args.name)
-    if dom is None:
+
+    def make_xml():
         disk = ext4_image(args.workdir) if args.ext4 else None
         xml = domain_xml(args.name, guest, disk=disk, disk_format='raw', extra_cmdline=args.cmdline,
                          serial_log=os.path.join(args.workdir, '%s-serial.log' % args.name))
-        dom = conn.defineXML(with_channels(xml, args.channel))
-    if not dom.isActive():
-        dom.create()
+        return with_channels(xml, args.channel)
+
+    dom = define(conn, args.name, make_xml)[0]
+    if boot(dom):
         print('changed')
-    wait_agent(dom)
+    wait_agent(dom, 120, interval=1)
 
 
 def main(argv):
@@ -138,9 +107,7 @@ def main(argv):
     parser.add_argument('--ext4', action='store_true')
     parser.add_argument('--channel', action='append', default=[])
     args = parser.parse_args(argv[1:])
-    libvirt.registerErrorHandler(lambda *a: None, None)
-    conn = libvirt.open(args.uri)
-    try:
+    with connect(args.uri) as conn:
         dom = lookup(conn, args.name)
         if args.action == 'start':
             args.guest, args.workdir = args.rest
@@ -149,13 +116,8 @@ def main(argv):
             shell(dom, args.rest[0])
         elif args.action == 'put':
             put(dom, args.rest[0], args.rest[1])
-        elif dom is not None:
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
+        elif remove(conn, args.name):
             print('changed')
-    finally:
-        conn.close()
 
 
 if __name__ == '__main__':

@@ -9,16 +9,16 @@ disk, made in a directory given on the command line.  The guest's root file
 system is the initramfs (RAM), so a file in / shows memory state, and bytes
 written to /dev/vda show disk state.
 
-Usage: guest_vm.py URI define NAME DISK_DIR GUEST_JSON [no-agent]
-       guest_vm.py URI start NAME [no-wait]   start (when off) and wait for the guest agent
-       guest_vm.py URI wait NAME              wait for the guest agent
-       guest_vm.py URI stop NAME              power off at once (destroy)
-       guest_vm.py URI sh NAME COMMAND        run /bin/sh -c COMMAND through the agent, print its output
-       guest_vm.py URI write-disk NAME TEXT   write TEXT at 20 MiB into /dev/vda (synced)
-       guest_vm.py URI read-disk NAME         print what is at 20 MiB of /dev/vda (NUL bytes dropped)
-       guest_vm.py URI disk NAME              print the disk source of vda in the running definition
-       guest_vm.py URI remove NAME...         destroy, forget snapshot metadata, undefine
-       guest_vm.py URI refresh-pool NAME      let a pool see the files in its directory
+Usage: snapshot_vm.py URI define NAME DISK_DIR GUEST_JSON [no-agent]
+       snapshot_vm.py URI start NAME [no-wait]   start (when off) and wait for the guest agent
+       snapshot_vm.py URI wait NAME              wait for the guest agent
+       snapshot_vm.py URI stop NAME              power off at once (destroy)
+       snapshot_vm.py URI sh NAME COMMAND        run /bin/sh -c COMMAND through the agent, print its output
+       snapshot_vm.py URI write-disk NAME TEXT   write TEXT at 20 MiB into /dev/vda (synced)
+       snapshot_vm.py URI read-disk NAME         print what is at 20 MiB of /dev/vda (NUL bytes dropped)
+       snapshot_vm.py URI disk NAME              print the disk source of vda in the running definition
+       snapshot_vm.py URI remove NAME...         destroy, forget snapshot metadata, undefine
+       snapshot_vm.py URI refresh-pool NAME      let a pool see the files in its directory
 
 The serial console goes to NAME-serial.log in the parent of DISK_DIR.
 """
@@ -34,21 +34,11 @@ import sys
 import libvirt
 from lxml import etree
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, '..', '..', '..')))  # tests/integration
-
-from harness.guest import domain_xml  # noqa: E402  (needs sys.path above)
-from harness.smoke_guest import guest_exec, wait_for_agent  # noqa: E402
+from harness.fixture_vm import connect, domain_xml, lookup, remove
+from harness.smoke_guest import guest_exec, wait_for_agent
 
 MARK_SECTOR = 40960  # 20 MiB into the 22 MiB fixture disk
 UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-
-
-def lookup(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return None
 
 
 def define(conn, name, disk_dir, guest_json, no_agent=False):
@@ -85,28 +75,21 @@ def disk_source(dom):
     return None
 
 
-def remove(conn, names):
+def remove_all(conn, names):
     for name in names:
-        dom = lookup(conn, name)
-        if dom is None:
-            continue
-        if dom.isActive():
-            dom.destroy()
-        dom.undefineFlags(UNDEFINE_FLAGS)
-        print('removed %s' % name)
+        if remove(conn, name, UNDEFINE_FLAGS):
+            print('removed %s' % name)
 
 
 def main(argv):
     uri, action, name = argv[1:4]
     rest = argv[4:]
-    libvirt.registerErrorHandler(lambda *args: None, None)
-    conn = libvirt.open(uri)
-    try:
+    with connect(uri) as conn:
         if action == 'define':
             define(conn, name, rest[0], rest[1], 'no-agent' in rest[2:])
             return 0
         if action == 'remove':
-            remove(conn, [name] + rest)
+            remove_all(conn, [name] + rest)
             return 0
         if action == 'refresh-pool':
             try:
@@ -143,8 +126,6 @@ def main(argv):
             print(disk_source(dom))
         else:
             sys.exit('unknown action %s' % action)
-    finally:
-        conn.close()
     return 0
 
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 """Define or undefine a minimal, never started VM with one disk, for the "volume in use" tests.
 
-Usage: domain.py URI define NAME DISK_PATH
-       domain.py URI undefine NAME
+Usage: idle_vm.py URI define NAME DISK_PATH
+       idle_vm.py URI undefine NAME
 Prints "changed" when it changed something.
 """
 
