@@ -58,18 +58,48 @@ def stage_unit():
     return code == 0, '%s unit tests passed' % (match.group(1) if match else 'no')
 
 
-PIP_VERSION_SNIPPET = (
-    'import types; from ansible_test._internal.python_requirements import get_venv_packages; '
-    'print(get_venv_packages(types.SimpleNamespace(version="%s"))["pip"])' % PY)
+REQUIREMENTS_HEADER = '>>> Requirements Commands\n'
 
 
-def _install_pip_bootstrap(python):
-    """Put tests/sanity/pip_bootstrap.py where ansible-test looks for its cached get-pip script."""
-    pip_version = subprocess.check_output([python, '-c', PIP_VERSION_SNIPPET]).decode().strip()
+def _bootstrap_pip_versions(ansible_test, env):
+    """The pip versions ansible-test bootstraps into new sanity venvs, as its own CLI plans them.
+
+    `ansible-test sanity --explain -vvv` prints the pip commands it would run for each venv it would create,
+    without running them.  A throwaway HOME hides the venvs ansible-test already keeps in ~/.ansible/test,
+    so it plans a fresh one; the pep8 test is enough, as every venv starts with the same bootstrap.
+    """
+    home = tempfile.mkdtemp(prefix='vmcat-sanity-home-')
+    try:
+        cmd = [ansible_test, 'sanity', '--local', '--requirements', '--python', PY, '--test', 'pep8',
+               '--explain', '-vvv', '--color', 'no']
+        proc = subprocess.run(cmd, cwd=SANITY_TREE, env=dict(os.environ, HOME=home, **env), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    if proc.returncode:
+        raise RuntimeError('%s failed:\n%s' % (' '.join(cmd), proc.stdout))
+    decoder = json.JSONDecoder()
+    versions = set()
+    for chunk in proc.stdout.split(REQUIREMENTS_HEADER)[1:]:
+        commands, dummy = decoder.raw_decode(chunk)
+        versions.update(options['pip_version'] for name, options in commands if name == 'bootstrap')
+    if not versions:
+        raise RuntimeError('%s planned no pip bootstrap; its output changed:\n%s' % (' '.join(cmd), proc.stdout))
+    return sorted(versions)
+
+
+def _install_pip_bootstrap(ansible_test, env):
+    """Put tests/sanity/pip_bootstrap.py where ansible-test looks for its cached get-pip script.
+
+    That place (~/.ansible/test/cache/get_pip_<version>.py) is the one ansible-test names when it cannot
+    download the script.
+    """
     cache = os.path.expanduser('~/.ansible/test/cache')
     os.makedirs(cache, exist_ok=True)
-    shutil.copy(os.path.join(ROOT, 'tests', 'sanity', 'pip_bootstrap.py'),
-                os.path.join(cache, 'get_pip_%s.py' % pip_version.replace('.', '_')))
+    for version in _bootstrap_pip_versions(ansible_test, env):
+        dest = os.path.join(cache, 'get_pip_%s.py' % version.replace('.', '_'))
+        print('+ pip %s bootstrap for ansible-test: %s' % (version, dest), flush=True)
+        shutil.copy(os.path.join(ROOT, 'tests', 'sanity', 'pip_bootstrap.py'), dest)
 
 
 def stage_sanity():
@@ -92,9 +122,9 @@ def stage_sanity():
         subprocess.check_call([sys.executable, '-m', 'venv', venv])
     core = subprocess.check_output([sys.executable, '-c', 'import ansible; print(ansible.__version__)']).decode().strip()
     subprocess.check_call([python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'ansible-core==%s' % core])
-    _install_pip_bootstrap(python)
     env = {'PATH': os.path.join(venv, 'bin') + os.pathsep + os.environ.get('PATH', '')}
     ansible_test = os.path.join(venv, 'bin', 'ansible-test')
+    _install_pip_bootstrap(ansible_test, env)
     code, dummy = sh([ansible_test, 'sanity', '--local', '--requirements', '--python', PY, '--color', 'no'],
                      cwd=SANITY_TREE, env=env)
     return code == 0, 'ansible-test sanity --local --python %s (ansible-core %s)' % (PY, core)
