@@ -122,7 +122,8 @@ def state(uri, names):
 
 def remove(uri, names):
     with connect(uri) as conn:
-        return any([remove_vm(conn, name) for name in names])  # a list: every name, not up to the first
+        removed = [remove_vm(conn, name) for name in names]  # every name, not up to the first removed one
+        return any(removed)
 
 
 # -- finding the tasks in flight ------------------------------------------------------------
