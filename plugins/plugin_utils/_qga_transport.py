@@ -24,9 +24,10 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files as _guest_files
 
 CHUNK = _guest_files.CHUNK
 TRUNCATED_NOTE = b'\n[vmcat.libvirt.qga: the guest agent truncated the output]'

@@ -10,7 +10,7 @@ import pytest
 
 from ansible.errors import AnsibleConnectionFailure
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_transport as transport
 
 from .test_qga import FakeAgent, _plugin

@@ -10,8 +10,9 @@ import zlib
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _console, _qmp
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._console import _console
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 
 
 def read_png(data):

@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 

@@ -10,9 +10,11 @@ import os
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node, _node_caps, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _node_info as _node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 

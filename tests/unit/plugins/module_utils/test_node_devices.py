@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node_devices, _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _devices as _node_devices
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -159,6 +160,6 @@ def test_captured_devices_of_the_test_bed(captured):
 
 
 def test_devices_section_on_test_driver(conn, make_ctx):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._node import Probe
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._node._node_info import Probe
     section = _node_devices.devices_section(Probe(make_ctx(conn, {})))
     assert section['total'] == 4 and section['pci'] == [] and section['by_type']['scsi_host'] == 3

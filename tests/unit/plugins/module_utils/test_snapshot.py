@@ -6,11 +6,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_tree
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_xml as sx
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _snapshot
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree as _snapshot_tree
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
     FakeConn,
     domain_xml,
@@ -71,7 +71,7 @@ def test_create_external_with_generated_file_in_check_mode():
 
 
 def test_create_external_calls_libvirt_atomically_with_quiesce(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
     monkeypatch.setattr(_guest_agent, 'agent_available', lambda dom, timeout=2: True)
     conn = FakeConn()
     conn.new_dom('vm', [('vda', '/img/vm.qcow2', 'qcow2')])
@@ -84,7 +84,7 @@ def test_create_external_calls_libvirt_atomically_with_quiesce(monkeypatch):
 
 
 def test_quiesce_without_an_answering_agent_names_the_vm(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
     monkeypatch.setattr(_guest_agent, 'agent_available', lambda dom, timeout=2: False)
     conn = FakeConn()
     conn.new_dom('web1', [('vda', '/img/vm.qcow2', 'qcow2')])

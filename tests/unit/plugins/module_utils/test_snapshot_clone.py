@@ -6,11 +6,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_tree
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_clone as sc
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _snapshot
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree as _snapshot_tree
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as sc
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
     FakeConn,
     FakeVol,
@@ -181,7 +181,7 @@ def test_new_snapshot_and_clone_predicted_together_in_check_mode():
 
 
 def test_to_template_copies_the_frozen_image(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
     seen = {}
 
     class Result:

@@ -7,9 +7,9 @@ import base64
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node as _test_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 
 def _open(uri):
@@ -99,7 +99,7 @@ class _Collect:
 
 
 def test_contents_written_through_transfer_survive_between_connections(node_uri):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>meta.raw</name><capacity>8192</capacity></volume>', 0)
         transfer.send(conn.virt, vol, [('data', b'{"a": 1}'), ('hole', 4)], False)
@@ -118,7 +118,7 @@ def test_contents_written_through_transfer_survive_between_connections(node_uri)
 
 
 def test_contents_of_deleted_volumes_are_not_saved(node_uri):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>gone.raw</name><capacity>4096</capacity></volume>', 0)
         transfer.send(conn.virt, vol, [('data', b'x')], False)
@@ -129,8 +129,8 @@ def test_contents_of_deleted_volumes_are_not_saved(node_uri):
 
 def test_test_driver_contents_are_limited(node_uri):
     import pytest
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
     for node, conn in _open(node_uri):
         vol = conn.require_volume('p1', 'v1.qcow2')
         with pytest.raises(VmcatError) as err:

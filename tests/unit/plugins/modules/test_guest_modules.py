@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files as _guest_files
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, guest_file, guest_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.guest_agent_fake import LoopbackAgent
@@ -127,7 +128,7 @@ def test_exec_no_wait(agent, run_module):
 
 
 def test_exec_disabled_says_how_to_enable(agent, run_module, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
     monkeypatch.setattr(_guest_exec, 'agent_command', _guest_agent.agent_command)
 
     class Reply:

@@ -17,8 +17,10 @@ import threading
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template, _template_meta, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as _template_meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.modules import template, template_info, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
