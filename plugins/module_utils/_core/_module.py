@@ -36,7 +36,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
     Conflict, ConnectionLost, StaleRead, VmcatError, default_hint, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import object_lock
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HAS_LXML, LXML_IMPORT_ERROR
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node as _test_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 
 
 # How often a task computes its change again when the object changed under it.
@@ -208,7 +208,7 @@ class LibvirtModule(AnsibleModule):
             self._fail_unexpected(exc)
 
     def _attempt(self, fn, ctx, lock):
-        with _test_node.session(self.params['uri']) as node:
+        with _rehearsal_node.session(self.params['uri']) as node:
             with self.connection() as conn:
                 ctx.conn = conn
                 node.restore(conn)

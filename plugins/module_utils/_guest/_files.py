@@ -13,7 +13,7 @@
   guest-file-open/read alone (no mode and owner then).
 
 ``call(command, arguments)`` sends one agent command (see
-``_guest_exec.agent_caller``) and raises the typed errors of ``_guest_agent``.
+``_exec.agent_caller``) and raises the typed errors of ``_guest_agent``.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -32,7 +32,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent i
     AgentCommandFailed,
     AgentCommandNotFound,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 
 CHUNK = 128 * 1024
 
@@ -93,7 +93,7 @@ def guest_digest(call, path, timeout=120):
     """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""
     for algorithm, tool in (('sha256', 'sha256sum'), ('md5', 'md5sum')):
         try:
-            result = _guest_exec.run(call, '/bin/sh', ['-c', '%s %s' % (tool, _guest_exec.shell_quote(path))],
+            result = _exec.run(call, '/bin/sh', ['-c', '%s %s' % (tool, _exec.shell_quote(path))],
                                      timeout=timeout)
         except VmcatError:
             return None, None
@@ -136,7 +136,7 @@ def _missing():
 
 
 def _state_by_exec(call, path, timeout):
-    result = _guest_exec.shell(call, _STATE_SCRIPT, [path], timeout=timeout)
+    result = _exec.shell(call, _STATE_SCRIPT, [path], timeout=timeout)
     if result.rc == 2:
         return _missing()
     if result.rc == 3:

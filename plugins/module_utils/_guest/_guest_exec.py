@@ -15,7 +15,7 @@ import datetime
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 _CHDIR_ARGV = 'cd "$1" || exit 1; shift; exec "$@"'
@@ -34,7 +34,7 @@ def command_line(params):
     if not cmd or not cmd.strip():
         raise InvalidInput('cmd is empty; give the shell command line to run, or argv')
     if chdir:
-        cmd = 'cd %s || exit 1\n%s' % (_guest_exec.shell_quote(chdir), cmd)
+        cmd = 'cd %s || exit 1\n%s' % (_exec.shell_quote(chdir), cmd)
     return shell, ['-c', cmd]
 
 
@@ -61,9 +61,9 @@ def _text(data, strip):
 
 def _skip_reason(call, params):
     """Why creates/removes say the command should not run (None: run it)."""
-    if params['creates'] and _guest_exec.path_exists(call, params['creates']):
+    if params['creates'] and _exec.path_exists(call, params['creates']):
         return "Did not run command since '%s' exists" % params['creates']
-    if params['removes'] and not _guest_exec.path_exists(call, params['removes']):
+    if params['removes'] and not _exec.path_exists(call, params['removes']):
         return "Did not run command since '%s' does not exist" % params['removes']
     return None
 
@@ -87,8 +87,8 @@ def run_in_guest(call, params, check_mode, act, warn, now=datetime.datetime.now)
 
     result['changed'] = True
     if not params['wait']:
-        pid = act('start %s' % _guest_exec.describe(path, args),
-                  lambda: _guest_exec.start(call, path, args, stdin=stdin, env=env, capture=False))
+        pid = act('start %s' % _exec.describe(path, args),
+                  lambda: _exec.start(call, path, args, stdin=stdin, env=env, capture=False))
         result.update(pid=pid, msg='started in the guest as pid %s, not waited for' % pid if pid is not None
                       else 'Command would have run if not in check mode')
         return result
@@ -96,9 +96,9 @@ def run_in_guest(call, params, check_mode, act, warn, now=datetime.datetime.now)
     started = now()
 
     def execute():
-        return _guest_exec.run(call, path, args, stdin=stdin, env=env, timeout=params['timeout'])
+        return _exec.run(call, path, args, stdin=stdin, env=env, timeout=params['timeout'])
 
-    done = act('run %s' % _guest_exec.describe(path, args), execute)
+    done = act('run %s' % _exec.describe(path, args), execute)
     if done is None:
         result['msg'] = 'Command would have run if not in check mode'
         return result
@@ -116,7 +116,7 @@ def run_in_guest(call, params, check_mode, act, warn, now=datetime.datetime.now)
     if done.truncated:
         warn('the guest agent truncated the output of %s (%s); qemu-ga keeps at most 16 MiB of each stream: '
              'write big output to a file in the guest and fetch it with vmcat.libvirt.guest_file'
-             % (_guest_exec.describe(path, args), ', '.join(n for n, t in (('stdout', done.stdout_truncated),
+             % (_exec.describe(path, args), ', '.join(n for n, t in (('stdout', done.stdout_truncated),
                                                                            ('stderr', done.stderr_truncated)) if t)))
     if done.rc != 0:
         result.update(failed=True, msg='non-zero return code')
@@ -130,7 +130,7 @@ def guest_exec(ctx):
     p = ctx.params
     validate(p)  # bad input fails before the VM is even looked up
     dom = ctx.conn.require_domain(p['name'])
-    call = _guest_exec.agent_caller(dom, p['agent_timeout'])
+    call = _exec.agent_caller(dom, p['agent_timeout'])
     result = run_in_guest(call, p, ctx.check_mode, ctx.act, ctx.warn)
     result['vm'] = dom.name()
     return result

@@ -28,8 +28,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandFailed
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec as _guest_exec
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files as _guest_files
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 
 EXEC_HINT = ('enable them in the guest: remove them from block-rpcs (or add them to allow-rpcs) in '
              '/etc/qemu/qemu-ga.conf, or from --block-rpcs/--allow-rpcs (BLOCK_RPCS/FILTER_RPC_ARGS in '
@@ -55,7 +55,7 @@ class GuestFile:
     # -- what the agent allows ----------------------------------------------------------------
     def exec_ok(self):
         if self._exec_ok is None:
-            self._exec_ok = _guest_files.exec_enabled(self.call)
+            self._exec_ok = _files.exec_enabled(self.call)
         return self._exec_ok
 
     def require_exec(self, why):
@@ -68,17 +68,17 @@ class GuestFile:
 
     def state(self, keep_for_diff=False):
         """The file's state; with ``keep_for_diff`` a small file's bytes too (``_data``), read now."""
-        state = _guest_files.file_state(self.call, self.path, use_exec=self.exec_ok())
+        state = _files.file_state(self.call, self.path, use_exec=self.exec_ok())
         if state['exists'] and state['type'] != 'file':
             raise VmcatError('%s in %s is a %s, not a regular file; guest_file handles regular files only'
                              % (self.path, self.where, state['type']), guest_path=self.path)
         if (keep_for_diff and self.want_diff and state['exists'] and state.get('_data') is None
                 and state['size'] is not None and state['size'] <= DIFF_LIMIT):
-            state['_data'] = _guest_files.read_file(self.call, self.path, limit=DIFF_LIMIT + 1)
+            state['_data'] = _files.read_file(self.call, self.path, limit=DIFF_LIMIT + 1)
         return state
 
     def run_shell(self, what, script, *args):
-        result = _guest_exec.shell(self.call, script, list(args), timeout=120)
+        result = _exec.shell(self.call, script, list(args), timeout=120)
         if result.rc != 0:
             raise VmcatError('%s in %s failed (exit %s): %s'
                              % (what, self.where, result.rc, to_text(result.stderr).strip()[:500]),
@@ -185,7 +185,7 @@ def ensure_present(gf, mode):
     chmod = mode is not None and mode != base['mode']
     chown = not (_owner_matches(base, p['owner'], 'owner', 'uid') and _owner_matches(base, p['group'], 'group', 'gid'))
     if write:
-        gf.act('write %d bytes to %s' % (len(data), gf.path), _guest_files.write_file, gf.call, gf.path, data)
+        gf.act('write %d bytes to %s' % (len(data), gf.path), _files.write_file, gf.call, gf.path, data)
     if chown:
         spec = (p['owner'] or '') + (':' + p['group'] if p['group'] else '')
         gf.act('chown %s %s' % (spec, gf.path), gf.run_shell, 'chown', 'chown "$1" "$2"', spec, gf.path)
@@ -255,13 +255,13 @@ def write_local(path, data):
 def fetch(gf):
     """(data, state) of the guest file, read through guest-file-read and checked with sha256sum when it can."""
     try:
-        data = _guest_files.read_file(gf.call, gf.path)
+        data = _files.read_file(gf.call, gf.path)
     except AgentCommandFailed as exc:
-        if _guest_files.is_missing(exc):
+        if _files.is_missing(exc):
             raise VmcatError('%s does not exist in %s; nothing to fetch' % (gf.path, gf.where), guest_path=gf.path)
         raise
     if gf.exec_ok():
-        _guest_files.verify(gf.call, gf.path, data)
+        _files.verify(gf.call, gf.path, data)
     state = dict(exists=True, type='file', size=len(data), sha256=hashlib.sha256(data).hexdigest())
     return data, state
 
@@ -319,7 +319,7 @@ def guest_file(ctx):
     p = ctx.params
     validate(p)
     dom = ctx.conn.require_domain(p['name'])
-    call = _guest_exec.agent_caller(dom, p['agent_timeout'])
+    call = _exec.agent_caller(dom, p['agent_timeout'])
     want_diff = bool(ctx.module is not None and getattr(ctx.module, '_diff', False))
     result = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff)
     result['vm'] = dom.name()

@@ -24,7 +24,7 @@ import re
 import struct
 import tempfile
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node as _test_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 
@@ -198,7 +198,7 @@ def _open_stream(virt, start, sparse):
 
 def send(virt, vol, segments, sparse):
     """Upload ('data', bytes)/('hole', n) segments into the whole volume; aborts the stream on any error."""
-    if _test_node.is_test_driver(virt):
+    if _rehearsal_node.is_test_driver(virt):
         return _test_send(vol, segments)
     stream, sparse = _open_stream(virt, lambda s, flags: vol.upload(s, 0, 0, flags), sparse)
     try:
@@ -231,7 +231,7 @@ def receive(virt, vol, sink, sparse=True):
 
     Returns True when the whole volume was read, False when the sink stopped it.
     """
-    if _test_node.is_test_driver(virt):
+    if _rehearsal_node.is_test_driver(virt):
         return _test_receive(vol, sink, sparse)
     stream, sparse = _open_stream(virt, lambda s, flags: vol.download(s, 0, 0, flags), sparse)
     try:
@@ -256,20 +256,20 @@ def receive(virt, vol, sink, sparse=True):
 
 
 def _test_send(vol, segments):
-    """The test driver has no upload: keep the bytes with the test node (see _test_node)."""
+    """The test driver has no upload: keep the bytes with the test node (see _rehearsal_node)."""
     parts, size = [], 0
     for kind, value in segments:
         size += value if kind == 'hole' else len(value)
-        if size > _test_node.MAX_CONTENT:
+        if size > _rehearsal_node.MAX_CONTENT:
             raise VmcatError("the test driver keeps at most %d bytes of content per volume; volume '%s' was sent more"
-                             % (_test_node.MAX_CONTENT, vol.name()))
+                             % (_rehearsal_node.MAX_CONTENT, vol.name()))
         parts.append(bytes(value) if kind == 'hole' else value)
-    _test_node.write_content(vol, b''.join(parts))
+    _rehearsal_node.write_content(vol, b''.join(parts))
 
 
 def _test_receive(vol, sink, sparse):
     """What was written into a test-driver volume, then zeros up to its capacity."""
-    data = _test_node.read_content(vol)
+    data = _rehearsal_node.read_content(vol)
     for start in range(0, len(data), CHUNK):
         if sink.data(data[start:start + CHUNK]) is False:
             return False

@@ -22,8 +22,8 @@ import os
 import uuid
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as _template_meta
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node as _test_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, NotFound, Refused, VmcatError, is_libvirt_error, is_not_found, libvirt_message)
@@ -95,7 +95,7 @@ def validate(params):
         check_name(backing['name'], 'backing.name')
     template = params.get('template') or {}
     if template:
-        _template_meta.check_template_name(template.get('name'), 'template.name')
+        _template_store.check_template_name(template.get('name'), 'template.name')
         if template.get('linked', True) and params.get('format') not in (None, 'qcow2'):
             raise InvalidInput("a linked clone of a template is a qcow2 overlay; format %s is only possible with "
                                "template.linked: false (a full copy)" % params['format'])
@@ -364,7 +364,7 @@ def _refuse_different(ctx, before):
 def _refuse_other_template(ctx, before, where):
     """An existing volume asked for as a template clone must be that kind of clone of that template."""
     spec = ctx.params['template']
-    found = _template_meta.template_backing(ctx.conn, spec['name'])
+    found = _template_store.template_backing(ctx.conn, spec['name'])
     have = (before['backing'] or {}).get('path')
     if spec.get('linked', True) and have != found['path']:
         raise Refused("%s exists %s; it is not a linked clone of template '%s' (%s), remove it first or use another "
@@ -545,7 +545,7 @@ def _clone_plan(params, source, mode=None):
 
 def _refuse_test_driver_cross_pool(conn, pool, name, source):
     """libvirt's test driver looks the source of a copy up by name in the target pool: it cannot copy across pools."""
-    if not _test_node.is_test_driver(conn.virt):
+    if not _rehearsal_node.is_test_driver(conn.virt):
         return
     with conn.translated('read', "volume '%s'" % source.name(), _GONE_HINT):
         source_pool = source.storagePoolLookupByVolume().name()
@@ -599,7 +599,7 @@ def copy_volume(conn, pool, name, source, fmt=None, mode=None):
 def _create_from_template(ctx, pool, capacity):
     """A linked clone (qcow2 overlay) or a full copy of a template's image volume."""
     spec = ctx.params['template']
-    backing = _template_meta.template_backing(ctx.conn, spec['name'])
+    backing = _template_store.template_backing(ctx.conn, spec['name'])
     if spec.get('linked', True):
         return _create_overlay(ctx, pool, capacity, backing)
     return _create_clone(ctx, pool, backing['volume'], capacity)

@@ -25,7 +25,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options as _vm_extras
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options
 
 _XML_INACTIVE = 2  # VIR_DOMAIN_XML_INACTIVE
 
@@ -49,7 +49,7 @@ def check_params(params, uri=None):
         raise InvalidInput('remove_storage applies to state: absent (the VM and the volumes it owns are removed)')
     if params.get('title') and '\n' in params['title']:
         raise InvalidInput('title must be a single line (libvirt refuses line breaks in it)')
-    _vm_extras.validate_extras(params)
+    _runtime_options.validate_extras(params)
 
 
 def check_new_name(name, uri):

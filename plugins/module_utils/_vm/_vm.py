@@ -43,7 +43,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_info import 
 )
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_init
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options as _vm_extras
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options
 
 
 _UNDEFINE_MANAGED_SAVE = 1  # VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
@@ -253,7 +253,7 @@ def ensure(ctx):
         return ensure_absent(ctx)
     dom = ctx.conn.domain(params['name'])
     if dom is None and params.get('migrate_to') is not None:
-        moved = _vm_extras.already_migrated(ctx, params)
+        moved = _runtime_options.already_migrated(ctx, params)
         if moved is not None:  # an earlier run moved it: no change here
             return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[], migration=moved)
     if dom is None:  # a VM this task makes; existing ones keep whatever name they were given elsewhere
@@ -301,7 +301,7 @@ class Converger:
         made = storage.create_volumes(ctx, creations)
         try:
             if seed is not None:
-                _vm_extras.ensure_cloud_init_seed(ctx, self.name, seed['pool'], params['cloud_init'],
+                _runtime_options.ensure_cloud_init_seed(ctx, self.name, seed['pool'], params['cloud_init'],
                                                   options.read_machine(wanted), options.read_arch(wanted))
             if config_changed:
                 if not new:
@@ -355,7 +355,7 @@ class Converger:
                         dom.setAutostart if dom is not None else None, int(params['autostart']))
             autostart = params['autostart']
         if params.get('wait_for') and dom is not None:
-            self.extra['addresses'] = _vm_extras.wait_for_vm(ctx, dom, params)
+            self.extra['addresses'] = _runtime_options.wait_for_vm(ctx, dom, params)
         changed = bool(ctx.actions)
         if dom is not None and not ctx.check_mode:
             after = describe(conn, dom)
@@ -363,7 +363,7 @@ class Converger:
         else:
             after = _predicted(before, wanted, machine.state, autostart, pending)
         if params.get('migrate_to') is not None and dom is not None:
-            migration = _vm_extras.migrate_vm(ctx, dom, params)
+            migration = _runtime_options.migrate_vm(ctx, dom, params)
             self.extra['migration'] = migration
             changed = changed or bool(migration.get('changed'))
         return Outcome(changed, before, after, restart_required=bool(pending), pending_changes=pending,

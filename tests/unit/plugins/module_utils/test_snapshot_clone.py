@@ -7,7 +7,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _snapshot
-from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree as _snapshot_tree
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as sc
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
@@ -51,7 +51,7 @@ def _vm_with_devices(conn):
 def test_clone_definition_is_a_new_vm_on_the_overlays():
     conn = FakeConn()
     dom = _vm_with_devices(conn)
-    tree = _snapshot_tree.Tree(conn, dom)
+    tree = _tree.Tree(conn, dom)
     domain = sc._saved_domain(tree, tree.info['x1'])
     root, skipped = sc.clone_definition(domain, 'copy', {'vda': '/pool/copy-vda.qcow2'}, 'vm', 'x1')
     assert skipped == ['vdb']

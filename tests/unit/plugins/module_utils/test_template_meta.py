@@ -173,11 +173,11 @@ def test_sidecar_write_read_rewrite(node, store):
 
 
 def test_failed_sidecar_upload_leaves_nothing(node, store, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as _volume_transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer
 
     def broken(*args, **kwargs):
         raise VmcatError('stream broke')
-    monkeypatch.setattr(_volume_transfer, 'send', broken)
+    monkeypatch.setattr(_transfer, 'send', broken)
     with pytest.raises(VmcatError):
         meta.write_new_sidecar(node, pool_of(node), 'deb', full_doc())
     assert node.volume(pool_of(node), 'deb.vmcat-template.json') is None

@@ -221,14 +221,14 @@ def test_pool_change_made_between_read_and_write_is_kept(run_module, conn, monke
 
 
 def test_vm_change_made_between_read_and_write_is_kept(run_module, conn, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as _domain_options
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options
     from ansible_collections.vmcat.libvirt.plugins.modules import vm
     xml = ("<domain type='test'><name>vmc-stale</name><uuid>3f1c2b7e-5d4a-4e8b-9c0d-1a2b3c4d5e6f</uuid>"
            "<memory unit='MiB'>64</memory><vcpu>1</vcpu>%s"
            "<os><type>hvm</type></os></domain>")
     dom = conn.virt.defineXML(xml % '')
     try:
-        calls = _race_once(monkeypatch, _domain_options, 'apply_options',
+        calls = _race_once(monkeypatch, _options, 'apply_options',
                            lambda: conn.virt.defineXML(xml % '<description>set by another task</description>'))
         result = run_module(vm, {'uri': 'test:///default', 'name': 'vmc-stale', 'memory': '32MiB'})
         assert len(calls) == 2 and result['changed'] is True
