@@ -24,12 +24,13 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 
-CHUNK = _files.CHUNK
+CHUNK = _file_io.CHUNK
 TRUNCATED_NOTE = b'\n[vmcat.libvirt.qga: the guest agent truncated the output]'
 
 
@@ -84,11 +85,11 @@ class QgaTransport:
     # -- files ------------------------------------------------------------------------------
     def write_file(self, path, data):
         with _Translated():
-            _files.write_file(self._send, path, data)
+            _file_io.write_file(self._send, path, data)
 
     def read_file(self, path):
         with _Translated():
-            return _files.read_file(self._send, path)
+            return _file_io.read_file(self._send, path)
 
     def guest_digest(self, path):
         """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""
@@ -101,11 +102,11 @@ class QgaTransport:
 
     def put(self, data, path):
         with _Translated():
-            _files.write_file(self._send, path, data)
+            _file_io.write_file(self._send, path, data)
             _files.verify(self._send, path, data)
 
     def fetch(self, path):
         with _Translated():
-            data = _files.read_file(self._send, path)
+            data = _file_io.read_file(self._send, path)
             _files.verify(self._send, path, data)
         return data

@@ -19,6 +19,7 @@ __metaclass__ = type
 import threading
 import traceback
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import open_hint
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     NotFound,
@@ -83,7 +84,6 @@ def connect_hint(message, password_given, uri=None):
     A test:///path URI fails for its node file: missing, or not readable.
     """
     if uri and uri.startswith('test:///'):
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import open_hint  # imports this module
         hint = open_hint(uri)
         if hint:
             return hint
@@ -307,23 +307,3 @@ class Connection:
     def all_domains(self):
         with self.translated('list', 'VMs'):
             return self.virt.listAllDomains(0)
-
-
-_UNSUPPORTED_CODES = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
-
-
-def definition_xml(obj, inactive_flag):
-    """The persistent definition of a libvirt object (pool, network, domain) as XML text.
-
-    ``inactive_flag`` is the object kind's *_XML_INACTIVE flag.  Drivers that
-    do not know the flag (libvirt's test driver for pools) give the live
-    definition, which is then the only one there is.
-    """
-    if obj.isActive() and obj.isPersistent():
-        try:
-            return obj.XMLDesc(inactive_flag)
-        except libvirt.libvirtError as exc:
-            codes = [getattr(libvirt, n) for n in _UNSUPPORTED_CODES if hasattr(libvirt, n)]
-            if exc.get_error_code() not in codes:
-                raise
-    return obj.XMLDesc(0)

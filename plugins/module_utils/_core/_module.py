@@ -22,9 +22,14 @@ __metaclass__ = type
 
 import contextlib
 import time
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import object_lock
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HAS_LXML, LXML_IMPORT_ERROR
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
     DEFAULT_URI,
     HAS_LIBVIRT,
@@ -34,9 +39,6 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection im
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     Conflict, ConnectionLost, StaleRead, VmcatError, default_hint, is_libvirt_error, libvirt_message)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import object_lock
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HAS_LXML, LXML_IMPORT_ERROR
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 
 
 # How often a task computes its change again when the object changed under it.
@@ -156,7 +158,6 @@ class LibvirtModule(AnsibleModule):
     def _fail_unexpected(self, exc):
         """An error no translator caught: a libvirt error still names the task, the node and a fix;
         anything else is a bug in the collection and says so. Both keep the traceback."""
-        import traceback
         if is_libvirt_error(exc):
             msg = 'libvirt error for %s on %s: %s; %s' % (
                 self._subject(), self.params['uri'], libvirt_message(exc), default_hint(exc))
@@ -262,7 +263,6 @@ class LibvirtModule(AnsibleModule):
 
     def run_change(self, key, fn):
         """Run ``fn(ctx) -> Outcome`` and exit with changed, ``key``: after, and diff."""
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff
         outcome = self._run(fn, lock=self._lock_of(key))
         result = dict(changed=outcome.changed)
         result[key] = outcome.after if outcome.after is not None else {}

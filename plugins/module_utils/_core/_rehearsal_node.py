@@ -37,7 +37,7 @@ import os
 import tempfile
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 STATE_NS = 'https://vmcat.example/libvirt/test-node/1'

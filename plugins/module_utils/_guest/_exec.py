@@ -19,6 +19,7 @@ __metaclass__ = type
 import base64
 import time
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._file_io import write_file
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
 
@@ -134,7 +135,6 @@ _SPOOLED_SCRIPT = 'exec < "$1" || exit 125\nrm -f "$1"\nshift\nexec "$@"'
 
 def _run_spooled(call, path, args, data, env, timeout, sleep, clock):
     """Run ``path args`` with ``data`` as stdin, through a private temporary file in the guest."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._files import write_file
     made = run(call, SHELL, ['-c', 'umask 077 && mktemp'], timeout=60, sleep=sleep, clock=clock)
     spool = made.stdout.decode('utf-8', 'replace').strip()
     if made.rc != 0 or not spool.startswith('/'):

@@ -25,6 +25,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandFailed
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
@@ -74,7 +75,7 @@ class GuestFile:
                              % (self.path, self.where, state['type']), guest_path=self.path)
         if (keep_for_diff and self.want_diff and state['exists'] and state.get('_data') is None
                 and state['size'] is not None and state['size'] <= DIFF_LIMIT):
-            state['_data'] = _files.read_file(self.call, self.path, limit=DIFF_LIMIT + 1)
+            state['_data'] = _file_io.read_file(self.call, self.path, limit=DIFF_LIMIT + 1)
         return state
 
     def run_shell(self, what, script, *args):
@@ -185,7 +186,7 @@ def ensure_present(gf, mode):
     chmod = mode is not None and mode != base['mode']
     chown = not (_owner_matches(base, p['owner'], 'owner', 'uid') and _owner_matches(base, p['group'], 'group', 'gid'))
     if write:
-        gf.act('write %d bytes to %s' % (len(data), gf.path), _files.write_file, gf.call, gf.path, data)
+        gf.act('write %d bytes to %s' % (len(data), gf.path), _file_io.write_file, gf.call, gf.path, data)
     if chown:
         spec = (p['owner'] or '') + (':' + p['group'] if p['group'] else '')
         gf.act('chown %s %s' % (spec, gf.path), gf.run_shell, 'chown', 'chown "$1" "$2"', spec, gf.path)
@@ -255,9 +256,9 @@ def write_local(path, data):
 def fetch(gf):
     """(data, state) of the guest file, read through guest-file-read and checked with sha256sum when it can."""
     try:
-        data = _files.read_file(gf.call, gf.path)
+        data = _file_io.read_file(gf.call, gf.path)
     except AgentCommandFailed as exc:
-        if _files.is_missing(exc):
+        if _file_io.is_missing(exc):
             raise VmcatError('%s does not exist in %s; nothing to fetch' % (gf.path, gf.where), guest_path=gf.path)
         raise
     if gf.exec_ok():

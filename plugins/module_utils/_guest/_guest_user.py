@@ -23,8 +23,8 @@ __metaclass__ = type
 import base64
 import re
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
     AgentCommandError,
@@ -156,12 +156,12 @@ def shadow_hash(shadow_text, user):
 def password_state(dom, user, password_hash, timeout):
     """Whether the guest already has ``password_hash`` for ``user``: True, False, or None (cannot tell).
 
-    Reads /etc/shadow through guest-file-* (``_files.read_file``); None when those commands are
+    Reads /etc/shadow through guest-file-* (``_file_io.read_file``); None when those commands are
     blocked or fail, or the user has no shadow line.
     """
     try:
         call = _exec.agent_caller(dom, timeout)
-        text = _files.read_file(call, SHADOW, limit=_SHADOW_MAX).decode('utf-8', 'replace')
+        text = _file_io.read_file(call, SHADOW, limit=_SHADOW_MAX).decode('utf-8', 'replace')
     except AgentCommandError:
         return None
     current = shadow_hash(text, user)

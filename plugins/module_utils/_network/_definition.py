@@ -23,6 +23,7 @@ import copy
 import ipaddress
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import changed_paths
 
 MODES = ('nat', 'route', 'open', 'isolated', 'bridge')
 # Modes where libvirt makes and owns the bridge (and runs dnsmasq for addresses).
@@ -152,7 +153,6 @@ def restart_view(view):
 
 def changed_option_paths(before, after):
     """Option paths ('mode', 'forward.dev', 'ips', ...) whose values differ between two compare views."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import changed_paths
     paths = []
     for path in changed_paths(before, after):
         top = path.split('.', 1)[0]

@@ -26,7 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     InvalidInput,

@@ -16,7 +16,7 @@ import ipaddress
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import (

@@ -30,6 +30,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._tree import volume_path
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
 
 CLONE_NS = 'https://vmcat.example/libvirt/snapshot-clone/1'
 _FILE_POOLS = ('dir', 'fs', 'netfs')
@@ -272,7 +273,6 @@ def _existing_clone_view(conn, dom, vm, snapshot):
 # -- to_template ---------------------------------------------------------------------------------------------------
 def ensure_template(ctx, tree, info, spec):
     """Make sure template ``spec['name']`` exists, copied from one disk's frozen image; (changed, template view)."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
     disks = _external_disks(tree, info, 'a template')
     target = spec.get('disk') or disks[0]['target']
     chosen = [d for d in disks if d['target'] == target]

@@ -25,7 +25,7 @@ has the table):
   either file (for example a clone made with clone_to_vm).
 
 Reading the tree: ``_snapshot_tree``.  Clones and templates made from
-snapshots, and who else uses a snapshot's files: ``_snapshot_clone``.
+snapshots, and who else uses a snapshot's files: ``_clone``.
 Private to vmcat.libvirt: may change without notice.
 """
 
@@ -36,6 +36,8 @@ __metaclass__ = type
 import os
 import time
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
@@ -151,13 +153,12 @@ def _plan_disks(tree, name, kind, wanted, active):
 
 
 def _check_quiesce(tree):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentError, agent_available
     if tree.vm_state != 'running':
         raise Refused('%s is %s; quiesce: true freezes the file systems of a running guest through its guest agent. '
                       'Start it, or leave quiesce unset' % (tree.where, tree.vm_state))
     try:
-        answers, detail = agent_available(tree.dom), ''
-    except AgentError as exc:  # the driver cannot even ask (no agent support at all)
+        answers, detail = _guest_agent.agent_available(tree.dom), ''
+    except _guest_agent.AgentError as exc:  # the driver cannot even ask (no agent support at all)
         answers, detail = False, '; %s' % exc.msg
     if not answers:
         raise Refused("quiesce: true needs the guest agent, but no guest agent answers in %s (is qemu-guest-agent "
@@ -273,11 +274,10 @@ def _update(ctx, tree):
 
 
 def _present(ctx, tree):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as _snapshot_clone
     params = ctx.params
     name = params['name']
     if params.get('clone_to_vm'):  # before the snapshot is taken
-        _snapshot_clone.check_clone_name(ctx.conn, params['clone_to_vm']['name'])
+        _clone.check_clone_name(ctx.conn, params['clone_to_vm']['name'])
     if name in tree.info:
         fresh, info, before, after = _update(ctx, tree)
     else:
@@ -287,10 +287,10 @@ def _present(ctx, tree):
     extra = {}
     source = fresh or tree
     if params.get('clone_to_vm'):
-        made, extra['clone'] = _snapshot_clone.ensure_clone(ctx, source, info, params['clone_to_vm'])
+        made, extra['clone'] = _clone.ensure_clone(ctx, source, info, params['clone_to_vm'])
         changed = changed or made
     if params.get('to_template'):
-        made, extra['template'] = _snapshot_clone.ensure_template(ctx, source, info, params['to_template'])
+        made, extra['template'] = _clone.ensure_template(ctx, source, info, params['to_template'])
         changed = changed or made
     return Outcome(changed, before, after, actions=ctx.actions, **extra)
 
@@ -385,8 +385,7 @@ def _check_deletable(ctx, tree, names):
             raise Refused("%s: deleting snapshot '%s' is refused because %s. Nothing was deleted; metadata_only: true "
                           "forgets snapshots and keeps every image as it is" % (tree.where, name, problem))
     if external:
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._clone import refuse_shared_images
-        refuse_shared_images(ctx.conn, tree, external)
+        _clone.refuse_shared_images(ctx.conn, tree, external)
 
 
 def _delete(ctx, tree):

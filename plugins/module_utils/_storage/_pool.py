@@ -19,7 +19,7 @@ import os
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome

@@ -5,7 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection, definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import NotFound, VmcatError
 
 

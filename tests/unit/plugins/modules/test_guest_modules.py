@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, guest_file, guest_info
@@ -266,5 +267,5 @@ def test_file_state_without_sha256sum(agent, tmp_path, monkeypatch):
 def test_short_write_fails():
     def call(command, arguments=None):
         return 7 if command == 'guest-file-open' else {'count': 1}
-    with pytest.raises(_files.GuestFileError, match='short write to /x .* 1 of 3 bytes'):
-        _files.write_file(call, '/x', b'abc')
+    with pytest.raises(_file_io.GuestFileError, match='short write to /x .* 1 of 3 bytes'):
+        _file_io.write_file(call, '/x', b'abc')
