@@ -20,7 +20,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_file_state import local_dest, write_local
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_file import local_dest, write_local
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src
 
 MODULE = 'vmcat.libvirt.guest_file'

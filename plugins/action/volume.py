@@ -31,7 +31,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._volume_transfer import probe_local_image
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._transfer import probe_local_image
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src, runs_on_controller
 
 MODULE = 'vmcat.libvirt.volume'

@@ -93,8 +93,8 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNo
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection as LibvirtConnection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection as LibvirtConnection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_transport import QgaError, QgaTransport
 

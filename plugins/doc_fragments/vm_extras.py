@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment:
 
-    # Options of plugins/module_utils/_vm_extras.py (CLOUD_INIT_SPEC, WAIT_SPEC, MIGRATE_SPEC).
+    # Options of plugins/module_utils/_vm/_runtime_options.py (CLOUD_INIT_SPEC, WAIT_SPEC, MIGRATE_SPEC).
     DOCUMENTATION = r'''
 options:
   cloud_init:

@@ -163,8 +163,8 @@ from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 
 _CORE_MARKS_UNTRUSTED = getattr(BaseInventoryPlugin, 'trusted_by_default', None) is False
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._addresses import parse_networks
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import parse_networks
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
 

@@ -149,8 +149,8 @@ trimmed:
       sample: null
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_fs import ensure_fs
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_fs import ensure_fs
 
 
 def main():

@@ -211,8 +211,8 @@ agent:
            disabled_commands: [guest-exec]}
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_facts import SECTION_NAMES, guest_info
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_info import SECTION_NAMES, guest_info
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 
 
 def main():

@@ -188,8 +188,8 @@ password_checked:
   sample: true
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_user import ensure_user
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_user import ensure_user
 
 
 def main():

@@ -346,9 +346,9 @@ actions:
   sample: [define, start, autostart]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network import ensure
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import MODES
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import MODES
 
 
 def argument_spec():

@@ -138,8 +138,8 @@ networks:
           expiry_time: 1764000000
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network import list_networks
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import list_networks
 
 
 def main():

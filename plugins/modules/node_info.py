@@ -707,8 +707,8 @@ unavailable:
       reason: 'this function is not supported by the connection driver: virNodeGetMemoryStats'
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._node import SECTIONS, gather
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node._node_info import SECTIONS, gather
 
 
 def main():

@@ -222,8 +222,8 @@ actions:
   sample: [define, build, start, autostart]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._pool import POOL_TYPES, ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._pool import POOL_TYPES, ensure
 
 
 def main():

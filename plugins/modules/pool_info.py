@@ -110,8 +110,8 @@ pools:
       volumes: [debian-12.qcow2]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._pool import list_pools
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._pool import list_pools
 
 
 def main():

@@ -172,8 +172,8 @@ error_desc:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._qmp import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._qmp import (
     HAS_QEMU_QMP,
     QEMU_QMP_IMPORT_ERROR,
     QEMU_QMP_PACKAGE,

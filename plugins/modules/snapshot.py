@@ -306,8 +306,8 @@ actions:
   sample: [create internal snapshot]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import AFTER_REVERT, STATES, ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._snapshot import AFTER_REVERT, STATES, ensure
 
 
 def main():

@@ -162,8 +162,8 @@ vm_state:
   sample: running
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot_tree import list_snapshots
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._tree import list_snapshots
 
 
 def main():

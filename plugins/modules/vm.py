@@ -680,11 +680,11 @@ migration:
   type: dict
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_state import RUN_STATES
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import ensure
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_extras import extras_argument_spec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._state import RUN_STATES
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm import ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._runtime_options import extras_argument_spec
 
 
 def argument_spec():

@@ -186,8 +186,8 @@ actions:
   sample: [write 7 bytes to channel org.example.backup.0]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_channel import start_event_loop, talk
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_channel import start_event_loop, talk
 
 
 def main():

@@ -290,9 +290,9 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_info import list_vms
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_info import list_vms
 
 try:
     import jmespath

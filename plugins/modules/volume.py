@@ -412,8 +412,8 @@ actions:
   sample: [create, resize]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._volume import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import (
     FORMATS,
     PREALLOCATION,
     SOURCES,

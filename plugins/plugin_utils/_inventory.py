@@ -22,17 +22,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _addresses
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_metadata as meta
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_resources as resources
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_state as states
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_peripherals import read_guest_agent
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError, is_not_found
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentError, agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _graphics as graphics
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _metadata as meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _resources as resources
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _state as states
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._peripherals import read_guest_agent
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentError, agent_command
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
 GROUP_BY = ('node', 'state', 'tag')

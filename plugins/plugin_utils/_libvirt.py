@@ -18,12 +18,12 @@ import contextlib
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
     HAS_LIBVIRT,
     LIBVIRT_PACKAGES,
     Connection,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 
 def require_libvirt(plugin_name):

@@ -5,10 +5,10 @@
 
 A thin adapter over the module_utils that the guest modules use too:
 
-* ``run``: ``_guest_exec.run`` (guest-exec with stdin, environment and
+* ``run``: ``_exec.run`` (guest-exec with stdin, environment and
   captured output, guest-exec-status polled until the process exits or the
   command timeout passes).
-* ``put``/``fetch``: ``_guest_files`` (guest-file-open/write/read/close in
+* ``put``/``fetch``: ``_files`` (guest-file-open/write/read/close in
   128 KiB chunks, then a checksum: sha256sum, else md5sum in the guest; else
   the file is read back).
 
@@ -24,11 +24,13 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 
-CHUNK = _guest_files.CHUNK
+CHUNK = _file_io.CHUNK
 TRUNCATED_NOTE = b'\n[vmcat.libvirt.qga: the guest agent truncated the output]'
 
 
@@ -72,7 +74,7 @@ class QgaTransport:
         """(rc, stdout bytes, stderr bytes) of one process in the guest."""
         timeout = self.command_timeout if timeout is None else timeout
         with _Translated():
-            result = _guest_exec.run(self._send, path, args, stdin=stdin, env=env, timeout=timeout,
+            result = _exec.run(self._send, path, args, stdin=stdin, env=env, timeout=timeout,
                                      sleep=self._sleep, clock=self._clock)
         err = result.stderr + (TRUNCATED_NOTE if result.truncated else b'')
         return result.rc, result.stdout, err
@@ -83,28 +85,28 @@ class QgaTransport:
     # -- files ------------------------------------------------------------------------------
     def write_file(self, path, data):
         with _Translated():
-            _guest_files.write_file(self._send, path, data)
+            _file_io.write_file(self._send, path, data)
 
     def read_file(self, path):
         with _Translated():
-            return _guest_files.read_file(self._send, path)
+            return _file_io.read_file(self._send, path)
 
     def guest_digest(self, path):
         """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""
         with _Translated():
-            return _guest_files.guest_digest(self._send, path)
+            return _files.guest_digest(self._send, path)
 
     def verify(self, path, data):
         with _Translated():
-            _guest_files.verify(self._send, path, data)
+            _files.verify(self._send, path, data)
 
     def put(self, data, path):
         with _Translated():
-            _guest_files.write_file(self._send, path, data)
-            _guest_files.verify(self._send, path, data)
+            _file_io.write_file(self._send, path, data)
+            _files.verify(self._send, path, data)
 
     def fetch(self, path):
         with _Translated():
-            data = _guest_files.read_file(self._send, path)
-            _guest_files.verify(self._send, path, data)
+            data = _file_io.read_file(self._send, path)
+            _files.verify(self._send, path, data)
         return data

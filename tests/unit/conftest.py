@@ -18,8 +18,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleExit, exit_json, fail_json
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')

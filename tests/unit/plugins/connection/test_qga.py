@@ -16,7 +16,7 @@ from ansible.plugins.loader import fragment_loader
 from ansible.utils.plugin_docs import add_fragments
 
 from ansible_collections.vmcat.libvirt.plugins.connection import qga as qga_plugin
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import AgentCommandDisabled
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandDisabled
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_transport as transport
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ansible.errors import AnsibleConnectionFailure
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_transport as transport
 
 from .test_qga import FakeAgent, _plugin
@@ -51,7 +51,7 @@ def _exec_args(agent):
 
 
 def test_small_stdin_travels_inline(spool_agent):
-    data = b'x' * _guest_exec.INLINE_STDIN_MAX
+    data = b'x' * _exec.INLINE_STDIN_MAX
     rc, out, err = _conn().exec_command('cat', in_data=data)
     assert out.startswith(b'out:' + data)
     assert [base64.b64decode(a['input-data']) for a in _exec_args(spool_agent)] == [data]
@@ -59,7 +59,7 @@ def test_small_stdin_travels_inline(spool_agent):
 
 
 def test_large_stdin_goes_through_a_guest_file(spool_agent):
-    data = b'y' * (_guest_exec.INLINE_STDIN_MAX + 1)
+    data = b'y' * (_exec.INLINE_STDIN_MAX + 1)
     rc, out, err = _conn().exec_command("/usr/bin/python3 && sleep 0", in_data=data)
     assert spool_agent.files['/tmp/tmp.AbC123'] == data
     assert not any('input-data' in a for a in _exec_args(spool_agent))

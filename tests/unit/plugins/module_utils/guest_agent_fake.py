@@ -13,7 +13,7 @@ import base64
 import os
 import subprocess
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest_agent import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
     AgentCommandDisabled,
     AgentCommandFailed,
 )

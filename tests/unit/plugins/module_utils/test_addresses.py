@@ -7,9 +7,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._addresses import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import (
     check_sources, parse_networks, vm_addresses)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_agent import (
     NOT_CONNECTED, NOT_RUNNING, FakeError)
 
@@ -143,7 +143,7 @@ class ArpBrokenDom(FakeDom):
 
 
 def test_read_arp_table_keeps_complete_entries(tmp_path):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._addresses import read_arp_table
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import read_arp_table
     path = tmp_path / 'arp'
     path.write_text(ARP_FILE)
     assert read_arp_table(str(path)) == {'52:54:00:aa:bb:01': [('10.0.0.7', 'virbr1')],
@@ -157,7 +157,7 @@ def test_read_arp_table_keeps_complete_entries(tmp_path):
     ('test:///default', []),
 ])
 def test_arp_falls_back_to_the_local_table(tmp_path, monkeypatch, uri, expected):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _addresses
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
     path = tmp_path / 'arp'
     path.write_text(ARP_FILE)
     monkeypatch.setattr(_addresses, 'PROC_ARP', str(path))

@@ -10,10 +10,10 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _cloud_init as ci
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _iso9660 as iso
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_init as ci
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso9660 as iso
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_iso9660 import read_image
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
 

@@ -5,8 +5,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection, definition_xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import NotFound, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import NotFound, VmcatError
 
 
 def test_lookups_return_none_or_list_what_exists(conn):
@@ -44,7 +45,7 @@ def test_bad_uri_names_the_uri_and_a_fix(capfd):
 
 
 def test_auth_callback_answers_credentials():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _connection
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _connection
     import libvirt
     answer = _connection._auth_callback('admin', 's3cret')
     creds = [[libvirt.VIR_CRED_AUTHNAME, 'user', 'default', None, None],
@@ -74,7 +75,7 @@ def test_definition_xml_falls_back_when_the_driver_lacks_inactive_flag(conn):
      'check that libvirtd (or virtqemud) runs on that host'),
 ])
 def test_connect_hint_names_the_fix_for_ssh_failures(message, password_given, expected):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import connect_hint
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import connect_hint
     assert expected in connect_hint(message, password_given)
 
 
@@ -104,7 +105,7 @@ def test_a_node_file_libvirt_cannot_read_says_so(tmp_path):
 
 
 def test_other_uris_keep_their_hints():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import connect_hint
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import connect_hint
     message = 'Failed to connect socket to /var/run/libvirt/libvirt-sock: No such file or directory'
     assert 'libvirtd' in connect_hint(message, False, 'qemu:///system')
     assert 'libvirtd' in connect_hint(message, False, 'test:///default')

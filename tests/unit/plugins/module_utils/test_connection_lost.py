@@ -7,8 +7,8 @@ __metaclass__ = type
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost, VmcatError, is_connection_lost, translated)
 
 
@@ -70,7 +70,7 @@ def test_a_dead_connection_reports_its_errors_as_lost():
 
 
 def test_an_object_made_meanwhile_starts_the_cycle_over():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import MadeMeanwhile, StaleRead
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import MadeMeanwhile, StaleRead
     for code, message in ((libvirt.VIR_ERR_OPERATION_FAILED, "operation failed: network 'lab' already exists with uuid x"),
                           (libvirt.VIR_ERR_STORAGE_VOL_EXIST, "storage volume 'a.qcow2' exists already")):
         with pytest.raises(MadeMeanwhile) as made:
@@ -98,7 +98,7 @@ class _Dom:
 
 def test_guest_agent_call_on_a_dead_connection_is_a_lost_connection_not_an_agent_error(monkeypatch):
     """agent_available must not swallow it (a wait for the agent would poll a dead connection until its timeout)."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
 
     class FakeQemu:
         @staticmethod
@@ -112,7 +112,7 @@ def test_guest_agent_call_on_a_dead_connection_is_a_lost_connection_not_an_agent
 
 
 def test_qmp_call_on_a_dead_connection_is_a_lost_connection(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _qmp
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
 
     class FakeQemu:
         @staticmethod
@@ -135,7 +135,7 @@ def test_any_error_on_a_dead_connection_counts_as_lost():
 
 def test_a_lookup_whose_error_was_cleared_is_asked_again():
     """libvirt-python lost the error's details (a freed object cleared it): the look-up is made once more."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import lookup_or_none
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import lookup_or_none
     calls = []
 
     def lookup(name):

@@ -6,10 +6,10 @@ __metaclass__ = type
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._diff import MASK, Diff, changed_paths
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import MASK, Diff, changed_paths
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     NotFound, VmcatError, WaitTimeout, default_hint, is_not_found, translated)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._wait import wait_for
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 

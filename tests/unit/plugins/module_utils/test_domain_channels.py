@@ -9,11 +9,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_channels as ch
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import option_paths
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _channels as ch
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import option_paths
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 DOMAIN = """<domain type='qemu'><name>web1</name><devices>
   <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
@@ -142,7 +142,7 @@ CONFIG_DOMAIN = """<domain type='qemu'><name>web1</name><devices>
 
 def live_plan(task, hotplug=True):
     from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_domain_live import Ctx, FakeDom
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import Planner, run_ops
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import Planner, run_ops
     config = _xml.parse(CONFIG_DOMAIN)
     params = dict.fromkeys(options.NAMES)
     params['channels'] = task

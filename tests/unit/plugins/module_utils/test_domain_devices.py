@@ -6,12 +6,12 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_devices as devices
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_graphics as graphics
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_nics as nics
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _devices as devices
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _graphics as graphics
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 DOMAIN = """
 <domain type='qemu'>

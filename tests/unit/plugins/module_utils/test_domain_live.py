@@ -8,15 +8,15 @@ import copy
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain_live import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import (
     Planner,
     option_paths,
     pending_changes,
     run_ops,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 LIVE = """
 <domain type='qemu' id='3'>
@@ -120,7 +120,7 @@ class Conn:
     uri = 'test:///default'
 
     def translated(self, *args):
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import translated
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import translated
         return translated(args[0], args[1], self.uri, args[2] if len(args) > 2 else None)
 
 

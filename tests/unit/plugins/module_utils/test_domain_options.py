@@ -8,9 +8,9 @@ import copy
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 MIB = 1024 * 1024
 

@@ -6,9 +6,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_raw as raw
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _raw as raw
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 GIVEN = """
 <domain type='test'>

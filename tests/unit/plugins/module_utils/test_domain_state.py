@@ -6,8 +6,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_state as states
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _state as states
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 
 class FakeError(Exception):
@@ -78,7 +78,7 @@ class Conn:
     uri = 'test:///default'
 
     def translated(self, action, what, hint=None):
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import translated
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import translated
         return translated(action, what, self.uri, hint)
 
 

@@ -14,7 +14,7 @@ import json
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent as ga
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 
 
 class FakeError(libvirt.libvirtError):

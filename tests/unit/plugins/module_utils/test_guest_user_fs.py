@@ -13,11 +13,11 @@ import json
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent as ga
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_fs as gfs
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_user as gu
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_fs as gfs
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_user as gu
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 
 HASH = '$6$abcdefgh$Z7KfoKnKTSZrzo5VZ0YubGLQOj9ov6sHo9TmE3zIU/LHKhpE30zCnZ0mcIXYf9r9rQ4DYaXoxAFSPFlcWdxjB.'
 K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test'

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _iso9660 as iso
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso9660 as iso
 
 SECTOR = 2048
 FILES = {

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _keys
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._console import _keys
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 HEADER = '/usr/include/linux/input-event-codes.h'
 

@@ -16,9 +16,9 @@ import time
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _migrate as mig
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _migrate as mig
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, NotFound, Refused, VmcatError, WaitTimeout)
 
 UUID = '11111111-2222-3333-4444-555555555555'

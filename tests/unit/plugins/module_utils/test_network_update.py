@@ -3,8 +3,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import (
     ADD_LAST,
     DELETE,
     MODIFY,
@@ -14,7 +14,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update impo
     sync_lists,
     update_ops,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import apply_options, clone, compare_view
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone, compare_view
 
 BASE = """
 <network>

@@ -5,8 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_validate import validate
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._validate import validate
 
 URI = 'test:///default'
 

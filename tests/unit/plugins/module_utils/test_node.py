@@ -10,9 +10,11 @@ import os
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node, _node_caps, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _node_info
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -30,7 +32,7 @@ def fixture(name):
 @pytest.mark.parametrize('number, text', [
     (7002022, '7.2.22'), (9000000, '9.0.0'), (10010003, '10.10.3'), (2, '0.0.2'), (0, None), (None, None)])
 def test_version_string(number, text):
-    assert _node.version_string(number) == text
+    assert _node_info.version_string(number) == text
 
 
 @pytest.mark.parametrize('uri, local', [
@@ -44,7 +46,7 @@ def test_version_string(number, text):
     ('qemu+ext:///system?command=/bin/nc', False),
 ])
 def test_is_local_uri(uri, local):
-    assert _node.is_local_uri(uri) is local
+    assert _node_info.is_local_uri(uri) is local
 
 
 @pytest.mark.parametrize('module, value, nested', [
@@ -53,45 +55,45 @@ def test_nested_from_sysfs(tmp_path, module, value, nested):
     params = tmp_path / 'module' / module / 'parameters'
     params.mkdir(parents=True)
     (params / 'nested').write_text(value)
-    assert _node.nested_from_sysfs(str(tmp_path)) is nested
+    assert _node_info.nested_from_sysfs(str(tmp_path)) is nested
 
 
 def test_nested_from_sysfs_without_kvm_modules(tmp_path):
     (tmp_path / 'module' / 'kvm' / 'parameters').mkdir(parents=True)
-    assert _node.nested_from_sysfs(str(tmp_path)) is None
+    assert _node_info.nested_from_sysfs(str(tmp_path)) is None
 
 
 def test_nested_from_host_model():
-    assert _node.nested_from_host_model(None) is None
-    assert _node.nested_from_host_model({'features': ['ss', 'vmx'], 'disabled': []}) is True
-    assert _node.nested_from_host_model({'features': ['ss'], 'disabled': ['svm']}) is False
-    assert _node.nested_from_host_model({'features': ['ss'], 'disabled': ['pcid']}) is None
+    assert _node_info.nested_from_host_model(None) is None
+    assert _node_info.nested_from_host_model({'features': ['ss', 'vmx'], 'disabled': []}) is True
+    assert _node_info.nested_from_host_model({'features': ['ss'], 'disabled': ['svm']}) is False
+    assert _node_info.nested_from_host_model({'features': ['ss'], 'disabled': ['pcid']}) is None
     # the host-model CPU captured on the test bed (kvm_pvm, no nested KVM) says nothing about vmx/svm
     captured = _node_caps.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
-    assert _node.nested_from_host_model(captured) is None
+    assert _node_info.nested_from_host_model(captured) is None
 
 
 @pytest.mark.parametrize('option, sections', [
-    (None, list(_node.SECTIONS)),
-    (['all'], list(_node.SECTIONS)),
+    (None, list(_node_info.SECTIONS)),
+    (['all'], list(_node_info.SECTIONS)),
     (['counts', 'cpu'], ['cpu', 'counts']),
-    (['devices', 'all'], list(_node.SECTIONS)),
+    (['devices', 'all'], list(_node_info.SECTIONS)),
 ])
 def test_wanted_sections(option, sections):
-    assert _node.wanted_sections(option) == sections
+    assert _node_info.wanted_sections(option) == sections
 
 
 # -- gather() on libvirt's test driver -----------------------------------------------
 def _gather(make_ctx, conn, gather_option=None, sysfs='/nonexistent-sysfs'):
-    return _node.gather(make_ctx(conn, {'gather': gather_option}), sysfs=sysfs)
+    return _node_info.gather(make_ctx(conn, {'gather': gather_option}), sysfs=sysfs)
 
 
 def test_gather_test_driver(make_ctx, conn):
     result = _gather(make_ctx, conn)
-    assert result['gathered'] == list(_node.SECTIONS)
+    assert result['gathered'] == list(_node_info.SECTIONS)
     host = result['host']
     assert host['hypervisor'] == 'TEST' and host['uri'] == 'test:///default' and host['local'] is True
-    assert host['libvirt_daemon_version'] == _node.version_string(libvirt.getVersion())
+    assert host['libvirt_daemon_version'] == _node_info.version_string(libvirt.getVersion())
     cpu = result['cpu']
     assert cpu['arch'] == 'i686' and cpu['count'] == 16 and cpu['mhz'] == 1400
     assert cpu['topology'] == {'sockets': 4, 'dies': None, 'cores': 2, 'threads': 2}
@@ -229,7 +231,7 @@ class Recorder:
 def _fake_gather(make_ctx, virt, gather_option=None, sysfs='/nonexistent-sysfs', dev_kvm='/nonexistent-kvm'):
     ctx = make_ctx(Connection(virt.uri, virconnect=virt), {'gather': gather_option})
     ctx.warn = Recorder()
-    return _node.gather(ctx, sysfs=sysfs, dev_kvm=dev_kvm), ctx.warn.warnings
+    return _node_info.gather(ctx, sysfs=sysfs, dev_kvm=dev_kvm), ctx.warn.warnings
 
 
 def test_gather_fake_qemu(make_ctx):

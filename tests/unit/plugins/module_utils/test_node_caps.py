@@ -6,7 +6,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node_caps, _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -128,7 +129,7 @@ def test_domain_capabilities_summary():
 def test_sizes_in_node_xml_follow_the_one_size_parser():
     """KB is 1000 bytes, TiB is 1024^4, no unit is KiB: the same rules as every size option."""
     from lxml import etree
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._node_caps import _kib_bytes
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import _kib_bytes
     assert _kib_bytes(etree.fromstring('<memory unit="KB">3</memory>')) == 3000
     assert _kib_bytes(etree.fromstring('<memory unit="TiB">1</memory>')) == 1024 ** 4
     assert _kib_bytes(etree.fromstring('<memory>2</memory>')) == 2048

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _node_devices, _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _devices
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -22,31 +23,31 @@ def devices(name):
 def by_name(name, fixture='node_devices_samples.xml'):
     found = [d for d in devices(fixture) if _xml.text_of(d, 'name') == name]
     assert len(found) == 1, name
-    return _node_devices.parse_device(found[0])
+    return _devices.parse_device(found[0])
 
 
 @pytest.fixture(scope='module')
 def samples():
-    return _node_devices.group_devices(devices('node_devices_samples.xml'))
+    return _devices.group_devices(devices('node_devices_samples.xml'))
 
 
 @pytest.fixture(scope='module')
 def captured():
-    return _node_devices.group_devices(devices('node_devices_qemu.xml'))
+    return _devices.group_devices(devices('node_devices_qemu.xml'))
 
 
 @pytest.mark.parametrize('code, gpu', [
     (0x030000, True), (0x030200, True), (0x038000, True), (0x040300, False), (0x010802, False),
     (0x020000, False), (0xffff00, False), (None, None)])
 def test_is_gpu(code, gpu):
-    assert _node_devices.is_gpu(code) is gpu
+    assert _devices.is_gpu(code) is gpu
 
 
 @pytest.mark.parametrize('bus, block, nvme', [
     ('nvme', '/dev/nvme0n1', True), (None, '/dev/nvme1n1', True), ('nvme', None, True),
     ('ata', '/dev/sda', False), (None, '/dev/vda', False), (None, None, False)])
 def test_is_nvme_disk(bus, block, nvme):
-    assert _node_devices.is_nvme_disk(bus, block) is nvme
+    assert _devices.is_nvme_disk(bus, block) is nvme
 
 
 def test_gpu_with_iommu_group():
@@ -159,6 +160,6 @@ def test_captured_devices_of_the_test_bed(captured):
 
 
 def test_devices_section_on_test_driver(conn, make_ctx):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._node import Probe
-    section = _node_devices.devices_section(Probe(make_ctx(conn, {})))
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._node._node_info import Probe
+    section = _devices.devices_section(Probe(make_ctx(conn, {})))
     assert section['total'] == 4 and section['pci'] == [] and section['by_type']['scsi_host'] == 3

@@ -7,8 +7,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._object_names import check_object_name
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 
 
 @pytest.mark.parametrize('name', ['images', 'lab-1', 'a.b', 'x_y', 'éé', 'x' * 200, u'\u00e9' * 100])

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _qmp
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 
 
 class FakeQmpServer:

@@ -5,8 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.plugins.module_utils._sizes import MAX_BYTES, format_size, parse_size, unit_factor
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import MAX_BYTES, format_size, parse_size, unit_factor
 
 
 @pytest.mark.parametrize('value, expected', [

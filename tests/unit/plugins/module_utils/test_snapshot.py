@@ -6,11 +6,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_tree
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_xml as sx
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _snapshot
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
     FakeConn,
     domain_xml,
@@ -32,7 +32,7 @@ def _internal_vm(conn, names=('s1',)):
 def test_tree_descendants_deepest_first():
     conn = FakeConn()
     dom = external_vm(conn, ('a', 'b', 'c', 'd'))
-    tree = _snapshot_tree.Tree(conn, dom)
+    tree = _tree.Tree(conn, dom)
     assert tree.descendants('a') == ['d', 'c', 'b']
     assert tree.children('a') == ['b'] and tree.current == 'd' and tree.vm_state == 'running'
     assert tree.ordered() == ['a', 'b', 'c', 'd']
@@ -44,13 +44,13 @@ def test_external_view_has_files_bases_and_sizes():
     dom = external_vm(conn, ('x1', 'x2'))
     from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import FakeVol
     pool.vols.append(FakeVol(pool, 'vm.x1', '/img/vm.x1', '/img/vm.qcow2', allocation=4096))
-    tree = _snapshot_tree.Tree(conn, dom)
-    x1 = _snapshot_tree.describe(tree, 'x1')
+    tree = _tree.Tree(conn, dom)
+    x1 = _tree.describe(tree, 'x1')
     assert x1['kind'] == 'external' and x1['children'] == ['x2'] and x1['current'] is False
     assert x1['disks'] == [{'target': 'vda', 'snapshot': 'external', 'file': '/img/vm.x1', 'format': 'qcow2',
                             'base': '/img/vm.qcow2', 'size': 4096}]
     assert x1['size'] == 4096
-    x2 = _snapshot_tree.describe(tree, 'x2')
+    x2 = _tree.describe(tree, 'x2')
     assert x2['disks'][0]['base'] == '/img/vm.x1' and x2['size'] is None  # vm.x2 is no volume in a pool
 
 
@@ -71,7 +71,7 @@ def test_create_external_with_generated_file_in_check_mode():
 
 
 def test_create_external_calls_libvirt_atomically_with_quiesce(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
     monkeypatch.setattr(_guest_agent, 'agent_available', lambda dom, timeout=2: True)
     conn = FakeConn()
     conn.new_dom('vm', [('vda', '/img/vm.qcow2', 'qcow2')])
@@ -84,7 +84,7 @@ def test_create_external_calls_libvirt_atomically_with_quiesce(monkeypatch):
 
 
 def test_quiesce_without_an_answering_agent_names_the_vm(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
     monkeypatch.setattr(_guest_agent, 'agent_available', lambda dom, timeout=2: False)
     conn = FakeConn()
     conn.new_dom('web1', [('vda', '/img/vm.qcow2', 'qcow2')])
@@ -317,9 +317,9 @@ def test_pool_volume_disks_get_overlay_names_and_bases():
                 '<memory snapshot="no"/><disks><disk name="vdb" snapshot="external" type="file">'
                 '<driver type="qcow2"/><source file="/img/vm.n1"/></disk></disks>%s</domainsnapshot>' % dom.xml)
     dom.add('n1', recorded, current=True)
-    tree = _snapshot_tree.Tree(conn, dom)
+    tree = _tree.Tree(conn, dom)
     assert tree.info['n1']['disks'][0]['base'] == '/img/vm.qcow2'
-    assert 'base_volume' not in _snapshot_tree.describe(tree, 'n1')['disks'][0]
+    assert 'base_volume' not in _tree.describe(tree, 'n1')['disks'][0]
     other = conn.new_dom('other', [], extra_devices=VOLUME_DISK.replace('vdb', 'vda'))
     with pytest.raises(Refused) as failed:
         _snapshot.ensure(context(conn, name='n1', state='absent'))

@@ -6,11 +6,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_tree
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_clone as sc
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _snapshot
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tree
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as sc
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
     FakeConn,
     FakeVol,
@@ -51,7 +51,7 @@ def _vm_with_devices(conn):
 def test_clone_definition_is_a_new_vm_on_the_overlays():
     conn = FakeConn()
     dom = _vm_with_devices(conn)
-    tree = _snapshot_tree.Tree(conn, dom)
+    tree = _tree.Tree(conn, dom)
     domain = sc._saved_domain(tree, tree.info['x1'])
     root, skipped = sc.clone_definition(domain, 'copy', {'vda': '/pool/copy-vda.qcow2'}, 'vm', 'x1')
     assert skipped == ['vdb']
@@ -181,7 +181,7 @@ def test_new_snapshot_and_clone_predicted_together_in_check_mode():
 
 
 def test_to_template_copies_the_frozen_image(monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
     seen = {}
 
     class Result:

@@ -6,9 +6,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _snapshot_xml as sx
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 # As QEMU's driver in libvirt 9.0 writes them (shortened <domain>).
 EXTERNAL = '''<domainsnapshot>

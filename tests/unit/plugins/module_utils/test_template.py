@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template_meta as meta
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
 
 
 def params(**kw):

@@ -13,10 +13,10 @@ import json
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template_meta as meta
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as meta
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
 
 MIB = 1024 ** 2
@@ -173,11 +173,11 @@ def test_sidecar_write_read_rewrite(node, store):
 
 
 def test_failed_sidecar_upload_leaves_nothing(node, store, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer
 
     def broken(*args, **kwargs):
         raise VmcatError('stream broke')
-    monkeypatch.setattr(_volume_transfer, 'send', broken)
+    monkeypatch.setattr(_transfer, 'send', broken)
     with pytest.raises(VmcatError):
         meta.write_new_sidecar(node, pool_of(node), 'deb', full_doc())
     assert node.volume(pool_of(node), 'deb.vmcat-template.json') is None

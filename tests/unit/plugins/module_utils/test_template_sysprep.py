@@ -17,8 +17,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template_sysprep as sysprep
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sysprep as sysprep
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
 
 MIB = 1024 * 1024
 needs_tools = pytest.mark.skipif(not all(shutil.which(t) for t in ('mke2fs', 'debugfs', 'qemu-img')),

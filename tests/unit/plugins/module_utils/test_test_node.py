@@ -7,14 +7,14 @@ import base64
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
 
 def _open(uri):
     node = None
-    with _test_node.session(uri) as node:
+    with _rehearsal_node.session(uri) as node:
         with Connection(uri) as conn:
             node.restore(conn)
             yield node, conn
@@ -23,10 +23,10 @@ def _open(uri):
 def test_only_file_backed_test_uris_are_nodes(tmp_path):
     path = tmp_path / 'n.xml'
     path.write_text('<node/>')
-    assert _test_node.node_file('test://%s' % path) == str(path)
-    assert _test_node.node_file('test:///default') is None
-    assert _test_node.node_file('qemu:///system') is None
-    assert _test_node.node_file('test:///does/not/exist.xml') is None
+    assert _rehearsal_node.node_file('test://%s' % path) == str(path)
+    assert _rehearsal_node.node_file('test:///default') is None
+    assert _rehearsal_node.node_file('qemu:///system') is None
+    assert _rehearsal_node.node_file('test:///does/not/exist.xml') is None
 
 
 def test_state_survives_between_connections(node_uri):
@@ -61,7 +61,7 @@ def test_a_stopped_pool_keeps_its_volumes_and_their_contents(node_uri):
     """A stopped pool lists no volumes; the node file still keeps them, as a stopped dir pool keeps its files."""
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>seed.raw</name><capacity>4096</capacity></volume>', 0)
-        _test_node.write_content(vol, b'kept')
+        _rehearsal_node.write_content(vol, b'kept')
         node.persist(conn)
     for node, conn in _open(node_uri):
         conn.require_pool('p1').destroy()
@@ -74,7 +74,7 @@ def test_a_stopped_pool_keeps_its_volumes_and_their_contents(node_uri):
         pool = conn.require_pool('p1')
         pool.create(0)
         assert sorted(pool.listVolumes()) == ['seed.raw', 'v1.qcow2']
-        assert _test_node.read_content(pool.storageVolLookupByName('seed.raw')) == b'kept'
+        assert _rehearsal_node.read_content(pool.storageVolLookupByName('seed.raw')) == b'kept'
 
 
 def test_without_persist_nothing_is_kept(node_uri):
@@ -99,7 +99,7 @@ class _Collect:
 
 
 def test_contents_written_through_transfer_survive_between_connections(node_uri):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>meta.raw</name><capacity>8192</capacity></volume>', 0)
         transfer.send(conn.virt, vol, [('data', b'{"a": 1}'), ('hole', 4)], False)
@@ -118,7 +118,7 @@ def test_contents_written_through_transfer_survive_between_connections(node_uri)
 
 
 def test_contents_of_deleted_volumes_are_not_saved(node_uri):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>gone.raw</name><capacity>4096</capacity></volume>', 0)
         transfer.send(conn.virt, vol, [('data', b'x')], False)
@@ -129,13 +129,13 @@ def test_contents_of_deleted_volumes_are_not_saved(node_uri):
 
 def test_test_driver_contents_are_limited(node_uri):
     import pytest
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
     for node, conn in _open(node_uri):
         vol = conn.require_volume('p1', 'v1.qcow2')
         with pytest.raises(VmcatError) as err:
-            transfer.send(conn.virt, vol, [('hole', _test_node.MAX_CONTENT), ('data', b'x')], False)
-        assert "at most %d bytes" % _test_node.MAX_CONTENT in str(err.value) and "'v1.qcow2'" in str(err.value)
+            transfer.send(conn.virt, vol, [('hole', _rehearsal_node.MAX_CONTENT), ('data', b'x')], False)
+        assert "at most %d bytes" % _rehearsal_node.MAX_CONTENT in str(err.value) and "'v1.qcow2'" in str(err.value)
 
 
 # -- a node file someone broke ------------------------------------------------------------------
@@ -143,7 +143,7 @@ def _node_with_content(node_uri, data=b'kept'):
     """The node file path after one task wrote ``data`` into a new volume /pool1/seed.raw."""
     for node, conn in _open(node_uri):
         vol = conn.require_pool('p1').createXML('<volume><name>seed.raw</name><capacity>4096</capacity></volume>', 0)
-        _test_node.write_content(vol, data)
+        _rehearsal_node.write_content(vol, data)
         node.persist(conn)
     return node_uri[len('test://'):]
 
@@ -179,7 +179,7 @@ def test_wrapped_base64_is_not_corrupt(node_uri):
     _corrupt(path, encoded, '\n' + encoded[:40] + '\n  ' + encoded[40:] + '\n')
     assert text != open(path).read()
     for node, conn in _open(node_uri):
-        assert _test_node.read_content(conn.require_volume('p1', 'seed.raw')) == b'kept' * 30
+        assert _rehearsal_node.read_content(conn.require_volume('p1', 'seed.raw')) == b'kept' * 30
 
 
 def test_a_flag_without_a_name_is_a_clean_error(node_uri):

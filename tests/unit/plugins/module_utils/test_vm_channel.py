@@ -11,9 +11,9 @@ import base64
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_channel as vc
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm_channel as vc
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 
 AGAIN = vc.AGAIN
 

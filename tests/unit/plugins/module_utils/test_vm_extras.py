@@ -13,9 +13,9 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.vmcat.libvirt.plugins.doc_fragments.vm_extras import ModuleDocFragment
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_extras as ex
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError, WaitTimeout
-from ansible_collections.vmcat.libvirt.plugins.module_utils._wait import wait_for
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options as ex
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, WaitTimeout
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_addresses import AGENT, LEASE
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_addresses import FakeDom as AddressDom
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_agent import NOT_CONNECTED

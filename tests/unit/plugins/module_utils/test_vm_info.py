@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_info
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm_info
 
 
 def _fake_proc(tmp_path, pid, start_ticks, system_uptime):
@@ -43,6 +43,6 @@ def test_describe_a_running_vm(conn):
 
 
 def test_option_view_never_has_passwords():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
     root = _xml.parse("<domain><devices><graphics type='vnc' autoport='yes' passwd='secret'/></devices></domain>")
     assert _vm_info.option_view(root)['graphics'][0]['password'] is None

@@ -10,8 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm, _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
 WANTED = '''<domain type='qemu'><name>g</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os>

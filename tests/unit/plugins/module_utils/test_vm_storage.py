@@ -6,10 +6,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _vm_storage as storage
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks as storage
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound
 
 
 @pytest.fixture

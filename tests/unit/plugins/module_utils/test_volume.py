@@ -7,9 +7,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 MIB = 1024 ** 2
 
@@ -152,7 +153,7 @@ class _Dom:
 
 
 def test_users_index_skips_vms_that_vanish():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._usage import volume_users_index
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users_index
 
     class Conn:
         def all_domains(self):

@@ -171,8 +171,8 @@ def install(monkeypatch, store):
         return 0
 
     # The fakes stand for a driver with streams: skip the test driver's own content store.
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
-    monkeypatch.setattr(_test_node, 'is_test_driver', lambda virt: False)
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
+    monkeypatch.setattr(_rehearsal_node, 'is_test_driver', lambda virt: False)
     monkeypatch.setattr(libvirt.virConnect, 'newStream', new_stream)
     monkeypatch.setattr(libvirt.virStorageVol, 'upload', upload)
     monkeypatch.setattr(libvirt.virStorageVol, 'download', download)

@@ -12,9 +12,9 @@ import struct
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _volume_transfer as transfer
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Context
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import (
     FakeStore,
     FakeVirt,

@@ -11,7 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_exec, _guest_files
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, guest_file, guest_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.guest_agent_fake import LoopbackAgent
@@ -22,7 +24,7 @@ URI = 'test:///default'
 @pytest.fixture
 def agent(monkeypatch):
     fake = LoopbackAgent()
-    monkeypatch.setattr(_guest_exec, 'agent_command', fake)
+    monkeypatch.setattr(_exec, 'agent_command', fake)
     return fake
 
 
@@ -76,7 +78,7 @@ def test_exec_argv_stdin_env(agent, run_module):
 
 
 def test_exec_large_stdin_goes_through_a_guest_file(agent, run_module):
-    data = 'x' * (_guest_exec.INLINE_STDIN_MAX + 10)
+    data = 'x' * (_exec.INLINE_STDIN_MAX + 10)
     r = run_module(guest_exec, _args(argv=['/bin/sh', '-c', 'wc -c; echo "$FOO"'], stdin=data, env={'FOO': 'kept'},
                                      stdin_add_newline=False))
     assert r['rc'] == 0 and r['stdout_lines'] == [str(len(data)), 'kept']
@@ -127,8 +129,8 @@ def test_exec_no_wait(agent, run_module):
 
 
 def test_exec_disabled_says_how_to_enable(agent, run_module, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent
-    monkeypatch.setattr(_guest_exec, 'agent_command', _guest_agent.agent_command)
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
+    monkeypatch.setattr(_exec, 'agent_command', _guest_agent.agent_command)
 
     class Reply:
         pass
@@ -151,8 +153,8 @@ def test_exec_timeout_names_pid():
 
     def sleep(seconds):
         clock['now'] += seconds
-    with pytest.raises(_guest_exec.GuestExecTimeout, match=r'pid 42 .* within 3s') as exc:
-        _guest_exec.run(call, '/bin/sleep', ['9'], timeout=3, sleep=sleep, clock=lambda: clock['now'])
+    with pytest.raises(_exec.GuestExecTimeout, match=r'pid 42 .* within 3s') as exc:
+        _exec.run(call, '/bin/sleep', ['9'], timeout=3, sleep=sleep, clock=lambda: clock['now'])
     assert exc.value.details['pid'] == 42
 
 
@@ -256,14 +258,14 @@ def test_file_bad_input(agent, run_module):
 def test_file_state_without_sha256sum(agent, tmp_path, monkeypatch):
     path = tmp_path / 'f'
     path.write_bytes(b'abc')
-    call = _guest_exec.agent_caller('dom')
-    monkeypatch.setattr(_guest_files, '_STATE_SCRIPT', _guest_files._STATE_SCRIPT.replace('sha256sum', 'nosuchtool'))
-    state = _guest_files.file_state(call, str(path))
+    call = _exec.agent_caller('dom')
+    monkeypatch.setattr(_files, '_STATE_SCRIPT', _files._STATE_SCRIPT.replace('sha256sum', 'nosuchtool'))
+    state = _files.file_state(call, str(path))
     assert state['sha256'] == hashlib.sha256(b'abc').hexdigest() and state['via'] == 'exec'
 
 
 def test_short_write_fails():
     def call(command, arguments=None):
         return 7 if command == 'guest-file-open' else {'count': 1}
-    with pytest.raises(_guest_files.GuestFileError, match='short write to /x .* 1 of 3 bytes'):
-        _guest_files.write_file(call, '/x', b'abc')
+    with pytest.raises(_file_io.GuestFileError, match='short write to /x .* 1 of 3 bytes'):
+        _file_io.write_file(call, '/x', b'abc')

@@ -17,7 +17,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _guest_agent as ga
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_user
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import (

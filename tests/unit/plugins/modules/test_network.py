@@ -5,10 +5,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _update_running
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import AFFECT_CONFIG, AFFECT_LIVE
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import apply_options, clone
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import _update_running
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import AFFECT_CONFIG, AFFECT_LIVE
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone
 from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 
@@ -128,7 +128,7 @@ def test_live_updates_use_live_and_config_flags(conn, make_ctx):
 
 
 def test_stopped_network_lists_use_config_flag(conn, make_ctx):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _save_config
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import _save_config
     saved = _xml.parse("<network><name>x</name><ip address='10.9.0.1' prefix='24'/></network>")
     wanted = clone(saved)
     apply_options(wanted, dict(dns_hosts=[dict(ip='10.9.0.5', hostnames=['nas'])], purge_dns_hosts=True))
@@ -244,8 +244,8 @@ def test_restart_refused_while_running_vm_uses_network(run_module, node_uri):
 
 
 def test_transient_network_takes_live_lists_only(conn, make_ctx):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import Refused as RefusedError
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import ensure
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Refused as RefusedError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import ensure
     net = conn.virt.networkCreateXML("<network><name>vmc-transient</name><bridge name='vmcbrtr01'/>"
                                      "<ip address='10.66.0.1' prefix='24'/></network>")
     try:
@@ -267,7 +267,7 @@ def test_transient_network_takes_live_lists_only(conn, make_ctx):
 @pytest.mark.parametrize('state', ['present', 'absent'])
 @pytest.mark.parametrize('check_mode', [True, False])
 def test_bad_names_fail_before_any_lookup(run_module, node_uri, monkeypatch, name, state, check_mode):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _connection
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _connection
 
     def no_lookup(self, name):
         raise AssertionError('network %r was looked up before its name was checked' % name)
@@ -288,11 +288,11 @@ def test_every_translated_call_has_a_hint():
     """A libvirt failure in the network code names the network, the URI and what to do (a hint, not just the code)."""
     import ast
     import os
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _network
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _network
     folder = os.path.dirname(_network.__file__)
     missing = []
     for file_name in sorted(os.listdir(folder)):
-        if not (file_name.startswith('_network') and file_name.endswith('.py')):
+        if not file_name.endswith('.py') or file_name == '__init__.py':  # every file of the _network package
             continue
         with open(os.path.join(folder, file_name)) as source:
             tree = ast.parse(source.read())
@@ -310,8 +310,8 @@ def _failing(*_args):
 
 
 def test_read_failure_inside_a_change_names_network_and_uri(conn, make_ctx):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _save_config
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import _save_config
 
     class BrokenNet:
         def name(self):
@@ -332,7 +332,7 @@ def test_read_failure_inside_a_change_names_network_and_uri(conn, make_ctx):
 
 
 def test_read_back_failure_after_a_change_says_the_change_was_made(run_module, node_uri, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _network as core
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _network as core
     real = core.describe
     calls = []
 

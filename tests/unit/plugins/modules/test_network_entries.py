@@ -6,12 +6,12 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import StaleRead, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network import _apply_ops, _update_running, entry_plan
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_update import (
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import StaleRead, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import _apply_ops, _update_running, entry_plan
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import (
     ADD_LAST, AFFECT_CONFIG, AFFECT_LIVE, DELETE, SECTION_IP_DHCP_HOST, UpdateOp)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network_xml import apply_options, clone, spec_of
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone, spec_of
 from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 

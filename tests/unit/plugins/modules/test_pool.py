@@ -7,9 +7,10 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import Refused, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._test_node import STATE_NS
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import STATE_NS
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, pool_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 
@@ -106,7 +107,8 @@ def test_bad_input_fails_before_any_change(run_module, node_uri, args, fragment)
 
 
 def test_xml_of_a_netfs_pool_keeps_unknown_parts():
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool, _xml
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
     root = _xml.parse('<pool type="netfs"><name>n</name><source><host name="a"/><dir path="/e"/>'
                       '<format type="nfs"/><protocol ver="4"/></source><target><path>/mnt</path></target></pool>')
     _pool.apply_options(root, dict(source=dict(host='b', port=2049, dir=None), target=dict(path=None, mode='0750')))
@@ -119,7 +121,7 @@ def test_xml_of_a_netfs_pool_keeps_unknown_parts():
 def test_build_flag_is_libvirts_no_overwrite():
     """Building an fs/disk/logical pool must never ask libvirt to reformat what is there."""
     import libvirt
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
     assert _pool._BUILD_NO_OVERWRITE == libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
     assert _pool._BUILD_NO_OVERWRITE != libvirt.VIR_STORAGE_POOL_BUILD_OVERWRITE
 

@@ -8,9 +8,10 @@ import os
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _module, _object_lock
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import ConnectionLost, StaleRead
-from ansible_collections.vmcat.libvirt.plugins.module_utils._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _module
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _object_lock
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import ConnectionLost, StaleRead
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, pool, vm_input
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 
@@ -113,7 +114,7 @@ def test_the_daemon_that_does_not_come_back_is_named(run_module, node_uri, monke
     def connection(self):
         opened.append(1)
         if len(opened) == 2:  # the first reconnect
-            from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+            from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
             return Connection('qemu+unix:///system?socket=/nonexistent/sock')
         return real(self)
     monkeypatch.setattr(_module.LibvirtModule, 'connection', connection)
@@ -160,7 +161,7 @@ def test_lock_directory_must_be_private(tmp_path, monkeypatch):
     shared = tmp_path / ('vmcat-libvirt-locks-%d' % os.getuid())
     shared.mkdir(mode=0o777)
     os.chmod(str(shared), 0o777)
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
     with pytest.raises(VmcatError) as failed:
         _object_lock.lock_dir()
     assert 'is not a private directory of this user' in str(failed.value)
@@ -168,7 +169,7 @@ def test_lock_directory_must_be_private(tmp_path, monkeypatch):
 
 def test_two_tasks_creating_one_pool_at_once_both_succeed(run_module, conn, monkeypatch, tmp_path):
     """The other task defines the pool between this task's look-up and its define: this one sees it and converges."""
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
     real_create = _pool._create
     calls = []
 
@@ -205,7 +206,7 @@ def _race_once(monkeypatch, module, name, concurrent):
 
 
 def test_pool_change_made_between_read_and_write_is_kept(run_module, conn, monkeypatch, tmp_path):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _pool
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
     xml = ("<pool type='dir'><name>vmc-stale</name><uuid>8a0e2f56-9c6b-4d0e-a2f1-3b7c5d9e1f20</uuid>"
            "<target><path>%s</path>%s</target></pool>")
     conn.virt.storagePoolDefineXML(xml % (tmp_path, ''), 0)
@@ -220,14 +221,14 @@ def test_pool_change_made_between_read_and_write_is_kept(run_module, conn, monke
 
 
 def test_vm_change_made_between_read_and_write_is_kept(run_module, conn, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils import _domain_options
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options
     from ansible_collections.vmcat.libvirt.plugins.modules import vm
     xml = ("<domain type='test'><name>vmc-stale</name><uuid>3f1c2b7e-5d4a-4e8b-9c0d-1a2b3c4d5e6f</uuid>"
            "<memory unit='MiB'>64</memory><vcpu>1</vcpu>%s"
            "<os><type>hvm</type></os></domain>")
     dom = conn.virt.defineXML(xml % '')
     try:
-        calls = _race_once(monkeypatch, _domain_options, 'apply_options',
+        calls = _race_once(monkeypatch, _options, 'apply_options',
                            lambda: conn.virt.defineXML(xml % '<description>set by another task</description>'))
         result = run_module(vm, {'uri': 'test:///default', 'name': 'vmc-stale', 'memory': '32MiB'})
         assert len(calls) == 2 and result['changed'] is True

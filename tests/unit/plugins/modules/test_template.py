@@ -17,8 +17,10 @@ import threading
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template, _template_meta, _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.modules import template, template_info, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
@@ -134,7 +136,7 @@ def test_register_from_volume_four_ways(run_module, node_uri, store, clock):
         assert predicted[key] == got[key], key
     assert volume_names(run_module, node_uri) == ['p1/deb.vmcat-template.img', 'p1/deb.vmcat-template.json',
                                                   'p1/v1.qcow2']
-    stored = _template_meta.decode(store.contents['/pool1/deb.vmcat-template.json'], 'x')
+    stored = _template_store.decode(store.contents['/pool1/deb.vmcat-template.json'], 'x')
     assert stored['tags'] == ['a', 'b'] and stored['virtual_size'] == GIB
 
 
@@ -284,7 +286,7 @@ def test_reserved_volume_name_is_refused(run_module, node_uri, store):
 def test_failed_metadata_write_removes_the_image(run_module, node_uri, store, monkeypatch):
     def broken(*args):
         raise VmcatError('disk full')
-    monkeypatch.setattr(_template_meta, 'write_new_sidecar', broken)
+    monkeypatch.setattr(_template_store, 'write_new_sidecar', broken)
     assert fail(run_module, template, dict(uri=node_uri, name='deb', pool='p1', source=dict(volume='v1.qcow2'))) == \
         'disk full'
     assert volume_names(run_module, node_uri) == ['p1/v1.qcow2']
@@ -447,7 +449,7 @@ def test_metadata_changed_by_another_task_since_the_read_is_read_again(
         run_module, node_uri, store, clock, monkeypatch):
     """The metadata is read again right before it is written; a change since the first read starts over."""
     register(run_module, node_uri, tags=['x'])
-    real_read = _template_meta.read_sidecar
+    real_read = _template_store.read_sidecar
     reads = []
 
     def read(conn, vol, pool):
@@ -456,7 +458,7 @@ def test_metadata_changed_by_another_task_since_the_read_is_read_again(
         if len(reads) == 2:  # the check before the first write: another task set a description meanwhile
             return dict(doc, description='set by another task')
         return doc
-    monkeypatch.setattr(_template_meta, "read_sidecar", read)
+    monkeypatch.setattr(_template_store, "read_sidecar", read)
     applied = run_module(template, dict(uri=node_uri, name='deb', tags=['y']))
     assert applied['changed'] is True and applied['template']['tags'] == ['y']
     assert len(reads) >= 4  # read, check (changed), then read and check again on the second try

@@ -19,7 +19,7 @@ import base64
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm_channel import AGAIN
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_channel import AGAIN
 from ansible_collections.vmcat.libvirt.plugins.modules import vm_channel
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_vm_channel import FakeStream

@@ -8,8 +8,8 @@ import json
 import libvirt
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _qmp
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.modules import vm_input
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 
@@ -74,8 +74,8 @@ def test_absolute_mouse_needs_a_tablet(run_module, qmp_sent):
 
 def test_mouse_with_a_tablet_scales_to_the_screen(run_module, node_uri, qmp_sent):
     with Connection(node_uri) as conn:  # the node file keeps the new VM for the module runs
-        from ansible_collections.vmcat.libvirt.plugins.module_utils import _test_node
-        with _test_node.session(node_uri) as node:
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
+        with _rehearsal_node.session(node_uri) as node:
             node.restore(conn)
             conn.virt.defineXML(TABLET_VM).create()
             node.persist(conn)

@@ -17,7 +17,7 @@ import threading
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install

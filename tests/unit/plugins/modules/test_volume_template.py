@@ -11,9 +11,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils import _template
-from ansible_collections.vmcat.libvirt.plugins.module_utils._connection import Connection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._errors import InvalidInput, NotFound, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install

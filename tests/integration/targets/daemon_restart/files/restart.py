@@ -254,7 +254,7 @@ def thaw(pid):
 def lock_api():
     """The collection's (lock_path, object_lock); (None, None) for a collection without object locks."""
     try:
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._object_lock import lock_path, object_lock
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import lock_path, object_lock
     except ImportError:  # then the vm and network tasks cannot be held
         return None, None
     return lock_path, object_lock

@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading the saved definition of a libvirt object, whatever the driver supports.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+try:
+    import libvirt
+except ImportError:  # pragma: no cover - reported by the connection layer
+    libvirt = None
+
+_UNSUPPORTED_CODES = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
+
+
+def definition_xml(obj, inactive_flag):
+    """The persistent definition of a libvirt object (pool, network, domain) as XML text.
+
+    ``inactive_flag`` is the object kind's *_XML_INACTIVE flag.  Drivers that
+    do not know the flag (libvirt's test driver for pools) give the live
+    definition, which is then the only one there is.
+    """
+    if obj.isActive() and obj.isPersistent():
+        try:
+            return obj.XMLDesc(inactive_flag)
+        except libvirt.libvirtError as exc:
+            codes = [getattr(libvirt, n) for n in _UNSUPPORTED_CODES if hasattr(libvirt, n)]
+            if exc.get_error_code() not in codes:
+                raise
+    return obj.XMLDesc(0)

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmcat.libvirt contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One lock per libvirt object on the machine that runs the task.
+
+libvirt has no compare-and-swap: a task reads a definition, computes a new
+one and writes it back, and another task may write in between.  Tasks that
+run on the same machine (the forks of one controller, an AWX job's hosts)
+take this lock around their read-compare-write of one object on one node,
+so they take turns instead of overwriting each other.  Tasks on other
+machines are covered by the re-read before each write (``_stale_check``).
+
+The lock is an ``flock`` on a file named after a hash of (URI, kind, name)
+in a private directory of the user; the kernel releases it when the process
+ends, however it ends.  The files stay (removing them would race with a
+waiting task) and hold nothing.
+
+Private to vmcat.libvirt: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import stat
+import tempfile
+import time
+
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Conflict, VmcatError
+
+# A task that holds the lock may wait for a guest to boot or a volume to copy: wait long, but not forever.
+LOCK_TIMEOUT = 900
+_POLL = 0.05
+
+
+def lock_dir():
+    """The user's private directory of lock files (made 0700; refused when someone else owns it)."""
+    base = os.environ.get('XDG_RUNTIME_DIR') or tempfile.gettempdir()
+    path = os.path.join(base, 'vmcat-libvirt-locks-%d' % os.getuid())
+    try:
+        os.mkdir(path, 0o700)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise VmcatError("could not make the lock directory %s: %s; check that %s is writable"
+                             % (path, exc.strerror, base))
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise VmcatError("the lock directory %s is not a private directory of this user; remove it (or set "
+                         "XDG_RUNTIME_DIR to a private directory) and run the task again" % path)
+    return path
+
+
+def lock_path(uri, kind, name):
+    key = hashlib.sha256(u'\0'.join((uri, kind, name)).encode('utf-8')).hexdigest()[:40]
+    return os.path.join(lock_dir(), key + '.lock')
+
+
+@contextlib.contextmanager
+def object_lock(uri, kind, name, timeout=LOCK_TIMEOUT):
+    """Hold the lock of ``kind`` ``name`` on ``uri`` for the block; waits up to ``timeout`` seconds for it."""
+    fd = os.open(lock_path(uri, kind, name), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            if time.monotonic() >= deadline:
+                raise Conflict("%s '%s' on %s: another task on this machine has been working on it for %d s; "
+                               "wait for it to finish (or stop it), then run this task again"
+                               % (kind, name, uri, timeout))
+            time.sleep(_POLL)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
