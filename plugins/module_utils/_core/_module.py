@@ -10,8 +10,9 @@ libraries are there, opens and closes the connection, maps collection errors
 to ``fail_json`` and shapes the result: ``changed``, the resource under its
 key, and ``diff`` when asked for.
 
-The function receives a ``Context``: the connection, the parameters, and the
-one check-mode guard (``ctx.act``) that every mutation goes through.
+The function receives a ``Context`` (``_cycle``): the connection, the
+parameters, and the one check-mode guard (``ctx.act``) that every mutation
+goes through; it returns an ``Outcome``.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -29,6 +30,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import object_lock
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HAS_LXML, LXML_IMPORT_ERROR
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Context, Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
     DEFAULT_URI,
@@ -60,68 +62,6 @@ def connection_argument_spec():
         username=dict(type='str'),
         password=dict(type='str', no_log=True),
     )
-
-
-class Outcome:
-    """What a changing function returns.
-
-    ``before``/``after`` are plain dicts of the resource (None when it does
-    not exist), ``changed`` whether anything was (or, in check mode, would be)
-    changed, ``extra`` further result keys (``restart_required``, ...).
-    """
-
-    def __init__(self, changed, before=None, after=None, **extra):
-        self.changed = bool(changed)
-        self.before = before
-        self.after = after
-        self.extra = extra
-
-
-class Context:
-    """What a module's logic works with: connection, parameters, check mode."""
-
-    def __init__(self, conn, params, check_mode, module=None):
-        self.conn = conn
-        self.params = params
-        self.check_mode = check_mode
-        self.module = module
-        self.actions = []
-
-    def act(self, description, fn, *args, **kwargs):
-        """The single check-mode guard: record the action, and run ``fn`` unless in check mode.
-
-        Returns fn's result, or None in check mode.
-        """
-        self.actions.append(description)
-        if self.check_mode:
-            return None
-        return fn(*args, **kwargs)
-
-    def warn(self, msg):
-        if self.module is not None:
-            self.module.warn(msg)
-
-    def sub(self, params, label):
-        """A Context for another resource's logic (a volume for a VM disk, say).
-
-        Same connection, check mode and module; its own parameters; every
-        action also goes through this context's guard, labelled with ``label``.
-        """
-        return _SubContext(self, params, label)
-
-
-class _SubContext(Context):
-    def __init__(self, parent, params, label):
-        super(_SubContext, self).__init__(parent.conn, params, parent.check_mode, module=parent.module)
-        self._parent = parent
-        self._label = label
-
-    def act(self, description, fn, *args, **kwargs):
-        self.actions.append(description)
-        return self._parent.act('%s: %s' % (self._label, description), fn, *args, **kwargs)
-
-    def warn(self, msg):
-        self._parent.warn(msg)
 
 
 class LibvirtModule(AnsibleModule):
