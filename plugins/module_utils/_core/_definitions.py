@@ -15,7 +15,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the connection layer
     libvirt = None
 
-_UNSUPPORTED_CODES = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import is_flag_refused
 
 
 def definition_xml(obj, inactive_flag):
@@ -29,7 +29,6 @@ def definition_xml(obj, inactive_flag):
         try:
             return obj.XMLDesc(inactive_flag)
         except libvirt.libvirtError as exc:
-            codes = [getattr(libvirt, n) for n in _UNSUPPORTED_CODES if hasattr(libvirt, n)]
-            if exc.get_error_code() not in codes:
+            if not is_flag_refused(exc):
                 raise
     return obj.XMLDesc(0)

@@ -41,6 +41,13 @@ def _codes(names):
 
 
 NOT_FOUND_CODES = _codes(_NOT_FOUND_NAMES)
+# "this driver (its storage backend, this host) cannot do that": the call, an argument or a configuration.
+UNSUPPORTED_CODES = _codes(('VIR_ERR_NO_SUPPORT', 'VIR_ERR_OPERATION_UNSUPPORTED', 'VIR_ERR_ARGUMENT_UNSUPPORTED',
+                            'VIR_ERR_CONFIG_UNSUPPORTED'))
+# "this driver has no such call at all" (and not: it refuses this argument, configuration or host).
+UNIMPLEMENTED_CODES = _codes(('VIR_ERR_NO_SUPPORT',))
+# "this driver does not take that flag": older drivers (and the test driver) answer VIR_ERR_INVALID_ARG too.
+FLAG_REFUSED_CODES = _codes(('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED'))
 AGENT_CODES = _codes(('VIR_ERR_AGENT_UNRESPONSIVE', 'VIR_ERR_AGENT_COMMAND_TIMEOUT', 'VIR_ERR_AGENT_COMMAND_FAILED'))
 
 
@@ -174,6 +181,25 @@ def lost_through(virconnect, exc, doing):
         uri = 'the node'
     return ConnectionLost('%s: %s' % (lost_message(uri, doing), libvirt_message(exc)),
                           libvirt_code=getattr(exc, 'get_error_code', lambda: None)())
+
+
+def _error_code(exc):
+    return getattr(exc, 'get_error_code', lambda: None)()
+
+
+def is_unsupported(exc):
+    """True when a libvirt error says the driver (its backend, the host) cannot do this: answer without it."""
+    return _error_code(exc) in UNSUPPORTED_CODES
+
+
+def is_unimplemented(exc):
+    """True when a libvirt error says the driver has no such call at all (VIR_ERR_NO_SUPPORT), nothing narrower."""
+    return _error_code(exc) in UNIMPLEMENTED_CODES
+
+
+def is_flag_refused(exc):
+    """True when a call with a flag failed because the driver does not take the flag: call it without."""
+    return _error_code(exc) in FLAG_REFUSED_CODES
 
 
 def is_not_found(exc):

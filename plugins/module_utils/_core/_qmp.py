@@ -29,6 +29,7 @@ import traceback
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput,
     VmcatError,
+    is_unimplemented,
     libvirt_message,
     lost_through,
 )
@@ -139,7 +140,7 @@ def monitor_command(conn, dom, command, arguments=None):
         if lost is not None:
             raise lost
         hint = ''
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+        if is_unimplemented(exc):
             hint = '; only QEMU/KVM VMs (qemu:// URIs) have a QMP monitor'
         elif exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
             hint = '; the VM must be running'

@@ -23,7 +23,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import is_libvirt_error, is_unimplemented, is_unsupported, libvirt_message
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import (
     KIB,
     MIB,
@@ -50,9 +50,6 @@ except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit
 
 SECTIONS = ('cpu', 'memory', 'numa', 'capabilities', 'devices', 'counts')
-# libvirt error codes that mean "this driver (or host) cannot tell": no warning for those.
-_UNSUPPORTED_NAMES = ('VIR_ERR_NO_SUPPORT', 'VIR_ERR_OPERATION_UNSUPPORTED',
-                      'VIR_ERR_CONFIG_UNSUPPORTED', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
 # Files of the kvm_intel / kvm_amd modules that say whether nested virtualization is on.
 NESTED_PARAMS = ('module/kvm_intel/parameters/nested', 'module/kvm_amd/parameters/nested')
 _VIRT_FEATURES = ('vmx', 'svm')
@@ -120,10 +117,11 @@ class Probe:
         """``fn(*args)``, or None (noted under ``key``) when libvirt cannot answer it."""
         try:
             return fn(*args)
-        except Exception as exc:
-            code = _libvirt_code(exc)
+        except Exception as exc:  # a libvirt error, or the fakes of the unit tests; anything else is re-raised
+            if not is_libvirt_error(exc):
+                raise
             self.gap(key, libvirt_message(exc))
-            if code not in _unsupported_codes():
+            if not is_unsupported(exc):  # "this driver (or host) cannot tell": no warning for those
                 self.warn('%s on %s: %s' % (key, self.uri, libvirt_message(exc)))
             return None
 
@@ -171,9 +169,10 @@ class Probe:
             try:
                 text = self.virt.getDomainCapabilities(None, arch, None, virttype, 0)
                 return virttype, _xml.parse(text, 'domain capabilities'), kvm_error
-            except Exception as exc:
-                code = _libvirt_code(exc)
-                if code == _code('VIR_ERR_NO_SUPPORT'):
+            except Exception as exc:  # a libvirt error, or the fakes of the unit tests; anything else is re-raised
+                if not is_libvirt_error(exc):
+                    raise
+                if is_unimplemented(exc):  # not is_unsupported: refusing kvm (CONFIG_UNSUPPORTED) falls back to qemu
                     self.gap('domain_capabilities', libvirt_message(exc))
                     return virttype, None, None
                 if virttype == 'kvm':
@@ -181,22 +180,6 @@ class Probe:
                 else:
                     self.gap('domain_capabilities', libvirt_message(exc))
         return None, None, kvm_error
-
-
-def _libvirt_code(exc):
-    """The error code of a libvirt error (or a fake with the same interface); anything else is re-raised."""
-    get = getattr(exc, 'get_error_code', None)
-    if get is None:
-        raise exc
-    return get()
-
-
-def _code(name):
-    return getattr(libvirt, name, None) if libvirt is not None else None
-
-
-def _unsupported_codes():
-    return [_code(n) for n in _UNSUPPORTED_NAMES if _code(n) is not None]
 
 
 # -- sections -----------------------------------------------------------------------

@@ -26,12 +26,7 @@ import tempfile
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
-
-try:
-    import libvirt
-except ImportError:  # pragma: no cover - reported by the connection layer
-    libvirt = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, is_flag_refused
 
 CHUNK = 1024 * 1024
 _ZEROS = bytes(CHUNK)
@@ -41,7 +36,6 @@ _HOLE = -3  # what recvFlags returns when it stopped at a hole
 _HEX_LENGTHS = {'md5': 32, 'sha1': 40, 'sha256': 64, 'sha512': 128}
 _READ_HINT = ('libvirt streams the volume through libvirtd: check that libvirtd may read the image (a running '
               'VM may hold a lock on it) and that the volume still exists')
-_UNSUPPORTED = ('VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_SUPPORT', 'VIR_ERR_ARGUMENT_UNSUPPORTED')
 
 
 class ChecksumMismatch(VmcatError):
@@ -176,11 +170,6 @@ def _abort(stream):
         pass
 
 
-def _unsupported(exc):
-    codes = [getattr(libvirt, n) for n in _UNSUPPORTED if libvirt is not None and hasattr(libvirt, n)]
-    return getattr(exc, 'get_error_code', lambda: None)() in codes
-
-
 def _open_stream(virt, start, sparse):
     """A new stream with ``start(stream, flags)`` called; falls back to a plain stream if sparse is refused."""
     stream = virt.newStream(0)
@@ -189,7 +178,7 @@ def _open_stream(virt, start, sparse):
         return stream, sparse
     except Exception as exc:
         _abort(stream)
-        if not (sparse and _unsupported(exc)):
+        if not (sparse and is_flag_refused(exc)):
             raise
     stream = virt.newStream(0)
     start(stream, 0)
