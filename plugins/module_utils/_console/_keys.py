@@ -124,13 +124,6 @@ def key_code(name):
         "menu, capslock, minus, equal, kp0..kp9, kpenter, or a Linux name such as KEY_SYSRQ" % name)
 
 
-def linux_name(code):
-    for name, value in LINUX_KEYS.items():
-        if value == code:
-            return 'KEY_' + name
-    return str(code)  # pragma: no cover - every code comes from the table
-
-
 def parse_combination(spec):
     """Key codes of one combination such as ``ctrl-alt-del``, ``ctrl+c`` or ``f2`` (pressed together)."""
     if not isinstance(spec, str) or not spec.strip():

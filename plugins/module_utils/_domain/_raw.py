@@ -26,8 +26,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
@@ -149,7 +147,3 @@ def covers(current, given, canonical_machine=lambda name: name):
     empty = _xml.element('devices')
     return _counts(have_dev if have_dev is not None else empty, _AUTO_DEVICES) == \
         _counts(want_dev if want_dev is not None else empty, _AUTO_DEVICES)
-
-
-def copy_of(root):
-    return copy.deepcopy(root)

@@ -30,7 +30,6 @@ _START_PAUSED = 1  # VIR_DOMAIN_START_PAUSED
 _SHUTDOWN_ACPI = 1  # VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN
 _SHUTDOWN_AGENT = 2  # VIR_DOMAIN_SHUTDOWN_GUEST_AGENT
 _REBOOT_ACPI = 1  # VIR_DOMAIN_REBOOT_ACPI_POWER_BTN
-_REBOOT_AGENT = 2  # VIR_DOMAIN_REBOOT_GUEST_AGENT
 # "this driver does not take that flag": VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_ARGUMENT_UNSUPPORTED
 _FLAG_UNSUPPORTED = (8, 3, 74)
 _RESEND_EVERY = 10.0  # seconds between shutdown requests while waiting (a guest may miss an early one)
@@ -65,10 +64,6 @@ def state_reason(code, reason):
     reasons = _REASONS.get(code, ('unknown',))
     text = reasons[reason] if 0 <= reason < len(reasons) else 'reason %d' % reason
     return '%s (%s)' % (_LIBVIRT_NAMES.get(code, 'state %d' % code), text)
-
-
-def is_active_state(code):
-    return code not in (SHUTOFF,)
 
 
 def _code(exc):
@@ -191,9 +186,8 @@ class StateMachine:
         if mode == 'agent':
             self.ctx.act('reboot (agent)', agent_shutdown, self.dom, 'reboot')
         else:
-            flags = _REBOOT_AGENT if mode == 'agent' else _REBOOT_ACPI
             self.ctx.act('reboot (%s)' % mode, _with_flags, self.ctx.conn, self.what, 'reboot', self.dom.reboot,
-                         lambda: self.dom.reboot(0), flags)
+                         lambda: self.dom.reboot(0), _REBOOT_ACPI)
         self.state = RUNNING
 
     # -- the transition ----------------------------------------------------------------

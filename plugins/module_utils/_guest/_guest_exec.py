@@ -68,7 +68,7 @@ def _skip_reason(call, params):
     return None
 
 
-def run_in_guest(call, params, check_mode, act, warn, now=datetime.datetime.now):
+def run_in_guest(call, params, act, warn, now=datetime.datetime.now):
     """The module's result dict.  ``act(description, fn)`` is the check-mode guard."""
     path, args = validate(params)
     stdin = params['stdin']
@@ -131,6 +131,6 @@ def guest_exec(ctx):
     validate(p)  # bad input fails before the VM is even looked up
     dom = ctx.conn.require_domain(p['name'])
     call = _exec.agent_caller(dom, p['agent_timeout'])
-    result = run_in_guest(call, p, ctx.check_mode, ctx.act, ctx.warn)
+    result = run_in_guest(call, p, ctx.act, ctx.warn)
     result['vm'] = dom.name()
     return result

@@ -13,15 +13,14 @@ The vm module merges the argument-spec fragments below into its own spec
 and calls, in its cycle:
 
 * ``validate_extras(params)`` with the other input checks, before any change;
-* ``ensure_cloud_init_seed(ctx, vm_name, pool_name, cloud_init, machine=None, arch=None)``
-  -> ``(changed, disk)``: the seed volume exists with the wanted content; ``disk``
-  is the cdrom entry to put in the VM's disks;
-* ``wait_for_vm(ctx, dom, params)`` -> addresses, after the VM is started;
-* ``vm_addresses(conn, dom, sources)`` -> addresses, for vm_info;
-* ``migrate_vm(ctx, dom, params)`` -> dict, last (the VM leaves this node);
-* ``already_migrated(ctx, params)`` -> dict or None, first, when the VM is
-  not on this node and migrate_to is set: a dict means an earlier run moved
-  it (return no change with it), None means there is no such VM anywhere.
+* ``wait_for_vm(ctx, dom, params)`` -> addresses, after the VM is started.
+
+The rest it calls in the modules that do the work:
+``_cloud_init.ensure_seed(ctx, vm_name, pool_name, cloud_init, machine, arch)``
+-> ``(changed, disk)`` (the seed volume holds the wanted content; ``disk`` is
+the cdrom entry to put in the VM's disks), ``_migrate.already_migrated(ctx,
+params)`` first and ``_migrate.migrate_vm(ctx, dom, params)`` last, and
+``_addresses.vm_addresses(conn, dom)`` for vm_info.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -108,34 +107,6 @@ def validate_extras(params):
         _migrate.validate(params['migrate_to'])
         if params.get('state') == 'absent':
             raise InvalidInput('migrate_to and state: absent contradict each other: a VM is moved, or removed')
-
-
-def ensure_cloud_init_seed(ctx, vm_name, pool_name, cloud_init, machine=None, arch=None):
-    """(changed, disk entry): the seed volume ``<vm_name>-cidata.iso`` holds what cloud_init says.
-
-    ``cloud_init['pool']`` wins over ``pool_name`` (the vm module's default,
-    such as the pool of the first disk).  The disk entry is
-    {target, device: cdrom, bus, pool, volume, format: raw, readonly: true};
-    bus is cloud_init.bus, else ide on i440fx ('pc', the x86 default), sata
-    on q35, scsi on other machines.
-    """
-    return _cloud_init.ensure_seed(ctx, vm_name, pool_name, cloud_init, machine, arch)
-
-
-def vm_addresses(conn, dom, sources=_addresses.SOURCES, **kwargs):
-    """The VM's addresses: a list of {mac, interface, ip, prefix, family, source} (see _addresses)."""
-    return _addresses.vm_addresses(conn, dom, sources, **kwargs)
-
-
-def migrate_vm(ctx, dom, params):
-    """Move the VM to params['migrate_to']['uri'] (see _migrate.migrate_vm); returns a dict with ``changed``."""
-    return _migrate.migrate_vm(ctx, dom, params)
-
-
-def already_migrated(ctx, params):
-    """With migrate_to and no VM of that name on ctx.conn: the (unchanged) migration dict when the VM is on the
-    target already, else None (then it is a VM to create, and to move afterwards)."""
-    return _migrate.already_migrated(ctx, params)
 
 
 # -- waiting -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_info import 
 )
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_init
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _migrate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options
 
 
@@ -253,7 +254,7 @@ def ensure(ctx):
         return ensure_absent(ctx)
     dom = ctx.conn.domain(params['name'])
     if dom is None and params.get('migrate_to') is not None:
-        moved = _runtime_options.already_migrated(ctx, params)
+        moved = _migrate.already_migrated(ctx, params)
         if moved is not None:  # an earlier run moved it: no change here
             return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[], migration=moved)
     if dom is None:  # a VM this task makes; existing ones keep whatever name they were given elsewhere
@@ -301,8 +302,8 @@ class Converger:
         made = storage.create_volumes(ctx, creations)
         try:
             if seed is not None:
-                _runtime_options.ensure_cloud_init_seed(ctx, self.name, seed['pool'], params['cloud_init'],
-                                                  options.read_machine(wanted), options.read_arch(wanted))
+                _cloud_init.ensure_seed(ctx, self.name, seed['pool'], params['cloud_init'],
+                                        options.read_machine(wanted), options.read_arch(wanted))
             if config_changed:
                 if not new:
                     still_as_read(ctx, _what(self.name), lambda: config_root(self.dom, True), before_root)
@@ -363,7 +364,7 @@ class Converger:
         else:
             after = _predicted(before, wanted, machine.state, autostart, pending)
         if params.get('migrate_to') is not None and dom is not None:
-            migration = _runtime_options.migrate_vm(ctx, dom, params)
+            migration = _migrate.migrate_vm(ctx, dom, params)
             self.extra['migration'] = migration
             changed = changed or bool(migration.get('changed'))
         return Outcome(changed, before, after, restart_required=bool(pending), pending_changes=pending,

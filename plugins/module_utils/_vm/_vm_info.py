@@ -32,7 +32,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _stat
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import pending_changes
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import NotFound, is_not_found
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
 
 XML_SECURE, XML_INACTIVE = 1, 2
 _PID_DIR = '/run/libvirt/qemu'
@@ -108,7 +108,7 @@ def addresses(conn, dom, root):
     """The running VM's addresses (a paused guest's agent cannot answer: none then)."""
     if dom.state()[0] != states.RUNNING:
         return []
-    return _runtime_options.vm_addresses(conn, dom)
+    return _addresses.vm_addresses(conn, dom)
 
 
 def _snapshots(dom):

@@ -202,10 +202,6 @@ def test_check_mode_and_no_wait(make_ctx, clock):
     assert clock.now == 0
 
 
-def test_vm_addresses_is_reexported():
-    assert [a['source'] for a in ex.vm_addresses(None, AddressDom(lease=LEASE), ['lease'])] == ['lease', 'lease']
-
-
 def test_after_a_reboot_the_old_agent_must_go_away_first(make_ctx, clock, monkeypatch):
     answers = iter([True, True, False, False, True])  # old agent, old agent, rebooting, rebooting, new agent
     asked = []

@@ -376,9 +376,9 @@ def test_result_can_be_fed_back(run_module, node_uri):
 def test_a_vm_moved_by_an_earlier_run_is_no_change(run_module, node_uri, monkeypatch):
     from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm
     moved = {'changed': False, 'action': 'none', 'target_uri': 'qemu+ssh://other/system'}
-    monkeypatch.setattr(_vm._runtime_options, 'already_migrated', lambda ctx, params: moved)
+    monkeypatch.setattr(_vm._migrate, 'already_migrated', lambda ctx, params: moved)
     result = run_module(vm, dict(uri=node_uri, name='gone', migrate_to=dict(uri='qemu+ssh://other/system')))
     assert result['changed'] is False and result['migration'] == moved and result['vm'] == {}
-    monkeypatch.setattr(_vm._runtime_options, 'already_migrated', lambda ctx, params: None)
+    monkeypatch.setattr(_vm._migrate, 'already_migrated', lambda ctx, params: None)
     msg = fail(run_module, dict(uri=node_uri, name='gone', migrate_to=dict(uri='qemu+ssh://other/system')))
     assert "VM 'gone' does not exist" in msg
