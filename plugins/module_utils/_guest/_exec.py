@@ -20,8 +20,9 @@ import base64
 import time
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._file_io import write_file
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, WaitTimeout
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
 try:
     _monotonic = time.monotonic
@@ -41,6 +42,11 @@ POLL_MAX = 1.0
 def poll_delay(waited):
     """Seconds to pause before the next status poll, after ``waited`` seconds of waiting."""
     return min(POLL_MAX, max(POLL_FIRST, waited * POLL_FRACTION))
+
+
+def _poll_delay(waited, _attempt):
+    """poll_delay as wait_for's delay policy."""
+    return poll_delay(waited)
 
 
 class GuestExecTimeout(VmcatError):
@@ -101,17 +107,16 @@ def start(call, path, args=(), stdin=None, env=None, capture=True):
 
 def wait(call, pid, timeout, what='the command', sleep=time.sleep, clock=_monotonic):
     """Poll guest-exec-status until the process exits; its ExecResult, or GuestExecTimeout."""
-    started = clock()
-    deadline = started + timeout
-    while True:
+    def exited():
         status = call('guest-exec-status', {'pid': pid}) or {}
-        if status.get('exited'):
-            return ExecResult(pid, status)
-        now = clock()
-        if now > deadline:
-            raise GuestExecTimeout('%s (pid %s in the guest) did not finish within %ss; it may still be running in '
-                                   'the guest' % (what, pid, timeout), pid=pid, timeout=timeout)
-        sleep(min(poll_delay(now - started), max(deadline - now, 0) + POLL_FIRST))
+        return status if status.get('exited') else None
+    # The last poll comes POLL_FIRST after the deadline: a process that ends right at it is still seen to end.
+    try:
+        status = wait_for(exited, timeout + POLL_FIRST, what, delay=_poll_delay, clock=clock, sleep=sleep)
+    except WaitTimeout:
+        raise GuestExecTimeout('%s (pid %s in the guest) did not finish within %ss; it may still be running in '
+                               'the guest' % (what, pid, timeout), pid=pid, timeout=timeout)
+    return ExecResult(pid, status)
 
 
 def run(call, path, args=(), stdin=None, env=None, timeout=600, sleep=time.sleep, clock=_monotonic):

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import MASK, Diff, changed_paths
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     NotFound, VmcatError, WaitTimeout, default_hint, is_not_found, translated)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import backoff, wait_for
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 
@@ -46,6 +46,71 @@ def test_wait_for_times_out_on_the_monotonic_clock():
         wait_for(lambda: None, 3, "VM 'web1' to shut down", clock=clock, sleep=clock.sleep)
     assert "timed out after 3s waiting for VM 'web1' to shut down" in str(err.value)
     assert sum(clock.sleeps) == pytest.approx(3)
+
+
+def test_wait_for_default_delay_grows_by_half_up_to_the_most():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout):
+        wait_for(lambda: None, 30, 'guest', max_interval=2.0, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps[:5] == [0.5, 0.75, 1.125, 1.6875, 2.0]
+    assert set(clock.sleeps[4:-1]) == {2.0}
+    assert backoff(0.5, 5.0)(0, 1) == 0.5 and backoff(0.5, 5.0)(0, 10 ** 6) == 5.0
+
+
+def test_wait_for_a_fixed_delay():
+    clock = FakeClock()
+    answers = iter([None, None, None, 'up'])
+    assert wait_for(lambda: next(answers), 10, 'guest', delay=0.25, clock=clock, sleep=clock.sleep) == 'up'
+    assert clock.sleeps == [0.25, 0.25, 0.25]
+
+
+def test_wait_for_a_delay_policy_gets_the_time_waited_and_the_tries_made():
+    clock = FakeClock(poll_cost=0.1)
+    seen = []
+
+    def predicate():
+        clock.now += clock.poll_cost
+        return len(seen) == 3
+
+    def delay(elapsed, attempt):
+        seen.append((round(elapsed, 6), attempt))
+        return attempt
+
+    assert wait_for(predicate, 60, 'guest', delay=delay, clock=clock, sleep=clock.sleep) is True
+    assert seen == [(0.1, 1), (1.2, 2), (3.3, 3)]
+    assert clock.sleeps == [1, 2, 3]
+
+
+def test_wait_for_never_pauses_past_the_deadline():
+    clock = FakeClock()
+    polls = []
+
+    def predicate():
+        polls.append(clock.now)
+
+    with pytest.raises(WaitTimeout):
+        wait_for(predicate, 5, 'guest', delay=2, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == [2, 2, 1]
+    assert polls == [100.0, 102.0, 104.0, 105.0]  # the last try comes at the deadline
+
+
+def test_wait_for_runs_between_after_each_miss_that_another_try_follows():
+    clock = FakeClock()
+    calls = []
+    with pytest.raises(WaitTimeout):
+        wait_for(lambda: None, 3, 'guest', delay=1, clock=clock, sleep=clock.sleep,
+                 between=lambda elapsed, attempt: calls.append((elapsed, attempt)))
+    assert calls == [(0.0, 1), (1.0, 2), (2.0, 3)]  # not after the last try, at the deadline
+    assert clock.sleeps == [1, 1, 1]
+
+
+def test_wait_for_time_spent_between_tries_shortens_the_pause_at_the_deadline():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout):
+        wait_for(lambda: None, 2.5, 'guest', delay=1, clock=clock, sleep=clock.sleep,
+                 between=lambda elapsed, attempt: clock.sleep(0.5))
+    assert clock.sleeps == [0.5, 1, 0.5, 0.5]
+    assert clock.now == 102.5
 
 
 def test_translated_names_object_uri_and_hint(conn):
