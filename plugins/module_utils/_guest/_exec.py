@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import shlex
 import time
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._file_io import write_file
@@ -60,13 +61,8 @@ def agent_caller(dom, timeout=10):
     return call
 
 
-def shell_quote(text):
-    """``text`` as one word for a POSIX shell."""
-    return "'%s'" % text.replace("'", "'\\''")
-
-
 def describe(path, args):
-    return ' '.join([path] + [shell_quote(a) if (not a or set(a) & set(' \t\n\'"$`\\')) else a for a in args])[:200]
+    return ' '.join([path] + [shlex.quote(a) if (not a or set(a) & set(' \t\n\'"$`\\')) else a for a in args])[:200]
 
 
 class ExecResult:

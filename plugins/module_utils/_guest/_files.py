@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import shlex
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
@@ -36,7 +37,7 @@ def guest_digest(call, path, timeout=120):
     """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""
     for algorithm, tool in (('sha256', 'sha256sum'), ('md5', 'md5sum')):
         try:
-            result = _exec.run(call, '/bin/sh', ['-c', '%s %s' % (tool, _exec.shell_quote(path))],
+            result = _exec.run(call, '/bin/sh', ['-c', '%s %s' % (tool, shlex.quote(path))],
                                      timeout=timeout)
         except VmcatError:
             return None, None

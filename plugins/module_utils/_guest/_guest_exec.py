@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import shlex
 
 from ansible.module_utils.common.text.converters import to_text
 
@@ -34,7 +35,7 @@ def command_line(params):
     if not cmd or not cmd.strip():
         raise InvalidInput('cmd is empty; give the shell command line to run, or argv')
     if chdir:
-        cmd = 'cd %s || exit 1\n%s' % (_exec.shell_quote(chdir), cmd)
+        cmd = 'cd %s || exit 1\n%s' % (shlex.quote(chdir), cmd)
     return shell, ['-c', cmd]
 
 
