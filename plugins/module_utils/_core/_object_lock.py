@@ -29,9 +29,9 @@ import hashlib
 import os
 import stat
 import tempfile
-import time
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Conflict, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Conflict, VmcatError, WaitTimeout
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
 # A task that holds the lock may wait for a guest to boot or a volume to copy: wait long, but not forever.
 LOCK_TIMEOUT = 900
@@ -64,20 +64,21 @@ def lock_path(uri, kind, name):
 def object_lock(uri, kind, name, timeout=LOCK_TIMEOUT):
     """Hold the lock of ``kind`` ``name`` on ``uri`` for the block; waits up to ``timeout`` seconds for it."""
     fd = os.open(lock_path(uri, kind, name), os.O_RDWR | os.O_CREAT, 0o600)
+
+    def taken():
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+        return False
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except (IOError, OSError) as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-            if time.monotonic() >= deadline:
-                raise Conflict("%s '%s' on %s: another task on this machine has been working on it for %d s; "
-                               "wait for it to finish (or stop it), then run this task again"
-                               % (kind, name, uri, timeout))
-            time.sleep(_POLL)
+        try:
+            wait_for(taken, timeout, "%s '%s' on %s to be free" % (kind, name, uri), delay=_POLL)
+        except WaitTimeout:
+            raise Conflict("%s '%s' on %s: another task on this machine has been working on it for %d s; "
+                           "wait for it to finish (or stop it), then run this task again" % (kind, name, uri, timeout))
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
