@@ -47,7 +47,7 @@ def delete_quietly(vol):
     """Remove a volume this task made, keeping the error that made us remove it."""
     try:
         vol.delete(0)
-    except Exception:
+    except Exception:  # cleanup that must never hide the error that made us clean up
         pass
 
 
@@ -166,7 +166,7 @@ def has_holes(path):
 def _abort(stream):
     try:
         stream.abort()
-    except Exception:
+    except Exception:  # cleanup that must never hide the error that made us clean up
         pass
 
 
@@ -176,7 +176,7 @@ def _open_stream(virt, start, sparse):
     try:
         start(stream, _SPARSE if sparse else 0)
         return stream, sparse
-    except Exception as exc:
+    except Exception as exc:  # the stream is aborted whatever failed; only a refused sparse flag is not re-raised
         _abort(stream)
         if not (sparse and is_flag_refused(exc)):
             raise
@@ -368,7 +368,7 @@ def url_segments(response, url, algorithm, expected, length=None):
     while True:
         try:
             chunk = response.read(CHUNK)
-        except Exception as exc:
+        except Exception as exc:  # socket, SSL and http.client errors (IncompleteRead is no OSError) all say why
             raise VmcatError('download of %s broke off after %d bytes: %s' % (safe_url(url), digest.size, exc))
         if not chunk:
             break

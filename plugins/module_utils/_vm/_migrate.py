@@ -38,6 +38,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
     Refused,
     VmcatError,
     WaitTimeout,
+    is_flag_refused,
 )
 
 COPY_STORAGE = ('none', 'all', 'incremental')
@@ -241,8 +242,8 @@ def _with_timeout(dom, call, timeout, what):
     if thread.is_alive():
         try:
             dom.abortJob()
-        except Exception:
-            pass  # it may have finished meanwhile
+        except Exception:  # best effort: the job may have finished meanwhile, the timeout is what gets reported
+            pass
         thread.join(120)
         if 'value' not in outcome:
             raise WaitTimeout('%s did not finish within %ss and was cancelled; the VM stays on the source. Raise '
@@ -272,8 +273,8 @@ def _undefine_source(source, dom, name):
     with source.translated('undefine', "VM '%s'" % name, 'it may have snapshots or a managed save image'):
         try:
             dom.undefineFlags(_UNDEFINE_KEEP_NVRAM)
-        except Exception as exc:
-            if getattr(exc, 'get_error_code', lambda: None)() not in (3, 8, 74):  # no support / invalid arg
+        except Exception as exc:  # a libvirt error (or a test fake) refusing the flag; anything else is re-raised
+            if not is_flag_refused(exc):
                 raise
             dom.undefine()
 
