@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Helpers for unit tests: module exits turned into exceptions.
+"""Helpers for unit tests: module exits turned into exceptions, four-ways runs, failing runs.
 
 Import them as ``ansible_collections.vmcat.libvirt.tests.unit.helpers`` so that
 tests and conftest share one class object.
@@ -8,6 +8,12 @@ tests and conftest share one class object.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import pytest
+
+CHANGES = (True, True, False, False)  # what a converging module reports: check, apply, check again, apply again
+DIFF_FIRST_TWO = (True, True, False, False)  # diff asked in the first check and the first apply only
+DIFF_ALWAYS = (True, True, True, True)
 
 
 class ModuleExit(Exception):
@@ -50,3 +56,34 @@ class FakeClock(object):
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def four_ways(run_module, module, args, same=None, diff=DIFF_FIRST_TWO, changes=CHANGES):
+    """Run ``module`` with ``args`` four times: check, apply, check again, apply again; returns the four results.
+
+    ``diff`` says, run by run, whether a diff is asked for. ``changes`` is what each run must report as
+    ``changed`` (checked after each run; ``None`` checks nothing). ``same`` (a result key or a function of a
+    result) names what the second apply must return exactly as the first apply did.
+    """
+    results = []
+    for number, check_mode in enumerate((True, False, True, False)):
+        result = run_module(module, args, check_mode=check_mode, diff=diff[number])
+        if changes is not None:
+            assert result['changed'] is changes[number], result
+        results.append(result)
+    if same is not None:
+        pick = same if callable(same) else (lambda result: result[same])
+        assert pick(results[3]) == pick(results[1])
+    return tuple(results)
+
+
+def module_failure(run_module, module, args, **kw):
+    """Run ``module`` with ``args``, which must fail; its failure result (``msg``, ``failed`` and the rest)."""
+    with pytest.raises(ModuleFail) as failed:
+        run_module(module, args, **kw)
+    return failed.value.result
+
+
+def fail(run_module, module, args, **kw):
+    """Run ``module`` with ``args``, which must fail; its message."""
+    return module_failure(run_module, module, args, **kw)['msg']

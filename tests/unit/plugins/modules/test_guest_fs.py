@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_fs
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import FakeGuest
 
 URI = 'test:///default'
@@ -39,14 +39,6 @@ def _args(**kw):
 def sent(guest):
     """The agent commands sent, without the status reads."""
     return [c for c, a in guest.sent if c != STATUS]
-
-
-def four_ways(run_module, guest, args):
-    """check, apply, check again, apply again (all with diff); returns the four results."""
-    results = []
-    for check in (True, False, True, False):
-        results.append(run_module(guest_fs, args, check_mode=check, diff=True))
-    return results
 
 
 # -- freeze / thaw ------------------------------------------------------------------------------
@@ -72,7 +64,7 @@ def test_freeze_four_ways_with_diff(guest, run_module):
 
 def test_thaw_four_ways_with_diff(guest, run_module):
     guest.frozen = True
-    check, applied, again_check, again = four_ways(run_module, guest, _args(state='thawed'))
+    check, applied, again_check, again = four_ways(run_module, guest_fs, _args(state='thawed'), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and check['diff'] == {'before': {'status': 'frozen'}, 'after': {'status': 'thawed'}}
     assert check['thawed_filesystems'] is None
     assert applied['changed'] and applied['thawed_filesystems'] == 2 and applied['fsfreeze'] == {'status': 'thawed'}
@@ -83,7 +75,7 @@ def test_thaw_four_ways_with_diff(guest, run_module):
 
 
 def test_freeze_listed_mountpoints(guest, run_module):
-    check, applied, again_check, again = four_ways(run_module, guest, _args(state='frozen', mountpoints=['/srv']))
+    check, applied, again_check, again = four_ways(run_module, guest_fs, _args(state='frozen', mountpoints=['/srv']), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and applied['changed'] and applied['frozen_filesystems'] == 1
     assert not again_check['changed'] and not again['changed']
     assert guest.sent.count(('guest-fsfreeze-freeze-list', {'mountpoints': ['/srv']})) == 1

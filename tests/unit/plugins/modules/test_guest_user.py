@@ -19,7 +19,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_user
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import (
     HASH,
     K1,
@@ -60,10 +60,6 @@ def writes(guest):
     return [c for c, a in guest.sent if c not in READS]
 
 
-def four_ways(run_module, args):
-    return [run_module(guest_user, args, check_mode=check, diff=True) for check in (True, False, True, False)]
-
-
 def no_secret_in(result, *secrets):
     text = json.dumps(result)
     for secret in secrets:
@@ -74,7 +70,7 @@ def no_secret_in(result, *secrets):
 # -- keys ---------------------------------------------------------------------------------------
 def test_add_keys_four_ways(guest, run_module):
     guest.keys = [K1]
-    check, applied, again_check, again = four_ways(run_module, _args(authorized_keys=[K1, ' %s ' % K2]))
+    check, applied, again_check, again = four_ways(run_module, guest_user, _args(authorized_keys=[K1, ' %s ' % K2]), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and check['keys_added'] == [K2] and check['keys_removed'] == []
     assert check['user'] == {'user': 'alice', 'authorized_keys': [K1, K2]}
     assert check['diff'] == {'before': {'user': 'alice', 'authorized_keys': [K1]},
@@ -99,7 +95,7 @@ def test_first_key_for_a_user_without_a_key_file(guest, run_module):
 
 def test_remove_keys_four_ways(guest, run_module):
     guest.keys = [K1, K2]
-    check, applied, again_check, again = four_ways(run_module, _args(authorized_keys=[K2, K3], state='absent'))
+    check, applied, again_check, again = four_ways(run_module, guest_user, _args(authorized_keys=[K2, K3], state='absent'), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and check['keys_removed'] == [K2] and check['keys_added'] == []
     assert check['diff'] == {'before': {'user': 'alice', 'authorized_keys': [K1, K2]},
                              'after': {'user': 'alice', 'authorized_keys': [K1]}}
@@ -110,7 +106,7 @@ def test_remove_keys_four_ways(guest, run_module):
 
 def test_exclusive_four_ways(guest, run_module):
     guest.keys = [K1, K2, K3]
-    check, applied, again_check, again = four_ways(run_module, _args(authorized_keys=[K1], exclusive=True))
+    check, applied, again_check, again = four_ways(run_module, guest_user, _args(authorized_keys=[K1], exclusive=True), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and check['keys_removed'] == [K2, K3] and check['keys_added'] == []
     assert check['diff']['after'] == {'user': 'alice', 'authorized_keys': [K1]}
     assert applied['changed'] and applied['keys_removed'] == [K2, K3] and guest.keys == [K1]
@@ -165,7 +161,7 @@ def test_password_and_hash_are_no_log_values(guest, run_module, monkeypatch):
 
 
 def test_password_hash_four_ways(guest, run_module):
-    check, applied, again_check, again = four_ways(run_module, _args(password_hash=HASH))
+    check, applied, again_check, again = four_ways(run_module, guest_user, _args(password_hash=HASH), diff=DIFF_ALWAYS, changes=None)
     assert check['changed'] and check['password_checked'] and check['password_changed']
     assert applied['changed'] and 'alice:%s:' % HASH in guest.shadow
     for r in (again_check, again):

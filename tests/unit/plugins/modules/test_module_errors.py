@@ -4,10 +4,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import pytest
-
 from ansible_collections.vmcat.libvirt.plugins.modules import pool
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import module_failure
 
 
 def _fail_with(run_module, node_uri, monkeypatch, broken, task_name='vmcat.libvirt.pool'):
@@ -16,9 +14,7 @@ def _fail_with(run_module, node_uri, monkeypatch, broken, task_name='vmcat.libvi
     args = {'uri': node_uri, 'name': 'images', 'target': {'path': '/tmp/x'}}
     if task_name:
         args['_ansible_module_name'] = task_name
-    with pytest.raises(ModuleFail) as err:
-        run_module(pool, args)
-    return err.value.result
+    return module_failure(run_module, pool, args)
 
 
 def test_uncaught_python_error_is_reported_as_a_bug_not_a_libvirt_error(run_module, node_uri, monkeypatch):

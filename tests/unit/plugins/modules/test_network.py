@@ -10,24 +10,10 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network im
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import AFFECT_CONFIG, AFFECT_LIVE
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone
 from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, four_ways
 
 HOSTS = [{'mac': '52:54:00:00:00:01', 'ip': '192.168.100.11', 'name': 'web1'},
          {'mac': '52:54:00:00:00:02', 'ip': '192.168.100.12', 'name': 'db1'}]
-
-
-def four_ways(run_module, args):
-    """check -> changed, apply -> changed, check -> unchanged, apply -> unchanged; returns the first two results."""
-    first = run_module(network, args, check_mode=True, diff=True)
-    assert first['changed'] is True
-    applied = run_module(network, args, diff=True)
-    assert applied['changed'] is True
-    again_check = run_module(network, args, check_mode=True)
-    assert again_check['changed'] is False, again_check
-    again = run_module(network, args)
-    assert again['changed'] is False, again
-    assert again['network'] == applied['network']
-    return first, applied
 
 
 def info(run_module, uri, name):
@@ -41,7 +27,7 @@ def test_create_isolated_network_four_ways(run_module, node_uri):
                 dhcp_hosts=[dict(mac='52:54:00:77:00:01', ip='10.77.0.11', name='web1')],
                 dns_hosts=[dict(ip='10.77.0.5', hostnames=['nas'])],
                 active=False, autostart=False)
-    first, applied = four_ways(run_module, args)
+    first, applied = four_ways(run_module, network, args, same='network')[:2]
     assert first['diff']['before'] == {}
     assert first['actions'] == ['define']
     assert first['network']['mode'] == 'isolated'
@@ -62,7 +48,7 @@ def test_structural_change_of_stopped_network_four_ways(run_module, node_uri):
     base = dict(uri=node_uri, name='lab', ips=[dict(address='10.78.0.1/24')], active=False)
     run_module(network, base)
     args = dict(base, mode='route', forward=dict(dev='eth0'), mtu=1400)
-    first, applied = four_ways(run_module, args)
+    first, applied = four_ways(run_module, network, args, same='network')[:2]
     assert first['diff']['before']['mode'] == 'isolated' and first['diff']['after']['mode'] == 'route'
     assert applied['network']['forward'] == {'dev': 'eth0'}
     assert applied['restart_required'] is False and applied['actions'] == ['define']
@@ -71,7 +57,7 @@ def test_structural_change_of_stopped_network_four_ways(run_module, node_uri):
 def test_dhcp_hosts_on_running_network_four_ways(run_module, node_uri):
     assert info(run_module, node_uri, 'n1')['active'] is True
     args = dict(uri=node_uri, name='n1', dhcp_hosts=HOSTS, dns_hosts=[dict(ip='192.168.100.5', hostnames=['nas'])])
-    first, applied = four_ways(run_module, args)
+    first, applied = four_ways(run_module, network, args, same='network')[:2]
     assert first['actions'] == ['add dhcp host 52:54:00:00:00:01,192.168.100.11,web1',
                                 'add dhcp host 52:54:00:00:00:02,192.168.100.12,db1',
                                 'add dns host 192.168.100.5=nas']
@@ -91,7 +77,7 @@ def test_purge_false_keeps_other_hosts(run_module, node_uri):
     run_module(network, dict(uri=node_uri, name='n1', dhcp_hosts=HOSTS))
     extra = dict(mac='52:54:00:00:00:03', ip='192.168.100.13', name='cache1')
     args = dict(uri=node_uri, name='n1', dhcp_hosts=[extra], purge_dhcp_hosts=False)
-    four_ways(run_module, args)
+    four_ways(run_module, network, args, same='network')
     assert [h['name'] for h in info(run_module, node_uri, 'n1')['dhcp_hosts']] == ['web1', 'db1', 'cache1']
 
 
@@ -214,7 +200,7 @@ def test_absent_refuses_network_of_running_vm(run_module, node_uri):
 
 def test_absent_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, name='n1', state='absent')
-    first, applied = four_ways(run_module, args)
+    first, applied = four_ways(run_module, network, args, same='network')[:2]
     assert first['actions'] == ['stop', 'undefine']
     assert applied['network'] == {}
     assert run_module(network_info, dict(uri=node_uri))['networks'] == []
@@ -222,7 +208,7 @@ def test_absent_four_ways(run_module, node_uri):
 
 def test_start_and_autostart(run_module, node_uri):
     run_module(network, dict(uri=node_uri, name='n1', active=False))
-    first, applied = four_ways(run_module, dict(uri=node_uri, name='n1', active=True, autostart=True))
+    first, applied = four_ways(run_module, network, dict(uri=node_uri, name='n1', active=True, autostart=True), same='network')[:2]
     assert first['actions'] == ['start', 'autostart']
     assert applied['network']['active'] is True and applied['network']['autostart'] is True
 

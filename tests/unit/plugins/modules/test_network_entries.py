@@ -13,7 +13,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update imp
     ADD_LAST, AFFECT_CONFIG, AFFECT_LIVE, DELETE, SECTION_IP_DHCP_HOST, UpdateOp)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone, spec_of
 from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, four_ways
 
 NET = ("<network><name>shared</name><bridge name='vmcbrsh01'/><ip address='10.70.0.1' prefix='24'>"
        "<dhcp><host mac='52:54:00:70:00:01' ip='10.70.0.11' name='old1'/></dhcp></ip>"
@@ -102,15 +102,6 @@ def test_update_refused_because_another_task_changed_the_entry_starts_over(conn,
     assert not isinstance(failed.value, StaleRead) and 'matching dhcp host' in str(failed.value)
 
 
-def _four_ways(run_module, args):
-    assert run_module(network, args, check_mode=True)['changed'] is True
-    applied = run_module(network, args, diff=True)
-    assert applied['changed'] is True
-    assert run_module(network, args, check_mode=True)['changed'] is False
-    assert run_module(network, args)['changed'] is False
-    return applied
-
-
 def test_own_entries_removed_with_state_absent_four_ways(run_module, node_uri):
     base = dict(uri=node_uri, name='n1', purge_dhcp_hosts=False, purge_dns_hosts=False)
     run_module(network, dict(base, dhcp_hosts=[dict(mac='52:54:00:00:00:01', ip='192.168.100.11', name='a'),
@@ -118,7 +109,8 @@ def test_own_entries_removed_with_state_absent_four_ways(run_module, node_uri):
                              dns_hosts=[dict(ip='192.168.100.11', hostnames=['a']),
                                         dict(ip='192.168.100.12', hostnames=['b'])]))
     gone = dict(mac='52:54:00:00:00:01', ip='192.168.100.11', state='absent')
-    applied = _four_ways(run_module, dict(base, dhcp_hosts=[gone], dns_hosts=[dict(ip='192.168.100.11', state='absent')]))
+    args = dict(base, dhcp_hosts=[gone], dns_hosts=[dict(ip='192.168.100.11', state='absent')])
+    applied = four_ways(run_module, network, args, diff=(False, True, False, False))[1]
     assert applied['actions'] == ['delete dhcp host 52:54:00:00:00:01,192.168.100.11,a',
                                   'delete dns host 192.168.100.11=a']
     assert [h['name'] for h in applied['diff']['before']['dhcp_hosts']] == ['a', 'b']

@@ -22,7 +22,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _tem
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.modules import template, template_info, volume, volume_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, fail, four_ways
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
 
 GIB = 1024 ** 3
@@ -59,20 +59,11 @@ def http_dir(tmp_path):
     server.server_close()
 
 
-def four_ways(run_module, args):
-    first = run_module(template, args, check_mode=True, diff=True)
-    applied = run_module(template, args, diff=True)
-    again_check = run_module(template, args, check_mode=True, diff=True)
-    again = run_module(template, args, diff=True)
-    assert (first['changed'], applied['changed'], again_check['changed'], again['changed']) == (True, True, False, False)
-    assert again['template'] == applied['template'] and again['actions'] == []
-    return first, applied, again_check, again
-
-
-def fail(run_module, module, args, **kw):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(module, args, **kw)
-    return failed.value.result['msg']
+def template_four_ways(run_module, args):
+    """The shared four ways with a diff each time; the second apply must have nothing left to do."""
+    results = four_ways(run_module, template, args, same='template', diff=DIFF_ALWAYS)
+    assert results[3]['actions'] == []
+    return results
 
 
 def volume_names(run_module, uri):
@@ -117,7 +108,7 @@ def test_register_from_volume_four_ways(run_module, node_uri, store, clock):
     args = dict(uri=node_uri, name='deb', pool='p1', source=dict(volume='v1.qcow2'), format='qcow2',
                 os=dict(name='debian', version='12'), features=dict(cloud_init=True), tags=['b', 'a', 'b'],
                 description='Debian')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['copy', 'write metadata'] == applied['actions']
     assert first['diff']['before'] == {} and applied['diff']['before'] == {}
     got = applied['template']
@@ -155,7 +146,7 @@ def test_image_is_created_read_only(run_module, node_uri, store, monkeypatch):
 
 def test_register_from_node_file_with_checksum(run_module, node_uri, store):
     args = dict(uri=node_uri, name='deb', pool='p1', source=dict(path='/pool1/v1.qcow2', checksum=V1_SUM.upper()))
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['import', 'write metadata']
     assert applied['template']['source']['type'] == 'file'
     assert applied['template']['source']['checksum'] == V1_SUM
@@ -183,7 +174,7 @@ def test_register_from_url_four_ways(run_module, node_uri, store, http_dir):
     url = base + '/img'
     args = dict(uri=node_uri, name='cloud', pool='p1', source=dict(url=url, checksum=checksum, url_username='me',
                                                                    url_password='hunter2'))
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['download', 'write metadata']
     assert applied['template']['source']['url'] == base + '/img'
     assert applied['template']['source']['checksum'] == checksum
@@ -218,7 +209,7 @@ def test_register_from_shut_off_vm(run_module, node_uri, store):
     add_vm(node_uri, 'golden', FILE_DISK % ('/pool1/v1.qcow2', 'vdb') + '<disk type="file" device="cdrom">'
            '<target dev="hdc"/></disk>')
     args = dict(uri=node_uri, name='gold', pool='p1', source=dict(vm='golden'))
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['copy', 'write metadata']
     assert applied['template']['source'] == dict(type='vm', vm='golden', disk='vdb', path='/pool1/v1.qcow2',
                                                  checksum=None, url=None, pool=None, volume=None)
@@ -297,7 +288,7 @@ def test_metadata_update_four_ways(run_module, node_uri, store, clock):
     register(run_module, node_uri, os=dict(name='debian', version='11'), features=dict(virtio=True), tags=['x'])
     args = dict(uri=node_uri, name='deb', os=dict(version='12'), features=dict(guest_agent=True), tags=['y', 'x'],
                 description='new')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['update metadata'] == applied['actions']
     got = applied['template']
     assert got['os'] == dict(name='debian', version='12', arch=None)
@@ -357,7 +348,7 @@ def test_broken_template_is_refused_until_removed(run_module, node_uri, store):
 # -- deleting -------------------------------------------------------------------------------------------
 def test_delete_four_ways(run_module, node_uri, store):
     register(run_module, node_uri)
-    first, applied = four_ways(run_module, dict(uri=node_uri, name='deb', state='absent'))[:2]
+    first, applied = template_four_ways(run_module, dict(uri=node_uri, name='deb', state='absent'))[:2]
     assert first['actions'] == ['delete image', 'delete metadata']
     assert applied['template'] == {} and applied['diff']['before']['name'] == 'deb' and applied['diff']['after'] == {}
     assert 'orphaned' not in applied

@@ -7,24 +7,19 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.modules import vm, vm_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, fail, four_ways
 
 MIB = 1024 * 1024
 
 
-def four_ways(run_module, args):
-    """check -> changed, apply -> changed, check -> unchanged, apply -> unchanged; returns the first two results."""
-    first = run_module(vm, args, check_mode=True, diff=True)
-    assert first['changed'] is True, first
-    applied = run_module(vm, args, diff=True)
-    assert applied['changed'] is True, applied
-    again_check = run_module(vm, args, check_mode=True)
-    assert again_check['changed'] is False, again_check
-    again = run_module(vm, args)
-    assert again['changed'] is False, again
-    # the test driver's node file keeps the run state but not its reason
-    volatile = dict(uptime=None, state_reason=None)
-    assert dict(again['vm'], **volatile) == dict(applied['vm'], **volatile)
+def _stable_vm(result):
+    """The vm key without what the test driver's node file does not keep (it keeps the run state but not its reason)."""
+    return dict(result['vm'], uptime=None, state_reason=None)
+
+
+def vm_four_ways(run_module, args):
+    """The shared four ways; the check run plans the actions the apply takes. Returns the first two results."""
+    first, applied = four_ways(run_module, vm, args, same=_stable_vm)[:2]
     assert first['actions'] == applied['actions']
     return first, applied
 
@@ -41,14 +36,8 @@ def info(run_module, uri, **kw):
     return run_module(vm_info, dict(uri=uri, **kw))
 
 
-def fail(run_module, args):
-    with pytest.raises(ModuleFail) as err:
-        run_module(vm, args)
-    return err.value.result['msg']
-
-
 def test_create_four_ways(run_module, node_uri):
-    first, applied = four_ways(run_module, new_vm(node_uri))
+    first, applied = vm_four_ways(run_module, new_vm(node_uri))
     assert first['actions'] == ["create volume 'p1/web1.qcow2'", 'define']
     assert first['diff']['before'] == {}
     made = applied['vm']
@@ -74,20 +63,20 @@ def test_create_four_ways(run_module, node_uri):
 def test_states_four_ways(run_module, node_uri):
     run_module(vm, new_vm(node_uri))
     base = dict(uri=node_uri, name='web1')
-    first, applied = four_ways(run_module, dict(base, state='running'))
+    first, applied = vm_four_ways(run_module, dict(base, state='running'))
     assert first['actions'] == ['start'] and applied['vm']['state'] == 'running'
-    first, applied = four_ways(run_module, dict(base, state='paused'))
+    first, applied = vm_four_ways(run_module, dict(base, state='paused'))
     assert first['actions'] == ['pause'] and applied['vm']['state'] == 'paused'
-    first, applied = four_ways(run_module, dict(base, state='running'))
+    first, applied = vm_four_ways(run_module, dict(base, state='running'))
     assert first['actions'] == ['resume']
-    first, applied = four_ways(run_module, dict(base, state='shutdown'))
+    first, applied = vm_four_ways(run_module, dict(base, state='shutdown'))
     assert first['actions'] == ['shutdown (acpi)'] and applied['vm']['state'] == 'shutdown'
     run_module(vm, dict(base, state='running'))
-    first, applied = four_ways(run_module, dict(base, state='destroyed'))
+    first, applied = vm_four_ways(run_module, dict(base, state='destroyed'))
     assert first['actions'] == ['destroy'] and applied['vm']['state_reason'] == 'shut off (destroyed)'
-    first, applied = four_ways(run_module, dict(base, state='paused'))
+    first, applied = vm_four_ways(run_module, dict(base, state='paused'))
     assert first['actions'] == ['start paused']
-    first, applied = four_ways(run_module, dict(base, autostart=True))
+    first, applied = vm_four_ways(run_module, dict(base, autostart=True))
     assert first['actions'] == ['autostart on'] and applied['vm']['autostart'] is True
 
 
@@ -103,8 +92,8 @@ def test_restarted_is_always_a_change(run_module, node_uri):
 
 def test_live_changes_and_pending(run_module, node_uri):
     run_module(vm, new_vm(node_uri, state='running'))
-    first, applied = four_ways(run_module, new_vm(node_uri, vcpus=3, memory='384M', tags=['web', 'db'],
-                                                  title='Web'))
+    first, applied = vm_four_ways(run_module, new_vm(node_uri, vcpus=3, memory='384M', tags=['web', 'db'],
+                                                     title='Web'))
     assert first['actions'] == ['define', 'set vcpus 3', 'set memory 384 MiB', 'set title',
                                 'set tags and metadata']
     assert applied['restart_required'] is False
@@ -140,7 +129,7 @@ def test_purge_and_detach_keep_volumes(run_module, node_uri):
         dict(target='vda', create=dict(pool='p1', name='a.qcow2', capacity='1G')),
         dict(target='vdb', create=dict(pool='p1', name='b.raw', capacity='16M', format='raw'))]))
     args = new_vm(node_uri, disks=[dict(target='vda')], purge_disks=True, nics=[], purge_nics=True)
-    first, applied = four_ways(run_module, args)
+    first, applied = vm_four_ways(run_module, args)
     assert [d['target'] for d in applied['vm']['disks']] == ['vda'] and applied['vm']['nics'] == []
     volumes = run_module(__import__('ansible_collections.vmcat.libvirt.plugins.modules.volume_info',
                                     fromlist=['x']), dict(uri=node_uri, pool='p1'))['volumes']
@@ -149,7 +138,7 @@ def test_purge_and_detach_keep_volumes(run_module, node_uri):
 
 def test_graphics_password_never_returned(run_module, node_uri):
     args = new_vm(node_uri, graphics=[dict(type='vnc', listen='127.0.0.1', password='s3cret')])
-    first, applied = four_ways(run_module, args)
+    first, applied = vm_four_ways(run_module, args)
     assert applied['vm']['graphics'][0]['password'] is None
     assert 's3cret' not in repr(first) and 's3cret' not in repr(applied)
     changed = run_module(vm, new_vm(node_uri, graphics=[dict(type='vnc', password='other')]), diff=True)
@@ -159,11 +148,11 @@ def test_graphics_password_never_returned(run_module, node_uri):
 def test_xml_four_ways(run_module, node_uri):
     xml = ("<domain type='test'><name>raw1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
            "<devices><interface type='network'><source network='n1'/></interface></devices></domain>")
-    first, applied = four_ways(run_module, dict(uri=node_uri, name='raw1', xml=xml))
+    first, applied = vm_four_ways(run_module, dict(uri=node_uri, name='raw1', xml=xml))
     assert first['actions'] == ['define']
     mac = applied['vm']['nics'][0]['mac']
     bigger = xml.replace('64', '128')
-    first, applied = four_ways(run_module, dict(uri=node_uri, name='raw1', xml=bigger))
+    first, applied = vm_four_ways(run_module, dict(uri=node_uri, name='raw1', xml=bigger))
     assert applied['vm']['memory'] == 128 * MIB and applied['vm']['nics'][0]['mac'] == mac
 
 
@@ -254,7 +243,7 @@ def test_absent_keeps_disks_by_default(run_module, node_uri):
      'is larger than the whole pool'),
 ])
 def test_bad_input_fails_before_any_change(run_module, node_uri, args, message):
-    msg = fail(run_module, new_vm(node_uri, **args))
+    msg = fail(run_module, vm, new_vm(node_uri, **args))
     assert message in msg, msg
     assert [v['name'] for v in info(run_module, node_uri)['vms']] == ['d1']
     volumes = run_module(__import__('ansible_collections.vmcat.libvirt.plugins.modules.volume_info',
@@ -299,7 +288,7 @@ def test_an_existing_vm_keeps_a_name_made_elsewhere(run_module, node_uri):
     assert run_module(vm, dict(uri=node_uri, name='.hidden', state='running'))['changed'] is True
     assert run_module(vm, dict(uri=node_uri, name='.hidden', state='absent'))['changed'] is True
     assert run_module(vm, dict(uri=node_uri, name='.hidden', state='absent'))['changed'] is False
-    assert fail(run_module, dict(uri=node_uri, name='', state='absent')).startswith("VM name '' on ")
+    assert fail(run_module, vm, dict(uri=node_uri, name='', state='absent')).startswith("VM name '' on ")
 
 
 def test_more_vcpus_than_the_node_has_warn_once(run_module, node_uri, monkeypatch):
@@ -323,25 +312,25 @@ def test_more_vcpus_than_the_node_has_warn_once(run_module, node_uri, monkeypatc
 
 def test_mac_of_another_vm_is_refused(run_module, node_uri):
     run_module(vm, new_vm(node_uri, nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
-    msg = fail(run_module, new_vm(node_uri, name='web2', nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
+    msg = fail(run_module, vm, new_vm(node_uri, name='web2', nics=[dict(network='n1', mac='52:54:00:00:20:01')]))
     assert 'already used by other VMs: 52:54:00:00:20:01 (VM web1)' in msg
 
 
 def test_missing_vm_needs_memory(run_module, node_uri):
-    msg = fail(run_module, dict(uri=node_uri, name='ghost', state='running'))
+    msg = fail(run_module, vm, dict(uri=node_uri, name='ghost', state='running'))
     assert "VM 'ghost' does not exist" in msg and 'memory' in msg
     assert run_module(vm, dict(uri=node_uri, name='ghost', state='absent'))['changed'] is False
 
 
 def test_new_vm_started_in_one_task(run_module, node_uri):
-    first, applied = four_ways(run_module, new_vm(node_uri, state='running', autostart=True))
+    first, applied = vm_four_ways(run_module, new_vm(node_uri, state='running', autostart=True))
     assert first['actions'] == ["create volume 'p1/web1.qcow2'", 'define', 'start', 'autostart on']
     assert first['vm']['state'] == 'running' and applied['vm']['state'] == 'running'
 
 
 def test_existing_vm_changed_in_place(run_module, node_uri):
     args = dict(uri=node_uri, name='d1', memory='512M', title='Old one', on_crash='restart')
-    first, applied = four_ways(run_module, args)
+    first, applied = vm_four_ways(run_module, args)
     assert applied['vm']['memory'] == 512 * MIB and applied['vm']['max_memory'] == 1024 * MIB
     assert first['diff']['before']['memory'] == 1024 * MIB and first['diff']['after']['memory'] == 512 * MIB
 
@@ -380,5 +369,5 @@ def test_a_vm_moved_by_an_earlier_run_is_no_change(run_module, node_uri, monkeyp
     result = run_module(vm, dict(uri=node_uri, name='gone', migrate_to=dict(uri='qemu+ssh://other/system')))
     assert result['changed'] is False and result['migration'] == moved and result['vm'] == {}
     monkeypatch.setattr(_vm._migrate, 'already_migrated', lambda ctx, params: None)
-    msg = fail(run_module, dict(uri=node_uri, name='gone', migrate_to=dict(uri='qemu+ssh://other/system')))
+    msg = fail(run_module, vm, dict(uri=node_uri, name='gone', migrate_to=dict(uri='qemu+ssh://other/system')))
     assert "VM 'gone' does not exist" in msg

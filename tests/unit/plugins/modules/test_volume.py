@@ -19,28 +19,11 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, volume, volume_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
-
-
-def four_ways(run_module, args):
-    """check -> changed, apply -> changed, check -> unchanged, apply -> unchanged; returns the four results."""
-    first = run_module(volume, args, check_mode=True, diff=True)
-    applied = run_module(volume, args, diff=True)
-    again_check = run_module(volume, args, check_mode=True)
-    again = run_module(volume, args)
-    assert (first['changed'], applied['changed'], again_check['changed'], again['changed']) == (True, True, False, False)
-    assert again['volume'] == applied['volume']
-    return first, applied, again_check, again
-
-
-def fail(run_module, module, args, **kw):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(module, args, **kw)
-    return failed.value.result['msg']
 
 
 def volumes(run_module, uri, **kw):
@@ -72,7 +55,7 @@ def store(monkeypatch):
 # -- creating -------------------------------------------------------------------------
 def test_blank_qcow2_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, pool='p1', name='new.qcow2', capacity='10M')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['diff']['before'] == {}
     assert first['actions'] == ['create']
     predicted = first['volume']
@@ -87,14 +70,14 @@ def test_blank_qcow2_four_ways(run_module, node_uri):
 
 def test_blank_raw_fully_preallocated(run_module, node_uri):
     args = dict(uri=node_uri, pool='p1', name='full.raw', format='raw', capacity='4MiB', preallocation='full')
-    applied = four_ways(run_module, args)[1]
+    applied = four_ways(run_module, volume, args, same='volume')[1]
     assert applied['volume']['format'] == 'raw'
     assert applied['volume']['allocation'] == applied['volume']['capacity'] == 4 * MIB
 
 
 def test_linked_clone_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, pool='p1', name='overlay.qcow2', backing=dict(name='v1.qcow2'))
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     backing = dict(path='/pool1/v1.qcow2', format='qcow2', pool='p1', name='v1.qcow2')
     assert first['volume']['backing'] == backing
     assert applied['volume']['backing'] == backing
@@ -123,7 +106,7 @@ def test_backing_path_outside_pools_needs_format(run_module, node_uri):
 def test_full_clone_four_ways(run_module, node_uri):
     # the test driver copies within one pool only; the integration target copies across pools
     args = dict(uri=node_uri, pool='p1', name='copy.qcow2', clone_from=dict(pool='p1', name='v1.qcow2'))
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['actions'] == ['clone']
     assert (applied['volume']['path'], applied['volume']['format'], applied['volume']['capacity']) == \
         ('/pool1/copy.qcow2', 'qcow2', GIB)
@@ -333,7 +316,7 @@ def test_qcow2_capacity_rounding_is_not_a_change(run_module, node_uri):
 # -- deleting --------------------------------------------------------------------------------
 def test_delete_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, pool='p1', name='v1.qcow2', state='absent')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['diff']['before']['name'] == 'v1.qcow2' and first['diff']['after'] == {}
     assert applied['volume'] == {} and applied['actions'] == ['delete']
     assert names(run_module, node_uri) == []
@@ -362,7 +345,7 @@ def test_delete_with_wipe(run_module, node_uri, store):
 def test_wiped_four_ways(run_module, node_uri, store):
     run_module(volume, dict(uri=node_uri, pool='p1', name='scratch.raw', format='raw', capacity='1M',
                             preallocation='falloc'))
-    first, applied = four_ways(run_module, dict(uri=node_uri, pool='p1', name='scratch.raw', state='wiped'))[:2]
+    first, applied = four_ways(run_module, volume, dict(uri=node_uri, pool='p1', name='scratch.raw', state='wiped'), same='volume')[:2]
     assert first['actions'] == ['wipe']
     assert store.content('/pool1/scratch.raw') == bytes(4096)
 
@@ -380,13 +363,13 @@ def test_upload_four_ways_then_download(run_module, node_uri, store, tmp_path):
         f.seek(3 * MIB)
         f.write(b'end')
     args = dict(uri=node_uri, pool='p1', name='up.raw', src=str(src), format='raw')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['actions'] == ['upload'] and first['volume']['capacity'] == os.path.getsize(str(src))
     assert applied['volume']['format'] == 'raw'
     assert store.content('/pool1/up.raw') == src.read_bytes()
     dest = tmp_path / 'copy.img'
     down = dict(uri=node_uri, pool='p1', name='up.raw', dest=str(dest))
-    first, applied, dummy, again = four_ways(run_module, down)
+    first, applied, dummy, again = four_ways(run_module, volume, down, same='volume')
     assert first['actions'] == ['download'] and 'checksum' not in first
     assert dest.read_bytes() == src.read_bytes()
     assert applied['checksum'] == again['checksum'] == 'sha256:' + hashlib.sha256(src.read_bytes()).hexdigest()
@@ -453,7 +436,7 @@ def test_url_import_four_ways(run_module, node_uri, store, http_dir):
     (served / 'image.raw').write_bytes(payload)
     args = dict(uri=node_uri, pool='p1', name='web.raw', url=base + '/image.raw',
                 checksum='sha256:' + hashlib.sha256(payload).hexdigest(), url_password='hunter2', url_username='me')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['actions'] == ['download']
     assert applied['volume']['format'] == 'raw' and applied['volume']['capacity'] == 3000
     assert store.content('/pool1/web.raw') == payload
@@ -496,7 +479,7 @@ def test_url_needs_checksum(run_module, node_uri):
 # -- import from a node file ----------------------------------------------------------------
 def test_import_known_node_file_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, pool='p1', name='imported.qcow2', import_path='/pool1/v1.qcow2')
-    first, applied = four_ways(run_module, args)[:2]
+    first, applied = four_ways(run_module, volume, args, same='volume')[:2]
     assert first['actions'] == ['import'] and first['volume']['capacity'] is None
     assert applied['volume']['format'] == 'qcow2' and applied['volume']['capacity'] == GIB
 

@@ -15,7 +15,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _te
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
 
 GIB = 1024 ** 3
@@ -35,24 +35,8 @@ def deb(run_module, node_uri, store):
     return node_uri
 
 
-def four_ways(run_module, args):
-    first = run_module(volume, args, check_mode=True, diff=True)
-    applied = run_module(volume, args, diff=True)
-    again_check = run_module(volume, args, check_mode=True)
-    again = run_module(volume, args)
-    assert (first['changed'], applied['changed'], again_check['changed'], again['changed']) == (True, True, False, False)
-    assert again['volume'] == applied['volume']
-    return first, applied
-
-
-def fail(run_module, args):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(volume, args)
-    return failed.value.result['msg']
-
-
 def test_linked_clone_four_ways(run_module, deb):
-    first, applied = four_ways(run_module, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb')))
+    first, applied = four_ways(run_module, volume, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb')), same='volume')[:2]
     assert first['actions'] == ['create'] == applied['actions']
     assert first['volume']['backing'] == BACKING == applied['volume']['backing']
     assert (applied['volume']['format'], applied['volume']['capacity']) == ('qcow2', GIB)
@@ -60,15 +44,15 @@ def test_linked_clone_four_ways(run_module, deb):
 
 
 def test_larger_linked_clone_four_ways(run_module, deb):
-    first, applied = four_ways(run_module, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb'),
-                                                capacity='3G'))
+    first, applied = four_ways(run_module, volume, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb'),
+                                                        capacity='3G'), same='volume')[:2]
     assert first['volume']['capacity'] == 3 * GIB == applied['volume']['capacity']
     assert applied['volume']['backing'] == BACKING and applied['actions'] == ['create']
 
 
 def test_full_copy_four_ways(run_module, deb):
-    first, applied = four_ways(run_module, dict(uri=deb, pool='p1', name='copy.qcow2',
-                                                template=dict(name='deb', linked=False)))
+    first, applied = four_ways(run_module, volume, dict(uri=deb, pool='p1', name='copy.qcow2',
+                                                        template=dict(name='deb', linked=False)), same='volume')[:2]
     assert first['actions'] == ['clone'] and applied['volume']['backing'] is None
     assert (applied['volume']['format'], applied['volume']['capacity']) == ('qcow2', GIB)
 
@@ -92,7 +76,7 @@ def test_larger_raw_full_copy(run_module, deb, store):
     (dict(name='x.qcow2', template=dict(name='deb'), clone_from=dict(name='v1.qcow2')), 'mutually exclusive'),
 ])
 def test_refusals_create_nothing(run_module, deb, args, text):
-    msg = fail(run_module, dict(args, uri=deb, pool='p1'))
+    msg = fail(run_module, volume, dict(args, uri=deb, pool='p1'))
     assert text in msg
     if 'not found' in text:
         assert 'templates: deb' in msg
@@ -103,11 +87,11 @@ def test_refusals_create_nothing(run_module, deb, args, text):
 def test_existing_volume_must_be_that_clone(run_module, deb):
     run_module(volume, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb')))
     run_module(volume, dict(uri=deb, pool='p1', name='copy.qcow2', template=dict(name='deb', linked=False)))
-    msg = fail(run_module, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb', linked=False)))
+    msg = fail(run_module, volume, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb', linked=False)))
     assert 'exists as a linked clone of template' in msg and 'not as the full copy' in msg
-    msg = fail(run_module, dict(uri=deb, pool='p1', name='copy.qcow2', template=dict(name='deb')))
+    msg = fail(run_module, volume, dict(uri=deb, pool='p1', name='copy.qcow2', template=dict(name='deb')))
     assert 'exists without a backing volume; it is not a linked clone of template' in msg
-    msg = fail(run_module, dict(uri=deb, pool='p1', name='v1.qcow2', template=dict(name='deb')))
+    msg = fail(run_module, volume, dict(uri=deb, pool='p1', name='v1.qcow2', template=dict(name='deb')))
     assert 'it is not a linked clone' in msg
 
 
@@ -120,7 +104,7 @@ def test_existing_clone_is_grown(run_module, deb, store):
 
 def test_clone_of_broken_template_is_refused(run_module, deb):
     run_module(volume, dict(uri=deb, pool='p1', name='deb.vmcat-template.img', state='absent'))
-    msg = fail(run_module, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb')))
+    msg = fail(run_module, volume, dict(uri=deb, pool='p1', name='web.qcow2', template=dict(name='deb')))
     assert "template 'deb' in pool 'p1'" in msg and 'cannot be used' in msg
 
 
