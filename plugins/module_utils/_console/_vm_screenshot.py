@@ -187,7 +187,7 @@ def take_screenshot(ctx):
     after = dict(path=dest, size=len(png), sha256=digest, width=width, height=height)
     changed = before is None or before['sha256'] != digest
     if changed:
-        ctx.act('write %s' % dest, write_atomically, dest, png)
+        ctx.act('write %s' % dest, write_atomically, dest, png, ctx.module)
     else:
         after = before
     return Outcome(changed, before, after, vm=dom.name(), screen=p['screen'], source_format=source,

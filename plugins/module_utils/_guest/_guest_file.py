@@ -43,7 +43,7 @@ _NAME = re.compile(r'^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$')
 class GuestFile:
     """The task's view of one guest file: ``call`` sends agent commands, ``where`` names the VM."""
 
-    def __init__(self, call, params, where, check_mode, act, want_diff=False):
+    def __init__(self, call, params, where, check_mode, act, want_diff=False, module=None):
         self.call = call
         self.p = params
         self.path = params['path']
@@ -51,6 +51,7 @@ class GuestFile:
         self.check_mode = check_mode
         self.act = act
         self.want_diff = want_diff
+        self.module = module  # the AnsibleModule, for atomic_move (None on the controller and in tests)
         self._exec_ok = None
 
     # -- what the agent allows ----------------------------------------------------------------
@@ -245,12 +246,12 @@ def local_dest(dest, guest_path):
     return dest
 
 
-def write_local(path, data):
-    """Write ``data`` to the local ``path`` atomically (a temporary file, then rename)."""
+def write_local(path, data, module=None):
+    """Write ``data`` to the local ``path`` atomically (a temporary file, then rename; see write_atomically)."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InvalidInput('dest directory %s does not exist on this host; create it first' % directory)
-    write_atomically(path, data, 0o644)
+    write_atomically(path, data, module)
 
 
 def fetch(gf):
@@ -278,17 +279,17 @@ def ensure_fetched(gf, mode):
     old = _local_sha256(target)
     changed = old != state['sha256']
     if changed:
-        gf.act('write %d bytes to %s on this host' % (len(data), target), write_local, target, data)
+        gf.act('write %d bytes to %s on this host' % (len(data), target), write_local, target, data, gf.module)
     return changed, dict(path=target, sha256=old), dict(path=target, sha256=state['sha256']), extra
 
 
 ACTIONS = dict(present=ensure_present, absent=ensure_absent, fetched=ensure_fetched)
 
 
-def converge(call, params, where, check_mode, act, want_diff=False):
+def converge(call, params, where, check_mode, act, want_diff=False, module=None):
     """The module result for one guest file (without ``vm``)."""
     mode = validate(params)
-    gf = GuestFile(call, params, where, check_mode, act, want_diff)
+    gf = GuestFile(call, params, where, check_mode, act, want_diff, module)
     changed, before, after, extra = ACTIONS[params['state']](gf, mode)
     # not 'path': AnsibleModule would add the stat of a same-named file on the module's host
     result = dict(changed=changed, guest_path=gf.path, state=params['state'])
@@ -322,7 +323,8 @@ def guest_file(ctx):
     dom = ctx.conn.require_domain(p['name'])
     call = _exec.agent_caller(dom, p['agent_timeout'])
     want_diff = bool(ctx.module is not None and getattr(ctx.module, '_diff', False))
-    result = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff)
+    result = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff,
+                      ctx.module)
     result['vm'] = dom.name()
     result['actions'] = ctx.actions
     return result
