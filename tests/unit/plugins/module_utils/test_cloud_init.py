@@ -15,7 +15,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso966
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_iso9660 import read_image
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey user@example'
 
@@ -298,7 +298,7 @@ def test_bad_input_fails_before_anything_is_looked_up(node, make_ctx):
 
 def test_a_failed_upload_leaves_no_volume(node, make_ctx, monkeypatch):
     conn, store = node
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils import test_volume_fakes as fakes
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes import volume as fakes
 
     def broken_send(self, data):
         raise RuntimeError('connection lost')
@@ -327,7 +327,7 @@ def test_a_rebuild_writes_in_place_and_grows_the_volume(node, make_ctx):
 
 def test_a_failed_rewrite_puts_the_old_seed_back(node, make_ctx, monkeypatch):
     conn, store = node
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils import test_volume_fakes as fakes
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes import volume as fakes
     ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'old'})
     path = seed_path(conn)
     old = store.contents[path]

@@ -11,7 +11,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tr
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import (
     FakeConn,
     domain_xml,
     external_vm,
@@ -42,7 +42,7 @@ def test_external_view_has_files_bases_and_sizes():
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     dom = external_vm(conn, ('x1', 'x2'))
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import FakeVol
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     pool.vols.append(FakeVol(pool, 'vm.x1', '/img/vm.x1', '/img/vm.qcow2', allocation=4096))
     tree = _tree.Tree(conn, dom)
     x1 = _tree.describe(tree, 'x1')
@@ -238,7 +238,7 @@ def test_delete_refused_while_another_vm_uses_the_files():
 
 
 def test_delete_refused_while_a_volume_uses_the_base_but_own_overlays_do_not_count():
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import FakeVol
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     external_vm(conn, ('x1', 'x2'))
@@ -298,7 +298,7 @@ VOLUME_DISK = ('<disk type="volume" device="disk"><driver name="qemu" type="qcow
 
 
 def test_pool_volume_disks_get_overlay_names_and_bases():
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import FakeVol
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     pool.vols.append(FakeVol(pool, 'vm.qcow2', '/img/vm.qcow2'))

@@ -11,7 +11,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tr
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as sc
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_snapshot_fakes import (
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import (
     FakeConn,
     FakeVol,
     context,

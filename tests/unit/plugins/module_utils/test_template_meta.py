@@ -2,7 +2,7 @@
 """_template_meta: names, the metadata document, its volume (through fake streams), discovery and usage.
 
 Volumes and domains live in libvirt's test driver; streams, which it lacks,
-go to the fakes of test_volume_fakes.
+go to the fakes of tests/unit/fakes/volume.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +17,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _tem
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused, VmcatError
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 MIB = 1024 ** 2
 

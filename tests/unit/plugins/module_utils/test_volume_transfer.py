@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import (
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import (
     FakeStore,
     FakeVirt,
     FakeVolume,

@@ -16,7 +16,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_exec, guest_file, guest_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.guest_agent_fake import LoopbackAgent
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import LoopbackAgent
 
 URI = 'test:///default'
 

@@ -2,7 +2,7 @@
 """vmcat.libvirt.template and template_info run against a test:/// node file.
 
 The node holds pool p1 (/pool1) with v1.qcow2 (1 GiB) and VM d1.  Streams,
-which the test driver lacks, go to the fakes of test_volume_fakes (volume
+which the test driver lacks, go to the fakes of tests/unit/fakes/volume.py (volume
 contents by path; an unknown path reads as b'data' * 1024).
 """
 
@@ -23,7 +23,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.modules import template, template_info, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 GIB = 1024 ** 3
 V1_SUM = 'sha256:' + hashlib.sha256(b'data' * 1024).hexdigest()

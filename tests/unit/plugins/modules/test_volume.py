@@ -3,7 +3,7 @@
 
 The node holds pool p1 (/pool1) with v1.qcow2 (1 GiB) and VM d1.  Streams,
 wipe and resize, which the test driver lacks, go to the fakes in
-test_volume_fakes through libvirt's own classes.
+tests/unit/fakes/volume.py through libvirt's own classes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2

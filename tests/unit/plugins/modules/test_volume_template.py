@@ -2,7 +2,7 @@
 """vmcat.libvirt.volume's template source, and _template.create_disk_from_template (the vm module's entry).
 
 Runs against a test:/// node file (pool p1 with v1.qcow2, 1 GiB) with the
-stream fakes of test_volume_fakes; template 'deb' is registered from v1.qcow2.
+stream fakes of tests/unit/fakes/volume.py; template 'deb' is registered from v1.qcow2.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,7 +16,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection im
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_volume_fakes import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 GIB = 1024 ** 3
 IMAGE = '/pool1/deb.vmcat-template.img'
