@@ -21,6 +21,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_file import local_dest, write_local
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils._controller_files import find_src
 
 MODULE = 'vmcat.libvirt.guest_file'
@@ -83,7 +84,7 @@ class ActionModule(ActionBase):
         if changed and not self._task.check_mode:
             try:
                 write_local(target, data)
-            except Exception as exc:
+            except (OSError, VmcatError) as exc:  # the file system's error, or InvalidInput for a missing directory
                 raise AnsibleActionFail('could not write %s on the controller: %s' % (target, to_text(exc)))
         result.update(changed=changed, dest=target)
         result.setdefault('actions', [])

@@ -240,5 +240,5 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _evaluate(self, expression, variables):
         try:
             return self._compose(expression, variables)
-        except Exception as exc:
+        except Exception as exc:  # a user's Jinja2 expression can fail with any error: name the filter that did
             raise AnsibleError('vmcat.libvirt.libvirt: filter %r failed: %s' % (expression, exc))

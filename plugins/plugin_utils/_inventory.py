@@ -238,7 +238,7 @@ def collect_node(node, options):
                 for dom, future in futures:
                     try:
                         result['vms'].append(future.result())
-                    except Exception as exc:
+                    except Exception as exc:  # one VM going away or failing must not hide the others
                         _vm_failed(result, dom, exc)
             finally:
                 pool.shutdown(wait=True)

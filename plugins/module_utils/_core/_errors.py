@@ -281,7 +281,7 @@ def lookup_or_none(fn, *args):
     for attempt in (1, 2):
         try:
             return fn(*args)
-        except Exception as exc:  # libvirt.libvirtError, kept generic for fakes
+        except Exception as exc:  # libvirt.libvirtError, kept generic for the fakes of the unit tests; else re-raised
             if is_not_found(exc):
                 return None
             if attempt == 1 and is_libvirt_error(exc) and exc.get_error_code() is None:

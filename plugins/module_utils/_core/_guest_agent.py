@@ -115,14 +115,14 @@ class AgentCommandFailed(AgentCommandError):
 def _name(dom):
     try:
         return dom.name()
-    except Exception:
+    except Exception:  # best-effort read for a message: never hide the error being described
         return '?'
 
 
 def _uri(dom):
     try:
         return dom.connect().getURI()
-    except Exception:
+    except Exception:  # best-effort read for a message: never hide the error being described
         return 'the node'
 
 
@@ -141,7 +141,7 @@ def _details(dom, command, reason, code=None, **more):
 def _state(dom):
     try:
         return dom.state()[0]
-    except Exception:
+    except Exception:  # best-effort read for error mapping: an unknown state maps to the generic error
         return None
 
 

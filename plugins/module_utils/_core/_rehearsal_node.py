@@ -53,7 +53,7 @@ def is_test_driver(virt):
     """True for a connection to libvirt's embedded test driver (``test:///...``)."""
     try:
         return virt.getURI().startswith('test:')
-    except Exception:
+    except Exception:  # best-effort read: a connection that cannot say its URI is no test driver
         return False
 
 

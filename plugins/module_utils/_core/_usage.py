@@ -28,7 +28,7 @@ def _definitions(dom):
         xmls = [dom.XMLDesc(0)]
         if dom.isActive() and dom.isPersistent():
             xmls.append(dom.XMLDesc(_XML_INACTIVE))
-    except Exception as exc:  # libvirt.libvirtError; a VM undefined while we look uses nothing
+    except Exception as exc:  # libvirt error or test fake: a VM undefined meanwhile uses nothing; else re-raised
         if is_not_found(exc):
             return []
         raise
@@ -112,7 +112,7 @@ def running_pool_users(conn, pool_name, volume_paths, target_dir=None):
             if not dom.isActive():
                 continue
             root = _xml.parse(dom.XMLDesc(0))
-        except Exception as exc:  # libvirt.libvirtError; a VM gone while we look uses nothing
+        except Exception as exc:  # libvirt error or test fake: a VM gone meanwhile uses nothing; else re-raised
             if is_not_found(exc):
                 continue
             raise

@@ -23,7 +23,8 @@ __metaclass__ = type
 import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import is_libvirt_error, is_unimplemented, is_unsupported, libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    is_libvirt_error, is_unimplemented, is_unsupported, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import (
     KIB,
     MIB,

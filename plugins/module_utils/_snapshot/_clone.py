@@ -244,7 +244,7 @@ def ensure_clone(ctx, tree, info, spec):
         for vol in made:  # a failure midway leaves nothing half-made
             try:
                 vol.delete(0)
-            except Exception:
+            except Exception:  # cleanup that must never hide the error that made us clean up
                 pass
         raise
     result = {'name': name, 'from': {'vm': tree.vm, 'snapshot': info['name']}, 'skipped_disks': skipped,

@@ -406,7 +406,7 @@ class UsageIndex:
         for dom in conn.all_domains():
             try:
                 running = bool(dom.isActive())
-            except Exception:
+            except Exception:  # best-effort read: a VM undefined while we look uses nothing
                 continue
             for root in _definitions(dom):
                 for disk in root.findall('./devices/disk'):

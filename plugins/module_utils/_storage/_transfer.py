@@ -26,7 +26,8 @@ import tempfile
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, is_flag_refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, VmcatError, is_flag_refused)
 
 CHUNK = 1024 * 1024
 _ZEROS = bytes(CHUNK)

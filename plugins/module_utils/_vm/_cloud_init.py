@@ -321,7 +321,7 @@ def _rewrite(conn, pool, vol, name, image):
         if old is not None:
             try:
                 transfer.send(conn.virt, vol, [('data', old)], False)
-            except Exception:
+            except Exception:  # cleanup that must never hide the error that made us clean up
                 pass
         raise
     with conn.translated('refresh', "pool '%s'" % pool.name()):
