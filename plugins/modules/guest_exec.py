@@ -277,9 +277,6 @@ def main():
         mutually_exclusive=[('argv', 'cmd')],
         required_one_of=[('argv', 'cmd')],
     )
-    if module.params['agent_timeout'] <= 0:
-        module.fail_json(msg='agent_timeout must be a positive number of seconds (got %d)'
-                         % module.params['agent_timeout'])
     # With creates or removes the command checks its own effect first: running it again after a lost
     # connection is safe. Without them it may have run already, so it is never repeated.
     module.run_action(guest_exec, replay=bool(module.params['creates'] or module.params['removes']))

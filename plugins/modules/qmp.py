@@ -196,8 +196,6 @@ def main():
     )
     if module.params['socket'] and not HAS_QEMU_QMP:
         module.fail_json(msg=missing_required_lib(QEMU_QMP_PACKAGE), exception=QEMU_QMP_IMPORT_ERROR)
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds (got %d)' % module.params['timeout'])
     module.run_action(run_command, connect=not module.params['socket'])
 
 

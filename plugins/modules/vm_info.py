@@ -286,34 +286,14 @@ query_result:
   type: raw
 '''
 
-import traceback
-
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_info import list_vms
-
-try:
-    import jmespath
-    HAS_JMESPATH = True
-    JMESPATH_IMPORT_ERROR = None
-except ImportError:
-    jmespath = None
-    HAS_JMESPATH = False
-    JMESPATH_IMPORT_ERROR = traceback.format_exc()
-
-
-def info(ctx):
-    vms = list_vms(ctx)
-    result = dict(vms=vms)
-    query = ctx.params.get('query')
-    if query:
-        try:
-            result['query_result'] = jmespath.search(query, vms)
-        except jmespath.exceptions.JMESPathError as exc:
-            raise InvalidInput('query %r is not a usable JMESPath expression: %s' % (query, exc))
-    return result
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._query import (
+    HAS_JMESPATH,
+    JMESPATH_IMPORT_ERROR,
+    vm_info,
+)
 
 
 def main():
@@ -325,7 +305,7 @@ def main():
     ))
     if module.params['query'] and not HAS_JMESPATH:
         module.fail_json(msg=missing_required_lib('jmespath'), exception=JMESPATH_IMPORT_ERROR)
-    module.run_info(info)
+    module.run_info(vm_info)
 
 
 if __name__ == '__main__':

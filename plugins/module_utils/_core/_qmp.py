@@ -201,6 +201,8 @@ def socket_command(path, command, arguments=None, timeout=30):
 def run_command(ctx):
     """The qmp module: one command, through libvirt (``name``) or a socket (``socket``)."""
     p = ctx.params
+    if p['timeout'] <= 0:
+        raise InvalidInput('timeout must be a positive number of seconds (got %d)' % p['timeout'])
     command, arguments = p['command'], p['arguments']
     validate_command(command, arguments)
     query = is_query(command)

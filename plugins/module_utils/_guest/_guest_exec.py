@@ -41,6 +41,8 @@ def command_line(params):
 
 def validate(params):
     """(path, args) of the command; InvalidInput for bad options (before anything is sent)."""
+    if params['agent_timeout'] <= 0:
+        raise InvalidInput('agent_timeout must be a positive number of seconds (got %d)' % params['agent_timeout'])
     if params['timeout'] <= 0:
         raise InvalidInput('timeout must be a positive number of seconds (got %s)' % params['timeout'])
     return command_line(params)
