@@ -75,7 +75,7 @@ class QgaTransport:
         timeout = self.command_timeout if timeout is None else timeout
         with _Translated():
             result = _exec.run(self._send, path, args, stdin=stdin, env=env, timeout=timeout,
-                                     sleep=self._sleep, clock=self._clock)
+                               sleep=self._sleep, clock=self._clock)
         err = result.stderr + (TRUNCATED_NOTE if result.truncated else b'')
         return result.rc, result.stdout, err
 

@@ -22,7 +22,7 @@ import zlib
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 _CHUNK = 256 * 1024

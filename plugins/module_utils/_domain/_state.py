@@ -16,9 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, WaitTimeout
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    VmcatError, WaitTimeout, is_flag_refused)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_shutdown
@@ -30,8 +29,6 @@ _START_PAUSED = 1  # VIR_DOMAIN_START_PAUSED
 _SHUTDOWN_ACPI = 1  # VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN
 _SHUTDOWN_AGENT = 2  # VIR_DOMAIN_SHUTDOWN_GUEST_AGENT
 _REBOOT_ACPI = 1  # VIR_DOMAIN_REBOOT_ACPI_POWER_BTN
-# "this driver does not take that flag": VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_ARGUMENT_UNSUPPORTED
-_FLAG_UNSUPPORTED = (8, 3, 74)
 _RESEND_EVERY = 10.0  # seconds between shutdown requests while waiting (a guest may miss an early one)
 
 RUN_STATES = ('present', 'running', 'paused', 'shutdown', 'destroyed', 'restarted')
@@ -66,17 +63,13 @@ def state_reason(code, reason):
     return '%s (%s)' % (_LIBVIRT_NAMES.get(code, 'state %d' % code), text)
 
 
-def _code(exc):
-    return getattr(exc, 'get_error_code', lambda: None)()
-
-
 def _with_flags(conn, what, verb, flagged, fallback, flags):
     """Call ``flagged(flags)``; drivers that refuse the flag (the test driver) get ``fallback()``."""
     with conn.translated(verb, what):
         try:
             return flagged(flags)
         except Exception as exc:
-            if _code(exc) not in _FLAG_UNSUPPORTED:
+            if not is_flag_refused(exc):
                 raise
         return fallback()
 
@@ -115,7 +108,7 @@ class StateMachine:
             try:
                 return self.dom.createWithFlags(_START_PAUSED)
             except Exception as exc:
-                if _code(exc) not in _FLAG_UNSUPPORTED:
+                if not is_flag_refused(exc):
                     raise
             return started_then_paused()  # drivers without START_PAUSED (the test driver)
 
@@ -166,20 +159,20 @@ class StateMachine:
         self.state = SHUTOFF
 
     def _wait_off(self, mode, timeout):
-        last = [time.monotonic()]
+        sent = [0.0]  # seconds into the wait when the last request went out
 
         def off():
             with self.ctx.conn.translated('read the state of', self.what):
-                if not self.dom.isActive():
-                    return True
-            if time.monotonic() - last[0] >= _RESEND_EVERY:
-                last[0] = time.monotonic()
+                return not self.dom.isActive()
+
+        def resend(elapsed, _attempt):
+            if elapsed - sent[0] >= _RESEND_EVERY:
+                sent[0] = elapsed
                 try:
                     self._request_shutdown(mode)
                 except VmcatError:
                     pass  # it may be just going down
-            return False
-        wait_for(off, timeout, "%s to shut down" % self.what)
+        wait_for(off, timeout, "%s to shut down" % self.what, between=resend)
 
     def reboot(self):
         mode = self.ctx.params.get('shutdown_mode') or 'acpi'

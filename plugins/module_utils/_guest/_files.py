@@ -32,6 +32,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent i
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._file_io import GuestFileError, is_missing, read_file
 
+
 # -- checksums -----------------------------------------------------------------------------
 def guest_digest(call, path, timeout=120):
     """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""

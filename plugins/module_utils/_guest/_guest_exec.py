@@ -120,7 +120,7 @@ def run_in_guest(call, params, act, warn, now=datetime.datetime.now):
         warn('the guest agent truncated the output of %s (%s); qemu-ga keeps at most 16 MiB of each stream: '
              'write big output to a file in the guest and fetch it with vmcat.libvirt.guest_file'
              % (_exec.describe(path, args), ', '.join(n for n, t in (('stdout', done.stdout_truncated),
-                                                                           ('stderr', done.stderr_truncated)) if t)))
+                                                                     ('stderr', done.stderr_truncated)) if t)))
     if done.rc != 0:
         result.update(failed=True, msg='non-zero return code')
         if done.signal:

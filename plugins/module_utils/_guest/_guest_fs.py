@@ -30,7 +30,7 @@ __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 
 FROZEN, THAWED = 'frozen', 'thawed'

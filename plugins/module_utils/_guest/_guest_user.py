@@ -31,7 +31,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent i
     AgentCommandFailed,
     agent_command,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 
 SHADOW = '/etc/shadow'
 _CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')

@@ -33,8 +33,9 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
     Refused,
     StaleRead,
     VmcatError,
+    is_unsupported,
 )
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import (
     AFFECT_CONFIG,
     AFFECT_LIVE,
@@ -57,8 +58,6 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import network_users
 
 _INACTIVE_XML = 1  # VIR_NETWORK_XML_INACTIVE
-# "this driver cannot do that": VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_UNSUPPORTED
-_UNSUPPORTED = (3, 84)
 _LEASE_FAMILIES = {0: 'ipv4', 1: 'ipv6'}
 
 # What to do when reading a network fails (its definition, state, leases).
@@ -92,8 +91,8 @@ def leases(net):
         return []
     try:
         raw = net.DHCPLeases()
-    except Exception as exc:  # libvirt.libvirtError; the test driver has no leases
-        if getattr(exc, 'get_error_code', lambda: None)() in _UNSUPPORTED:
+    except Exception as exc:  # a libvirt error (or a test fake) saying the driver has no leases; else re-raised
+        if is_unsupported(exc):
             return []
         raise
     out = []
@@ -334,14 +333,16 @@ def ensure(ctx):
         autostart = params['autostart']
     changed = len(ctx.actions) > count or config_changed
     now_active = (active and not stop) or want_active is True
+
+    def read_back():
+        with conn.translated('read back', what, 'the change was made (see actions); ' + _READ_HINT):
+            return describe(net), pending_changes(net) if (now_active and not restart) else []
+
     if stop and not before['persistent']:
         after = None  # a transient network is gone once stopped
-    elif changed and not ctx.check_mode:
-        with conn.translated('read back', what, 'the change was made (see actions); ' + _READ_HINT):
-            after = describe(net)
-            pending = pending_changes(net) if (now_active and not restart) else []
     else:
-        after = _predicted(wanted, before, now_active, autostart)
+        after, pending = ctx.after(changed, read_back,
+                                   lambda: (_predicted(wanted, before, now_active, autostart), pending))
     return Outcome(changed, before, after, restart_required=bool(pending), pending_changes=pending,
                    actions=ctx.actions)
 
@@ -354,7 +355,8 @@ def _create(ctx):
     active = params.get('active') is not False
     autostart = params.get('autostart') is not False
     if ctx.check_mode:
-        ctx.actions.extend(['define'] + (['start'] if active else []) + (['autostart'] if autostart else []))
+        for step in ['define'] + (['start'] if active else []) + (['autostart'] if autostart else []):
+            ctx.record(step)  # the network to call does not exist yet
         return Outcome(True, None, _predicted(root, None, active, autostart), restart_required=False,
                        pending_changes=[], actions=ctx.actions)
     net = _define(ctx, root)
@@ -367,13 +369,13 @@ def _create(ctx):
             with conn.translated('set autostart of', _what(name), 'the new network was removed again; check '
                                  "libvirtd's log on the node for why its autostart link could not be made"):
                 ctx.act('autostart', net.setAutostart, 1)
-    except Exception:
+    except Exception:  # any failure midway (re-raised below) must not leave a half-made network
         # A failure midway leaves nothing half-made: drop the new definition.
         try:
             if net.isActive():
                 net.destroy()
             net.undefine()
-        except Exception:
+        except Exception:  # cleanup that must never hide the error that made us clean up
             pass
         raise
     with conn.translated('read back', _what(name), 'the network was created (see actions); ' + _READ_HINT):

@@ -41,7 +41,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _cl
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._tree import (
     Tree,
     describe,
@@ -326,7 +326,7 @@ def _revert(ctx, tree):
         if target == 'shutoff':
             saved_active = _SAVED_RUN_STATE.get(info['state']) is not None
             if ctx.check_mode and saved_active:
-                ctx.actions.append('destroy')
+                ctx.record('destroy')  # check mode: the reverted VM would run, there is nothing to call yet
             elif not ctx.check_mode and tree.dom.isActive():
                 ctx.act('destroy', tree.dom.destroy)
         elif not ctx.check_mode:

@@ -22,7 +22,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import running_pool_users, volume_users
@@ -272,8 +272,8 @@ def ensure(ctx):
             ctx.act('autostart', pool.setAutostart, int(params['autostart']))
         autostart, changed = params['autostart'], True
 
-    after = _read(conn, what, describe, pool) if (changed and not ctx.check_mode) else \
-        _predicted(spec_of(wanted_xml), active, autostart, before)
+    after = ctx.after(changed, lambda: _read(conn, what, describe, pool),
+                      lambda: _predicted(spec_of(wanted_xml), active, autostart, before))
     return Outcome(changed, before, after, restart_required=restart_required, actions=ctx.actions)
 
 
@@ -344,8 +344,9 @@ def _create(ctx):
     active = params.get('active') is not False
     autostart = params.get('autostart') is not False
     if ctx.check_mode:
-        ctx.actions.extend(['define'] + (['build'] if params.get('build') and active else []) +
-                           (['start'] if active else []) + (['autostart'] if autostart else []))
+        for step in ['define'] + (['build'] if params.get('build') and active else []) + \
+                (['start'] if active else []) + (['autostart'] if autostart else []):
+            ctx.record(step)  # the pool to call does not exist yet
         return Outcome(True, None, _predicted(spec_of(root), active, autostart,
                                               {'volumes': [], 'volume_count': 0 if active else None}),
                        restart_required=False, actions=ctx.actions)
@@ -357,13 +358,13 @@ def _create(ctx):
         if autostart:
             with conn.translated('set autostart of', "pool '%s'" % name, _AUTOSTART_HINT):
                 ctx.act('autostart', pool.setAutostart, 1)
-    except Exception:
+    except Exception:  # any failure midway (re-raised below) must not leave a half-made pool
         # A failure midway leaves nothing half-made: drop the new definition.
         try:
             if pool.isActive():
                 pool.destroy()
             pool.undefine()
-        except Exception:
+        except Exception:  # cleanup that must never hide the error that made us clean up
             pass
         raise
     return Outcome(True, None, _read(conn, "pool '%s'" % name, describe, pool), restart_required=False,
@@ -416,7 +417,7 @@ def _ensure_absent(ctx):
         with conn.translated('stop', what, _STOP_HINT):
             ctx.act('stop', pool.destroy)
         started = False
-    except Exception as exc:
+    except Exception as exc:  # re-raised below; any failure (a VmcatError) gets the note about stopping again
         if started and isinstance(exc, VmcatError):
             exc.msg += _stop_again(pool)
             exc.args = (exc.msg,)
@@ -444,7 +445,7 @@ def _start_to_count(ctx, pool, what):
         return False
     try:
         ctx.act('start to count volumes', pool.create, 0)
-    except Exception as exc:
+    except Exception as exc:  # a libvirt error (or a test fake); anything else is re-raised
         if not is_libvirt_error(exc):
             raise
         raise Refused("%s on %s is inactive, and removing it needs starting it briefly to count its volumes, but "
@@ -458,7 +459,7 @@ def _stop_again(pool):
     """Leave a pool that was started only to count its volumes inactive again; returns a note for the error."""
     try:
         pool.destroy()
-    except Exception as exc:
+    except Exception as exc:  # best effort inside an error path: its failure becomes a note on the real error
         return ('; it was started to count its volumes and could not be stopped again (%s): stop it with '
                 'active: false' % (libvirt_message(exc) if is_libvirt_error(exc) else exc))
     return '; the pool was stopped again, as it was'

@@ -26,8 +26,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _tem
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, NotFound, Refused, VmcatError, is_libvirt_error, is_not_found, libvirt_message)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+    InvalidInput, NotFound, Refused, VmcatError, is_libvirt_error, is_not_found, is_unsupported, libvirt_message)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size, parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users, volume_users_index
 
@@ -45,9 +45,6 @@ _PLAIN_FORMATS = (None, 'raw', 'iso', 'none')
 _GONE_HINT = 'the volume may have been deleted or its pool stopped meanwhile; check the pool and run the task again'
 _LIST_HINT = 'check that the pool is running (vmcat.libvirt.pool with active: true) and its storage is reachable'
 _LVM_EXTENT = 4 * 1024 * 1024  # LVM rounds logical volumes up to its extent size (4 MiB by default)
-# "this driver or storage backend cannot do that": VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_UNSUPPORTED,
-# VIR_ERR_ARGUMENT_UNSUPPORTED
-_UNSUPPORTED = (3, 84, 74)
 
 
 # -- input checks (before anything is looked up) --------------------------------
@@ -230,7 +227,7 @@ def list_volumes(ctx, pool_name=None, name=None):
 def _still_active(pool):
     try:
         return bool(pool.isActive())
-    except Exception:
+    except Exception:  # best-effort read: a pool removed or broken while we look is not active
         return False
 
 
@@ -252,7 +249,7 @@ def backing_dependents(conn, path):
         for vol in vols:
             try:
                 root = _xml.parse(vol.XMLDesc(0))
-            except Exception:  # a volume deleted meanwhile is no dependent
+            except Exception:  # best-effort read: a volume deleted meanwhile (or unreadable) is no dependent
                 continue
             if _xml.text_of(root, 'backingStore/path') == path:
                 found.append('%s/%s' % (pool.name(), vol.name()))
@@ -323,8 +320,8 @@ def ensure(ctx):
         changed = changed or copied
         if checksum:
             extra['checksum'] = checksum
-    if changed and vol is not None and not ctx.check_mode:
-        after = describe(conn, pool.name(), vol)
+    if vol is not None:
+        after = ctx.after(changed, lambda: describe(conn, pool.name(), vol), lambda: after)
     return Outcome(changed, before, after, actions=ctx.actions, **extra)
 
 
@@ -402,7 +399,7 @@ def _converge_capacity(ctx, vol, view, wanted):
         flags = _RESIZE_ALLOCATE if raw and params.get('preallocation') in ('falloc', 'full') else 0
     try:
         ctx.act('resize', _resize, vol, target, flags)
-    except Exception as exc:
+    except Exception as exc:  # a libvirt error (or a test fake); anything else is re-raised
         if not is_libvirt_error(exc):
             raise
         with ctx.conn.translated('resize', what, _resize_hint(exc, view, target)):
@@ -414,7 +411,7 @@ def _converge_capacity(ctx, vol, view, wanted):
 def _resize_hint(exc, view, target):
     """What to do about a failed resize, from what libvirt said."""
     text = libvirt_message(exc).lower()
-    if exc.get_error_code() in _UNSUPPORTED:
+    if is_unsupported(exc):
         return ("this node's libvirt (its driver or the storage backend of pool '%s') cannot resize volumes; leave "
                 "capacity unset (or at %s) for this volume, or make a copy of the size you want with clone_from "
                 "and capacity in a pool that can" % (view['pool'], format_size(view['capacity'])))
@@ -562,7 +559,7 @@ def _clone(conn, pool, name, xml, source, flags):
         source_path = source.path()
     try:
         return pool.createXMLFrom(xml, source, flags)
-    except Exception as exc:
+    except Exception as exc:  # a libvirt error (or a test fake); anything else is re-raised
         if not is_libvirt_error(exc):
             raise
         if is_not_found(exc):

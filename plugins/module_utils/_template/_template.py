@@ -33,7 +33,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _vol
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
 

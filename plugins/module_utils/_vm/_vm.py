@@ -31,8 +31,9 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _stat
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks as storage
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _validate as validate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import Planner, run_ops
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Outcome
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, NotFound, Refused, is_unsupported)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import parse_guests
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_info import (
@@ -49,6 +50,9 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_
 
 _UNDEFINE_MANAGED_SAVE = 1  # VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
 _UNDEFINE_NVRAM = 4  # VIR_DOMAIN_UNDEFINE_NVRAM
+# What to do when the node's capabilities (its guest types: architectures, machines) cannot be read.
+_CAPS_HINT = ("the VM's architecture and machine type come from them: check that libvirtd runs on the node and that "
+              "this user may read its capabilities (virsh capabilities), or set arch and machine in the task")
 
 
 def _what(name):
@@ -65,11 +69,14 @@ class NodeFacts:
 
     def guests(self):
         if self._guests is None:
-            try:
-                with self.conn.translated('read', 'the capabilities of the node'):
-                    self._guests = parse_guests(_xml.parse(self.conn.virt.getCapabilities(), 'capabilities'))
-            except Exception:
-                self._guests = []
+            with self.conn.translated('read', 'the capabilities of the node', _CAPS_HINT):
+                try:
+                    text = self.conn.virt.getCapabilities()
+                except Exception as exc:  # only "the driver cannot tell" means no guest types; the rest is translated
+                    if not is_unsupported(exc):
+                        raise
+                    text = None
+            self._guests = parse_guests(_xml.parse(text, 'capabilities')) if text else []
         return self._guests
 
     def canonical_machine(self, name, arch=None):
@@ -85,7 +92,7 @@ class NodeFacts:
         try:
             self.conn.virt.getDomainCapabilities(None, arch, None, 'kvm', 0)
             return 'kvm'
-        except Exception:  # libvirt.libvirtError: no KVM here (or no domain capabilities)
+        except Exception:  # probing: any refusal (no KVM here, no domain capabilities) means qemu
             return 'qemu'
 
     def default_arch_machine(self, virt_type, arch=None, machine=None):
@@ -98,14 +105,14 @@ class NodeFacts:
             caps = _xml.parse(self.conn.virt.getDomainCapabilities(None, arch, machine, virt_type, 0),
                               'domain capabilities')
             return _xml.text_of(caps, 'arch') or arch, _xml.text_of(caps, 'machine') or machine
-        except Exception:  # libvirt.libvirtError: not supported, no such virt type or machine here
+        except Exception:  # best-effort read: not supported, no such virt type or machine here; defaults follow
             pass
         if arch:
             return arch, machine
         arches = [g['arch'] for g in self.guests()]
         try:
             host = self.conn.virt.getInfo()[0]
-        except Exception:
+        except Exception:  # best-effort read: without the host's arch the first guest type's is taken
             host = None
         return (host if host in arches else (arches[0] if arches else None)), machine
 
@@ -150,7 +157,7 @@ def _hotplug(conn):
     """Whether the driver can attach and detach devices of a running VM (libvirt's test driver cannot)."""
     try:
         return conn.virt.getType().lower() != 'test'
-    except Exception:
+    except Exception:  # best-effort read: assume hotplug, libvirt refuses it itself where it cannot
         return True
 
 
@@ -161,7 +168,7 @@ def undefine_flags(dom, root):
     try:
         if dom.hasManagedSaveImage(0):
             flags |= _UNDEFINE_MANAGED_SAVE
-    except Exception:  # drivers without managed save
+    except Exception:  # best-effort read: drivers without managed save (no image to remove)
         pass
     return flags
 
@@ -328,7 +335,7 @@ class Converger:
             if self.dom.isActive():
                 self.dom.destroy()
             undefine(self.dom, read_config(self.conn, self.dom, secure=False))
-        except Exception:
+        except Exception:  # cleanup that must never hide the error that made us clean up
             pass
 
     def _converge(self, before, before_root, wanted, task_values, state):
@@ -397,7 +404,7 @@ class XmlConverger(Converger):
         self.dom = _define(ctx, given, self.name)
         if not new and raw.same_definition(before_root, read_config(conn, self.dom)):
             # libvirt stored what it had: defining the same definition again is no change.
-            ctx.actions.remove('define')
+            ctx.withdraw('define')
         if new:
             try:
                 return self._converge(before, before_root, given, {}, state)

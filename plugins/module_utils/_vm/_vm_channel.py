@@ -227,7 +227,7 @@ def talk(ctx):
     result = dict(changed=bool(data), vm=name, channel=channel, sent=False)
     result.update(shape(dict(written=0, read=b'', remainder=b'', eof=False, timed_out=False)))
     if data and ctx.check_mode:
-        ctx.actions.append('write %d bytes to channel %s' % (len(data), channel))
+        ctx.record('write %d bytes to channel %s' % (len(data), channel))
         result['actions'] = ctx.actions
         return result
     if not dom.isActive():
@@ -249,7 +249,7 @@ def talk(ctx):
     finally:
         _close(stream, failed)
     if data:
-        ctx.actions.append('write %d bytes to channel %s' % (len(data), channel))
+        ctx.record('write %d bytes to channel %s' % (len(data), channel))  # a stream exchange, not one call
     result.update(shape(raw))
     result['sent'] = bool(data)
     result['actions'] = ctx.actions

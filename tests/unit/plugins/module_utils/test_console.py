@@ -126,7 +126,7 @@ def test_absolute_moves_scale_pixels_to_qemu_axis_range():
 
 def test_clicks_and_relative_moves():
     planned = _vm_input._mouse_step(1, step(x=5, y=-3, relative=True, button='left', action='double_click'),
-                                   lambda: pytest.fail('relative moves need no screen size'))
+                                    lambda: pytest.fail('relative moves need no screen size'))
     assert planned.description == 'mouse move by 5,-3, double click left'
     calls = events_of(planned)
     assert calls[0] == [{'type': 'rel', 'data': {'axis': 'x', 'value': 5}},
@@ -239,7 +239,7 @@ def test_keys_and_text_become_send_key_calls_with_delays(make_ctx):
     dom = FakeDom()
     pauses = []
     result = _vm_input.send_input(make_ctx(FakeConn(dom), input_params(keys=['ctrl-alt-del', 'f2'], hold_time=50)),
-                                 sleep=pauses.append)
+                                  sleep=pauses.append)
     assert dom.keys == [(50, [29, 56, 111]), (50, [60])]
     assert pauses == [0.02]
     assert result['changed'] is True and result['sent'] == dict(key_strokes=2, mouse_events=0)

@@ -187,3 +187,22 @@ def test_names_and_reasons():
     assert states.state_reason(S.SHUTOFF, 2) == 'shut off (destroyed)'
     assert states.state_reason(S.RUNNING, 1) == 'running (booted)'
     assert states.state_reason(S.PAUSED, 99) == 'paused (reason 99)'
+
+
+def test_shutdown_request_is_sent_again_every_10s_while_waiting(monkeypatch):
+    import functools
+    from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
+    clock = FakeClock()
+    monkeypatch.setattr(states, 'wait_for', functools.partial(states.wait_for, clock=clock, sleep=clock.sleep))
+    dom = FakeDom(S.RUNNING, obeys=False)
+    sent = []
+    real = dom.shutdownFlags
+
+    def shutdown_flags(flags):
+        sent.append(clock.now)
+        real(flags)
+    dom.shutdownFlags = shutdown_flags
+    ctx = Ctx(shutdown_timeout=35, force_after_timeout=True)
+    states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
+    assert [round(t - 100.0, 3) for t in sent] == [0.0, 10.391, 20.391, 30.391]  # then after >= 10 s each
+    assert ctx.actions == ['shutdown (acpi)', 'destroy'] and clock.now == 135.0
