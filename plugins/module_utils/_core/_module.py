@@ -22,7 +22,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -32,6 +31,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HA
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Context, Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
     DEFAULT_URI,
     HAS_LIBVIRT,
@@ -40,7 +40,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection im
     Connection,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    Conflict, ConnectionLost, StaleRead, VmcatError, default_hint, is_libvirt_error, libvirt_message)
+    Conflict, ConnectionLost, StaleRead, VmcatError, WaitTimeout, default_hint, is_libvirt_error, libvirt_message)
 
 
 # How often a task computes its change again when the object changed under it.
@@ -184,16 +184,18 @@ class LibvirtModule(AnsibleModule):
 
     def _wait_for_daemon(self, lost):
         """Wait (bounded) until the URI answers again after a lost connection."""
-        deadline = time.monotonic() + RECONNECT_TIMEOUT
-        while True:
+        def answers():
             try:
                 with self.connection():
-                    return
+                    return True
             except VmcatError:
-                if time.monotonic() >= deadline:
-                    raise ConnectionLost('%s; it did not come back within %d s: start libvirtd (or virtqemud) on '
-                                         'the node, then run the task again' % (lost.msg, RECONNECT_TIMEOUT))
-            time.sleep(RECONNECT_POLL)
+                return False
+        try:
+            wait_for(answers, RECONNECT_TIMEOUT, 'libvirtd on %s to answer again' % self.params['uri'],
+                     delay=RECONNECT_POLL)
+        except WaitTimeout:
+            raise ConnectionLost('%s; it did not come back within %d s: start libvirtd (or virtqemud) on '
+                                 'the node, then run the task again' % (lost.msg, RECONNECT_TIMEOUT))
 
     def _lock_of(self, key):
         """(kind, name) of the object a changing task works on: the module's key and the task's names."""
