@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_fs
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import FakeGuest
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._guest.test_guest_user_fs import FakeGuest
 
 URI = 'test:///default'
 STATUS = 'guest-fsfreeze-status'

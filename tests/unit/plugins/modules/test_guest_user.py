@@ -20,7 +20,7 @@ from ansible.module_utils import basic
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_user
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_user_fs import (
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._guest.test_guest_user_fs import (
     HASH,
     K1,
     K2,

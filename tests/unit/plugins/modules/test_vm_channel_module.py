@@ -22,7 +22,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_channel import AGAIN
 from ansible_collections.vmcat.libvirt.plugins.modules import vm_channel
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_vm_channel import FakeStream
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_vm_channel import FakeStream
 
 URI = 'test:///default'
 CHANNEL = 'org.example.test.0'

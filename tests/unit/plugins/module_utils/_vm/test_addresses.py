@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import (
     check_sources, parse_networks, vm_addresses)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_guest_agent import (
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_guest_agent import (
     NOT_CONNECTED, NOT_RUNNING, FakeError)
 
 MAC = '52:54:00:AA:BB:01'

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _devices
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
 
 
 def devices(name):

@@ -141,7 +141,7 @@ CONFIG_DOMAIN = """<domain type='qemu'><name>web1</name><devices>
 
 
 def live_plan(task, hotplug=True):
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_domain_live import Ctx, FakeDom
+    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._domain.test_domain_live import Ctx, FakeDom
     from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import Planner, run_ops
     config = _xml.parse(CONFIG_DOMAIN)
     params = dict.fromkeys(options.NAMES)

@@ -15,7 +15,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _validate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
 URI = 'qemu:///system'
 
 

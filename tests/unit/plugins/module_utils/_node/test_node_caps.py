@@ -9,7 +9,7 @@ import os
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
 
 
 def fixture(name):

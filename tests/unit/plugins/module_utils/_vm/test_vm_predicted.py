@@ -34,7 +34,7 @@ def test_autoport_keeps_the_live_port_while_the_vm_runs(state, port):
 # -- a define predicted in check mode: what libvirt fills in ---------------------------------------------------
 GIVEN = ("<domain type='kvm'><name>raw1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
          "<devices/></domain>")
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
 
 
 class _Virt:

@@ -14,7 +14,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_in
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso9660 as iso
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils.test_iso9660 import read_image
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_iso9660 import read_image
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyExampleKeyExampleKeyExampleKey user@example'
