@@ -141,6 +141,8 @@ def test_a_lookup_whose_error_was_cleared_is_asked_again():
     def lookup(name):
         calls.append(name)
         if len(calls) == 1:
-            raise libvirt.libvirtError('virDomainLookupByName() failed')  # no error set: code None
+            cleared = libvirt.libvirtError('virDomainLookupByName() failed')
+            cleared.err = None  # what libvirt-python sees when the error was cleared: no code, no message
+            raise cleared
         raise _error(libvirt.VIR_ERR_NO_DOMAIN, "Domain not found: no domain with matching name 'nope'")
     assert lookup_or_none(lookup, 'nope') is None and calls == ['nope', 'nope']
