@@ -19,7 +19,7 @@ def backoff(first=0.5, most=5.0, factor=1.5):
     """A delay policy: ``first`` seconds, then each pause ``factor`` times the one before, at most ``most``."""
     def delay(_elapsed, attempt):
         pause = first
-        for _ in range(attempt - 1):
+        for dummy in range(attempt - 1):
             if pause >= most:
                 break
             pause *= factor
