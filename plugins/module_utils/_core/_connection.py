@@ -24,8 +24,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
     ConnectionLost,
     NotFound,
     VmcatError,
+    answers_dead,
     is_connection_lost,
-    is_libvirt_error,
     libvirt_message,
     lookup_or_none,
     lost_message,
@@ -195,14 +195,7 @@ class Connection:
         """
         if isinstance(exc, ConnectionLost):
             return True
-        if self.virt is None:
-            return False
-        if is_connection_lost(exc, self.alive):
-            return True
-        try:
-            return not self.alive()
-        except Exception as asking:  # libvirt raises when asked on a connection that is gone
-            return is_libvirt_error(asking)
+        return self.virt is not None and (answers_dead(self.alive) or is_connection_lost(exc))
 
     def lost_error(self, exc, doing):
         """The ConnectionLost for an error raised outside any translated block."""

@@ -121,6 +121,14 @@ _LOST_CODES = ('VIR_ERR_SYSTEM_ERROR', 'VIR_ERR_INTERNAL_ERROR', 'VIR_ERR_RPC', 
                'VIR_ERR_NO_CONNECT')
 
 
+def answers_dead(alive):
+    """True when ``alive()`` (virConnectIsAlive) says the connection is gone, or libvirt raises when asked."""
+    try:
+        return not alive()
+    except Exception as asking:  # libvirt raises when asked on a connection that is gone: that is the answer
+        return is_libvirt_error(asking)
+
+
 def is_connection_lost(exc, alive=None):
     """True when a libvirt error means the connection to the daemon broke, not that the call failed.
 
@@ -134,13 +142,8 @@ def is_connection_lost(exc, alive=None):
     code = getattr(exc, 'get_error_code', lambda: None)()
     if code not in _codes(_LOST_CODES):
         return False
-    if alive is not None:
-        try:
-            if not alive():
-                return True
-        except Exception as asking:  # libvirt raises when asked on a connection that is gone: that is the answer
-            if is_libvirt_error(asking):
-                return True
+    if alive is not None and answers_dead(alive):
+        return True
     text = libvirt_message(exc).lower()
     return any(m in text for m in _LOST_MESSAGES)
 
@@ -167,13 +170,7 @@ def lost_through(virconnect, exc, doing):
 
     For wrappers that hold a domain rather than our Connection (guest agent, QMP).
     """
-    if virconnect is None:
-        return None
-    try:
-        dead = virconnect.isAlive() == 0
-    except Exception as asking:  # libvirt raises when asked on a connection that is gone
-        dead = is_libvirt_error(asking)
-    if not (dead or is_connection_lost(exc)):
+    if virconnect is None or not (answers_dead(lambda: virconnect.isAlive() != 0) or is_connection_lost(exc)):
         return None
     try:
         uri = virconnect.getURI()
