@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading the saved definition of a libvirt object, whatever the driver supports.
+"""Reading the saved definition of a libvirt object, whatever the driver supports; dropping a half-made one.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -32,3 +32,16 @@ def definition_xml(obj, inactive_flag):
             if not is_flag_refused(exc):
                 raise
     return obj.XMLDesc(0)
+
+
+def drop_quietly(obj):
+    """Stop and undefine a pool or network this task just defined and could not finish (nothing half-made).
+
+    Called while another error is on its way up: a failure here must not hide it.
+    """
+    try:
+        if obj.isActive():
+            obj.destroy()
+        obj.undefine()
+    except Exception:  # cleanup that must never hide the error that made us clean up
+        pass

@@ -26,7 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml, drop_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     InvalidInput,
@@ -370,13 +370,7 @@ def _create(ctx):
                                  "libvirtd's log on the node for why its autostart link could not be made"):
                 ctx.act('autostart', net.setAutostart, 1)
     except Exception:  # any failure midway (re-raised below) must not leave a half-made network
-        # A failure midway leaves nothing half-made: drop the new definition.
-        try:
-            if net.isActive():
-                net.destroy()
-            net.undefine()
-        except Exception:  # cleanup that must never hide the error that made us clean up
-            pass
+        drop_quietly(net)
         raise
     with conn.translated('read back', _what(name), 'the network was created (see actions); ' + _READ_HINT):
         after = describe(net)

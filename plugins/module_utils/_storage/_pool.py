@@ -19,7 +19,7 @@ import os
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml, drop_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
@@ -359,13 +359,7 @@ def _create(ctx):
             with conn.translated('set autostart of', "pool '%s'" % name, _AUTOSTART_HINT):
                 ctx.act('autostart', pool.setAutostart, 1)
     except Exception:  # any failure midway (re-raised below) must not leave a half-made pool
-        # A failure midway leaves nothing half-made: drop the new definition.
-        try:
-            if pool.isActive():
-                pool.destroy()
-            pool.undefine()
-        except Exception:  # cleanup that must never hide the error that made us clean up
-            pass
+        drop_quietly(pool)
         raise
     return Outcome(True, None, _read(conn, "pool '%s'" % name, describe, pool), restart_required=False,
                    actions=ctx.actions)
