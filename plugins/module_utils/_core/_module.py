@@ -50,11 +50,6 @@ RECONNECT_TIMEOUT = 60
 RECONNECT_POLL = 0.5
 
 
-@contextlib.contextmanager
-def _nothing():
-    yield
-
-
 def connection_argument_spec():
     """The options every module shares (documented by the vmcat.libvirt.connection fragment)."""
     return dict(
@@ -153,7 +148,7 @@ class LibvirtModule(AnsibleModule):
             with self.connection() as conn:
                 ctx.conn = conn
                 node.restore(conn)
-                with object_lock(conn.uri, lock[0], lock[1]) if lock else _nothing():
+                with object_lock(conn.uri, lock[0], lock[1]) if lock else contextlib.nullcontext():
                     try:
                         value = fn(ctx)
                     except Exception as exc:  # a lost connection shows as many kinds of error: ask the connection
