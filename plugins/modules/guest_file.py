@@ -172,7 +172,8 @@ file:
   description:
     - The guest file after the task (predicted in check mode); C(mode), C(owner), C(group), C(uid), C(gid) are
       V(null) when the guest has no C(guest-exec).
-  returned: with V(present) and V(absent)
+    - With V(fetched), the file that was read; C(exists), C(type), C(size) and C(sha256) only.
+  returned: always
   type: dict
   contains:
     exists:
@@ -275,7 +276,7 @@ def main():
     if module.params['agent_timeout'] <= 0:
         module.fail_json(msg='agent_timeout must be a positive number of seconds (got %d)'
                          % module.params['agent_timeout'])
-    module.run_action(guest_file, replay=True)  # it compares the file with what is wanted before it writes
+    module.run_change('file', guest_file)
 
 
 if __name__ == '__main__':

@@ -30,6 +30,7 @@ class Outcome:
         self.before = before
         self.after = after
         self.extra = extra
+        self.diff = None  # a ready-made diff, for a resource shown as text (a file's content), not as a dict
 
 
 class Context:
@@ -68,7 +69,9 @@ class Context:
         """The resource after the task: ``read_back()`` from libvirt after a real change, else ``predict()``.
 
         In check mode nothing changed, so the state is predicted; with no change
-        the prediction is the state as it was read.
+        the prediction is the state as it was read.  A resource that moves on
+        its own (a VM's run state) passes whether it exists as ``changed``, so
+        it is read back on every real run.
         """
         return read_back() if changed and not self.check_mode else predict()
 

@@ -30,7 +30,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock i
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._xml import HAS_LXML, LXML_IMPORT_ERROR
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _rehearsal_node
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Context, Outcome
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._diff import Diff, mask
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
     DEFAULT_URI,
@@ -205,7 +205,8 @@ class LibvirtModule(AnsibleModule):
         result[key] = outcome.after if outcome.after is not None else {}
         result.update(outcome.extra)
         if self._diff:
-            result['diff'] = Diff(outcome.before, outcome.after, self.secret_keys).result()
+            made = outcome.diff if outcome.diff is not None else Diff(outcome.before, outcome.after).result()
+            result['diff'] = mask(made, self.secret_keys)
         self.exit_json(**result)
 
     def run_info(self, fn):

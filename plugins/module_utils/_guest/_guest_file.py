@@ -26,6 +26,7 @@ import re
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandFailed
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
@@ -270,7 +271,7 @@ def fetch(gf):
 
 def ensure_fetched(gf, mode):
     data, state = fetch(gf)
-    extra = dict(data=data, sha256=state['sha256'])
+    extra = dict(data=data, sha256=state['sha256'], state=state)
     dest = gf.p.get('dest')
     if not dest:
         return False, state, state, extra
@@ -287,33 +288,38 @@ ACTIONS = dict(present=ensure_present, absent=ensure_absent, fetched=ensure_fetc
 
 
 def converge(call, params, where, check_mode, act, want_diff=False, module=None):
-    """The module result for one guest file (without ``vm``)."""
+    """The Outcome for one guest file (key ``file``; without ``vm``).
+
+    Its diff is the file's text (or checksum), which the dict diff of other
+    resources cannot show, so the Outcome carries it ready-made.
+    """
     mode = validate(params)
     gf = GuestFile(call, params, where, check_mode, act, want_diff, module)
     changed, before, after, extra = ACTIONS[params['state']](gf, mode)
     # not 'path': AnsibleModule would add the stat of a same-named file on the module's host
-    result = dict(changed=changed, guest_path=gf.path, state=params['state'])
+    shaped = dict(guest_path=gf.path, state=params['state'])
     if params['state'] == 'fetched':
-        result.update(size=len(extra['data']), sha256=extra['sha256'])
+        shaped.update(size=len(extra['data']), sha256=extra['sha256'])
         if 'dest' in extra:
-            result['dest'] = extra['dest']
+            shaped['dest'] = extra['dest']
         if params.get('return_content') or not extra.get('dest'):
-            result['content_b64'] = base64.b64encode(extra['data']).decode('ascii')
+            shaped['content_b64'] = base64.b64encode(extra['data']).decode('ascii')
             try:
-                result['content'] = extra['data'].decode('utf-8')
+                shaped['content'] = extra['data'].decode('utf-8')
             except UnicodeDecodeError:
-                result['content'] = None
+                shaped['content'] = None
+        outcome = Outcome(changed, None, extra['state'], **shaped)
         if want_diff and 'dest' in extra:
-            result['diff'] = dict(before='sha256: %s\n' % before['sha256'] if before['sha256'] else '',
-                                  after='sha256: %s\n' % after['sha256'], before_header=extra['dest'],
-                                  after_header=extra['dest'])
-        return result
-    result['file'] = public(after)
-    result['before'] = public(before)
-    result['via'] = 'exec' if gf.exec_ok() else 'file'
+            outcome.diff = dict(before='sha256: %s\n' % before['sha256'] if before['sha256'] else '',
+                                after='sha256: %s\n' % after['sha256'], before_header=extra['dest'],
+                                after_header=extra['dest'])
+        return outcome
+    shaped.update(via='exec' if gf.exec_ok() else 'file')
+    outcome = Outcome(changed, None, public(after), **shaped)
+    outcome.extra['before'] = public(before)  # the result's key; Outcome's own before stays unused
     if want_diff:
-        result['diff'] = gf.diff(before, after, after_data=extra.get('after_data'))
-    return result
+        outcome.diff = gf.diff(before, after, after_data=extra.get('after_data'))
+    return outcome
 
 
 def guest_file(ctx):
@@ -323,8 +329,7 @@ def guest_file(ctx):
     dom = ctx.conn.require_domain(p['name'])
     call = _exec.agent_caller(dom, p['agent_timeout'])
     want_diff = bool(ctx.module is not None and getattr(ctx.module, '_diff', False))
-    result = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff,
-                      ctx.module)
-    result['vm'] = dom.name()
-    result['actions'] = ctx.actions
-    return result
+    outcome = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff,
+                       ctx.module)
+    outcome.extra.update(vm=dom.name(), actions=ctx.actions)
+    return outcome

@@ -224,15 +224,18 @@ def _create(ctx, tree):
     hint = ('nothing was made (the snapshot is atomic); for external snapshots the overlay files must not exist yet '
             'and their directory must be writable by QEMU')
     with ctx.conn.translated('create snapshot', "'%s' of VM '%s'" % (name, tree.vm), hint):
-        snap = ctx.act('create %s snapshot' % kind, tree.dom.snapshotCreateXML, xml, sx.create_flags(kind, params.get('quiesce')))
-    if snap is None:  # check mode
+        ctx.act('create %s snapshot' % kind, tree.dom.snapshotCreateXML, xml, sx.create_flags(kind, params.get('quiesce')))
+
+    def read_back():
+        fresh = Tree(ctx.conn, tree.dom)
+        refresh_pools(ctx.conn, [d['file'] for d in fresh.info[name]['disks']])
+        return fresh, fresh.info[name], describe(fresh, name)
+
+    def predict():
         info = _predicted_info(tree, name, params.get('description'), kind, plan)
-        after = view(tree, info, True, tree.vm_state, sizes=False)
-        return None, info, after
-    fresh = Tree(ctx.conn, tree.dom)
-    info = fresh.info[name]
-    refresh_pools(ctx.conn, [d['file'] for d in info['disks']])
-    return fresh, info, describe(fresh, name)
+        return None, info, view(tree, info, True, tree.vm_state, sizes=False)
+
+    return ctx.after(True, read_back, predict)
 
 
 def _refuse_changed(tree, info, params):
@@ -266,11 +269,13 @@ def _update(ctx, tree):
                              'the description is changed by redefining the snapshot\'s metadata; nothing else changes'):
         xml = sx.with_description(snap.getXMLDesc(sx.XML_SECURE), wanted)
         ctx.act('update description', tree.dom.snapshotCreateXML, xml, sx.CREATE_REDEFINE)
-    if ctx.check_mode:
-        info = dict(info, description=wanted or None)
-        return tree, info, before, dict(before, description=wanted or None)
-    fresh = Tree(ctx.conn, tree.dom)
-    return fresh, fresh.info[name], before, describe(fresh, name)
+
+    def read_back():
+        fresh = Tree(ctx.conn, tree.dom)
+        return fresh, fresh.info[name], before, describe(fresh, name)
+
+    return ctx.after(True, read_back, lambda: (tree, dict(info, description=wanted or None), before,
+                                                dict(before, description=wanted or None)))
 
 
 def _present(ctx, tree):
@@ -331,10 +336,8 @@ def _revert(ctx, tree):
                 ctx.act('destroy', tree.dom.destroy)
         elif not ctx.check_mode:
             _settle(ctx, tree.dom, target)
-    if ctx.check_mode:
-        after = dict(before, current=True, vm_state=target)
-    else:
-        after = describe(Tree(ctx.conn, tree.dom), name)
+    after = ctx.after(True, lambda: describe(Tree(ctx.conn, tree.dom), name),
+                      lambda: dict(before, current=True, vm_state=target))
     return Outcome(True, before, after, actions=ctx.actions)
 
 

@@ -365,11 +365,10 @@ class Converger:
         if params.get('wait_for') and dom is not None:
             self.extra['addresses'] = _runtime_options.wait_for_vm(ctx, dom, params)
         changed = bool(ctx.actions)
-        if dom is not None and not ctx.check_mode:
-            after = describe(conn, dom)
-            pending = after['pending_changes']
-        else:
-            after = _predicted(before, wanted, machine.state, autostart, pending)
+        # A VM's run state and addresses move without this task: read it back whenever it exists.
+        after = ctx.after(dom is not None, lambda: describe(conn, dom),
+                          lambda: _predicted(before, wanted, machine.state, autostart, pending))
+        pending = after['pending_changes']
         if params.get('migrate_to') is not None and dom is not None:
             migration = _migrate.migrate_vm(ctx, dom, params)
             self.extra['migration'] = migration
