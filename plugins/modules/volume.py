@@ -413,13 +413,8 @@ actions:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import (
-    FORMATS,
-    PREALLOCATION,
-    SOURCES,
-    WIPE_ALGORITHMS,
-    ensure,
-)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import SOURCES, WIPE_ALGORITHMS, ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import FORMATS, PREALLOCATION
 
 
 def main():

@@ -17,7 +17,7 @@ __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as meta
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sysprep as sysprep
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_sources
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
@@ -171,15 +171,15 @@ def _verify_local(path, checksum):
 def _copy_volume(conn, pool, image, src, fmt, mode, checksum):
     if checksum:
         _verify(conn, src, checksum, "volume '%s'" % src.name())
-    return _volume.copy_volume(conn, pool, image, src, fmt, mode)
+    return _volume_sources.copy_volume(conn, pool, image, src, fmt, mode)
 
 
 def _copy_file(conn, pool, image, path, fmt, mode, checksum):
-    src, cleanup = _volume.node_file_volume(conn, path)
+    src, cleanup = _volume_sources.node_file_volume(conn, path)
     try:
         if checksum:
             _verify(conn, src, checksum, "node file '%s'" % path)
-        return _volume.copy_volume(conn, pool, image, src, fmt, mode)
+        return _volume_sources.copy_volume(conn, pool, image, src, fmt, mode)
     finally:
         if cleanup is not None:
             cleanup()

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_plan
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
@@ -85,7 +86,7 @@ def test_validate_checks_state_specific_options():
 
 
 def test_volume_xml_blank():
-    got = _volume.volume_xml('d.qcow2', 10 * MIB, 'qcow2', 0)
+    got = _volume_plan.volume_xml('d.qcow2', 10 * MIB, 'qcow2', 0)
     expected = _xml.parse(
         "<volume><name>d.qcow2</name><capacity unit='bytes'>10485760</capacity>"
         "<allocation unit='bytes'>0</allocation><target><format type='qcow2'/></target></volume>")
@@ -93,7 +94,7 @@ def test_volume_xml_blank():
 
 
 def test_volume_xml_overlay_escapes_names():
-    got = _volume.volume_xml('a&b<c>', MIB, 'qcow2', None, dict(path='/p/base "1".img', format='raw'))
+    got = _volume_plan.volume_xml('a&b<c>', MIB, 'qcow2', None, dict(path='/p/base "1".img', format='raw'))
     root = _xml.parse(_xml.to_string(got))
     assert _xml.text_of(root, 'name') == 'a&b<c>'
     assert root.find('allocation') is None
@@ -118,7 +119,7 @@ def test_same_format_treats_iso_as_raw():
 def test_describe_and_dependents(node_uri):
     with Connection(node_uri) as conn:
         pool = conn.require_pool('p1')
-        pool.createXML(_xml.to_string(_volume.volume_xml(
+        pool.createXML(_xml.to_string(_volume_plan.volume_xml(
             'o.qcow2', 1024 ** 3, 'qcow2', 0, dict(path='/pool1/v1.qcow2', format='qcow2'))), 0)
         view = _volume.describe(conn, 'p1', conn.volume(pool, 'o.qcow2'))
         assert view['backing'] == dict(path='/pool1/v1.qcow2', format='qcow2', pool='p1', name='v1.qcow2')
