@@ -94,9 +94,10 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection as LibvirtConnection
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
-from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
-from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_transport import QgaError, QgaTransport
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import ansible_errors, require_libvirt
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_transport import QgaTransport
+
+PREFIX = 'vmcat.libvirt.qga: '
 
 
 class Connection(ConnectionBase):
@@ -115,19 +116,12 @@ class Connection(ConnectionBase):
         require_libvirt(self.transport)
         uri = self.get_option('vmcat_qga_uri')
         name = self.get_option('vmcat_qga_vm')
-        try:
+        with ansible_errors(AnsibleConnectionFailure, PREFIX, cleanup=self.close):
             self._libvirt = LibvirtConnection(uri).open()
             dom = self._libvirt.require_domain(name)
-        except VmcatError as exc:
-            self.close()
-            raise AnsibleConnectionFailure('vmcat.libvirt.qga: %s' % exc.msg)
-        self._qga = QgaTransport(dom, agent_timeout=self.get_option('vmcat_qga_agent_timeout'),
-                                 command_timeout=self.get_option('vmcat_qga_command_timeout'))
-        try:
+            self._qga = QgaTransport(dom, agent_timeout=self.get_option('vmcat_qga_agent_timeout'),
+                                     command_timeout=self.get_option('vmcat_qga_command_timeout'))
             self._qga.call('guest-ping')
-        except QgaError as exc:
-            self.close()
-            raise AnsibleConnectionFailure('vmcat.libvirt.qga: %s' % exc.msg)
         self._display.vvv('QGA CONNECTED TO %s ON %s' % (name, uri), host=name)
         self._connected = True
         return self
@@ -136,10 +130,8 @@ class Connection(ConnectionBase):
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
         self._display.vvv('QGA EXEC %s' % to_text(cmd), host=self.get_option('vmcat_qga_vm'))
-        try:
+        with ansible_errors(AnsibleConnectionFailure, PREFIX):
             return self._qga.run(self.get_option('vmcat_qga_shell'), ['-c', to_text(cmd)], stdin=in_data)
-        except QgaError as exc:
-            raise AnsibleConnectionFailure('vmcat.libvirt.qga: %s' % exc.msg)
 
     def put_file(self, in_path, out_path):
         super(Connection, self).put_file(in_path, out_path)
@@ -149,19 +141,15 @@ class Connection(ConnectionBase):
             raise AnsibleFileNotFound('file or module does not exist: %s' % in_path)
         with open(to_bytes(in_path, errors='surrogate_or_strict'), 'rb') as handle:
             data = handle.read()
-        try:
+        with ansible_errors(AnsibleError, '%scould not put %s to %s: ' % (PREFIX, in_path, out_path)):
             self._qga.put(data, to_text(out_path))
-        except QgaError as exc:
-            raise AnsibleError('vmcat.libvirt.qga: could not put %s to %s: %s' % (in_path, out_path, exc.msg))
 
     def fetch_file(self, in_path, out_path):
         super(Connection, self).fetch_file(in_path, out_path)
         self._connect()
         self._display.vvv('QGA FETCH %s TO %s' % (in_path, out_path), host=self.get_option('vmcat_qga_vm'))
-        try:
+        with ansible_errors(AnsibleError, '%scould not fetch %s to %s: ' % (PREFIX, in_path, out_path)):
             data = self._qga.fetch(to_text(in_path))
-        except QgaError as exc:
-            raise AnsibleError('vmcat.libvirt.qga: could not fetch %s to %s: %s' % (in_path, out_path, exc.msg))
         with open(to_bytes(out_path, errors='surrogate_or_strict'), 'wb') as handle:
             handle.write(data)
 

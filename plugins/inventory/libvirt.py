@@ -164,9 +164,8 @@ from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 _CORE_MARKS_UNTRUSTED = getattr(BaseInventoryPlugin, 'trusted_by_default', None) is False
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import parse_networks
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
-from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import ansible_errors, require_libvirt
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -178,12 +177,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        try:
+        with ansible_errors(AnsibleParserError, '%s: ' % path):
             nodes = inv.parse_nodes(self.get_option('nodes'))
             filters = inv.check_filters(self.get_option('filters'))
             parse_networks(self.get_option('address_networks'), 'address_networks')
-        except (inv.InventoryInputError, VmcatError) as exc:
-            raise AnsibleParserError('%s: %s' % (path, getattr(exc, 'msg', exc)))
         require_libvirt(self.NAME)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option('cache') and cache

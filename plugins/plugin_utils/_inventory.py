@@ -31,7 +31,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _stat
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._peripherals import read_guest_agent
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentError, agent_command
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
@@ -40,7 +40,7 @@ _UNSAFE_CHARS = re.compile(r'[^A-Za-z0-9_]')
 XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE; _vm_info has it too, but importing it costs 0.1 s
 
 
-class InventoryInputError(ValueError):
+class InventoryInputError(InvalidInput):
     """The inventory source is wrong (reported before any node is asked)."""
 
 
@@ -123,7 +123,7 @@ def _agent_answers(dom, timeout):
             answer.append(True)
         except AgentError:
             answer.append(False)
-        except Exception:  # the connection went away: not an answer either
+        except Exception:  # broad: a daemon thread; any other failure (the connection went away) is no answer either
             answer.append(False)
 
     thread = threading.Thread(target=ping, name='vmcat-agent-ping')
@@ -244,7 +244,7 @@ def collect_node(node, options):
                 pool.shutdown(wait=True)
     except VmcatError as exc:
         result['error'] = exc.msg
-    except Exception as exc:  # libvirt errors not translated by the core
+    except Exception as exc:  # broad: this runs in the node's thread, which must leave a record whatever failed
         result['error'] = 'could not read %s: %s' % (node['uri'], exc)
     result['vms'].sort(key=lambda vm: vm['name'])
     return result

@@ -5,7 +5,9 @@
 
 Modules fail with ``fail_json``; plugins raise ``AnsibleError``.  Both use
 the same ``Connection`` and error translation from module_utils; this file
-only changes how errors are raised.
+is the one place where the core's errors (``VmcatError``, with libvirt's
+errors already translated into it) become the ``AnsibleError`` a plugin
+raises.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -32,10 +34,24 @@ def require_libvirt(plugin_name):
 
 
 @contextlib.contextmanager
+def ansible_errors(error=AnsibleError, prefix='', cleanup=None):
+    """Inside the block, a collection error surfaces as ``error(prefix + its message)``.
+
+    ``error`` is the AnsibleError subclass the caller raises (a connection
+    plugin raises AnsibleConnectionFailure for a guest it cannot reach);
+    ``cleanup`` runs first, for a half-opened connection.
+    """
+    try:
+        yield
+    except VmcatError as exc:
+        if cleanup is not None:
+            cleanup()
+        raise error(prefix + exc.msg)
+
+
+@contextlib.contextmanager
 def plugin_connection(uri, username=None, password=None, readonly=True):
     """A Connection whose collection errors surface as AnsibleError."""
-    try:
+    with ansible_errors():
         with Connection(uri, username=username, password=password, readonly=readonly) as conn:
             yield conn
-    except VmcatError as exc:
-        raise AnsibleError(exc.msg)

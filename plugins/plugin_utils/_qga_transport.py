@@ -34,10 +34,11 @@ CHUNK = _file_io.CHUNK
 TRUNCATED_NOTE = b'\n[vmcat.libvirt.qga: the guest agent truncated the output]'
 
 
-class QgaError(Exception):
+class QgaError(VmcatError):
+    """A core error met by the transport (``cause``); the plugin adapter (``_libvirt.ansible_errors``) raises it."""
+
     def __init__(self, msg, cause=None):
         super(QgaError, self).__init__(msg)
-        self.msg = msg
         self.cause = cause
 
 
