@@ -31,7 +31,7 @@ ALLOWED = {
     '_network': {'_core'},
     '_storage': {'_core'},
     '_guest': {'_core'},
-    '_console': {'_core'},
+    '_console': {'_core', '_domain'},
     '_template': {'_core', '_storage'},
     '_vm': {'_core', '_domain', '_node', '_storage', '_template'},
     '_snapshot': {'_core', '_domain', '_storage', '_template'},
