@@ -140,7 +140,7 @@ class LibvirtModule(AnsibleModule):
                 return self._with_earlier_actions(value, done)
         except VmcatError as exc:
             self._fail(exc)
-        except Exception as exc:
+        except Exception as exc:  # anything else is a bug of ours: fail with its traceback, never a bare crash
             self._fail_unexpected(exc)
 
     def _attempt(self, fn, ctx, lock):
