@@ -120,7 +120,7 @@ def public(state):
     return dict((k, v) for k, v in state.items() if not k.startswith('_') and k != 'via')
 
 
-def normalize_mode(mode):
+def normalise_mode(mode):
     """'0644' for 0644, '644', 420 (YAML's int for 0644); InvalidInput for symbolic modes."""
     if mode is None:
         return None
@@ -155,7 +155,7 @@ def payload(params):
 def validate(params):
     if not params['path'] or not params['path'].startswith('/'):
         raise InvalidInput("path must be an absolute path inside the guest, like /etc/motd (got %r)" % params['path'])
-    mode = normalize_mode(params.get('mode'))
+    mode = normalise_mode(params.get('mode'))
     if params.get('mode') is not None and mode is None:
         raise InvalidInput('mode %r is out of range; give it as an octal string like 0644' % (params['mode'],))
     for key in ('owner', 'group'):
