@@ -9,17 +9,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import os
 import shutil
+import threading
 
 import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
+from ansible_collections.vmcat.libvirt.tests.unit.fakes import guest_agent, volume
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleExit, exit_json, fail_json
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
@@ -73,3 +77,43 @@ def run_module(monkeypatch):
             return done.result
         raise AssertionError('module returned without exit_json')
     return run
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """The messages modules pass to AnsibleModule.warn, in order."""
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
+    return seen
+
+
+@pytest.fixture
+def store(monkeypatch):
+    """Volume contents behind libvirt's streams, upload, download, wipe and resize (tests/unit/fakes/volume.py)."""
+    return volume.install(monkeypatch, volume.FakeStore())
+
+
+@pytest.fixture
+def guest(monkeypatch):
+    """A fake qemu-ga (tests/unit/fakes/guest_agent.py FakeGuest) behind libvirt_qemu.qemuAgentCommand."""
+    made = guest_agent.FakeGuest()
+    monkeypatch.setattr(_guest_agent.libvirt_qemu, 'qemuAgentCommand', made)
+    return made
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    """A directory served over HTTP on 127.0.0.1 for the test; yields (dir, base url)."""
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    served = tmp_path / 'www'
+    served.mkdir()
+    server = HTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+    thread.start()
+    yield served, 'http://127.0.0.1:%d' % server.server_address[1]
+    server.shutdown()
+    server.server_close()

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Helpers for unit tests: module exits turned into exceptions, four-ways runs, failing runs.
+"""Helpers for unit tests: module exits turned into exceptions, four-ways runs, failing runs, node file edits.
 
 Import them as ``ansible_collections.vmcat.libvirt.tests.unit.helpers`` so that
 tests and conftest share one class object.
@@ -11,6 +11,9 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+
+TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'  # the test driver's own elements (runstate)
 CHANGES = (True, True, False, False)  # what a converging module reports: check, apply, check again, apply again
 DIFF_FIRST_TWO = (True, True, False, False)  # diff asked in the first check and the first apply only
 DIFF_ALWAYS = (True, True, True, True)
@@ -87,3 +90,30 @@ def module_failure(run_module, module, args, **kw):
 def fail(run_module, module, args, **kw):
     """Run ``module`` with ``args``, which must fail; its message."""
     return module_failure(run_module, module, args, **kw)['msg']
+
+
+def edit_node(node_uri, change):
+    """Change the node file behind a ``test://PATH`` URI: ``change(root)`` edits its parsed XML in place."""
+    path = node_uri[len('test://'):]
+    with open(path, 'rb') as f:
+        root = _xml.parse(f.read())
+    change(root)
+    with open(path, 'w') as f:
+        f.write(_xml.to_string(root))
+
+
+def add_node_vm(node_uri, name, devices, running=False, memory_kib=1024):
+    """Put a test-driver VM with the ``devices`` XML (disks, interfaces) first into the node file, shut off or running.
+
+    (Without a state of its own, libvirt's test driver would start it.)
+    """
+    xml = ('<domain type="test" xmlns:test="%s"><name>%s</name><memory>%d</memory><os><type>hvm</type></os>'
+           '<devices>%s</devices><test:runstate>%d</test:runstate></domain>'
+           % (TEST_NS, name, memory_kib, devices, 1 if running else 5))
+    edit_node(node_uri, lambda root: root.insert(0, _xml.parse(xml)))
+
+
+def file_disk(path, target='vda', fmt=None):
+    """A <disk> element of a file for :func:`add_node_vm`."""
+    driver = '<driver name="qemu" type="%s"/>' % fmt if fmt else ''
+    return '<disk type="file" device="disk">%s<source file="%s"/><target dev="%s"/></disk>' % (driver, path, target)

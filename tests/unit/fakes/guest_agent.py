@@ -1,8 +1,14 @@
 # -*- coding: utf-8 -*-
-"""A loopback guest agent for unit tests: guest-exec runs real processes here, guest-file-* opens real files.
+"""Fake guest agents for unit tests.
 
-Paths given to it are host paths (use pytest's tmp_path), so the shell
-scripts the collection sends are really run by /bin/sh.
+``LoopbackAgent``: guest-exec runs real processes here, guest-file-* opens
+real files.  Paths given to it are host paths (use pytest's tmp_path), so the
+shell scripts the collection sends are really run by /bin/sh.
+
+``FakeGuest``: what guest_user and guest_fs send (ssh keys, passwords through
+/etc/shadow, freeze, trim), answered the way qemu-ga 7.2 does, behind
+``libvirt_qemu.qemuAgentCommand`` (the ``guest`` fixture of conftest.py puts
+it there); ``HASH`` and ``K1``-``K3`` are a password hash and keys to give it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -10,8 +16,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import json
 import os
 import subprocess
+
+import libvirt
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
     AgentCommandDisabled,
@@ -131,3 +140,116 @@ class LoopbackAgent:
     def guest_file_close(self, args):
         self.handles.pop(args['handle']).close()
         return {}
+
+
+# -- qemu-ga for guest_user and guest_fs ----------------------------------------------------------
+HASH = '$6$abcdefgh$Z7KfoKnKTSZrzo5VZ0YubGLQOj9ov6sHo9TmE3zIU/LHKhpE30zCnZ0mcIXYf9r9rQ4DYaXoxAFSPFlcWdxjB.'
+K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test'
+K2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two@test'
+K3 = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQThree three@test'
+
+
+class AgentReplyError(libvirt.libvirtError):
+    def __init__(self, command, text):
+        msg = "internal error: unable to execute QEMU agent command '%s': %s" % (command, text)
+        libvirt.libvirtError.__init__(self, msg)
+        self._msg = msg
+
+    def get_error_code(self):
+        return 1
+
+    def get_error_message(self):
+        return self._msg
+
+
+class FakeGuest:
+    """The agent commands guest_user and guest_fs send, with qemu-ga's behaviour."""
+
+    def __init__(self, keys=None, shadow=None, blocked=(), frozen=False):
+        self.keys = keys  # None: no authorized_keys file
+        self.shadow = shadow if shadow is not None else 'root:*:20000:0:99999:7:::\nalice:!:20000:0:99999:7:::\n'
+        self.blocked = set(blocked)
+        self.frozen = frozen
+        self.sent = []
+        self.handles = {}
+
+    def name(self):
+        return 'web1'
+
+    def connect(self):
+        return self
+
+    def getURI(self):
+        return 'qemu:///system'
+
+    def state(self):
+        return [1, 1]
+
+    def __call__(self, dom, payload, timeout, flags):
+        request = json.loads(payload)
+        command, args = request['execute'], request.get('arguments') or {}
+        self.sent.append((command, args))
+        if command in self.blocked:
+            raise AgentReplyError(command, 'Command %s has been disabled' % command)
+        if self.frozen and command not in ('guest-fsfreeze-status', 'guest-fsfreeze-thaw', 'guest-ping'):
+            raise AgentReplyError(command, 'Command %s has been disabled: the agent is in frozen state' % command)
+        return json.dumps({'return': getattr(self, command.replace('-', '_'))(args)})
+
+    # ssh keys
+    def guest_ssh_get_authorized_keys(self, args):
+        if self.keys is None:
+            raise AgentReplyError('guest-ssh-get-authorized-keys',
+                                  "failed to read '/home/alice/.ssh/authorized_keys': Failed to open file "
+                                  "\u201c/home/alice/.ssh/authorized_keys\u201d: No such file or directory")
+        return {'keys': list(self.keys)}
+
+    def guest_ssh_add_authorized_keys(self, args):
+        base = [] if args.get('reset') or self.keys is None else self.keys
+        self.keys = base + [k for k in args['keys'] if k not in base]
+        return {}
+
+    def guest_ssh_remove_authorized_keys(self, args):
+        self.keys = [k for k in self.keys or [] if k not in args['keys']]
+        return {}
+
+    # password
+    def guest_set_user_password(self, args):
+        secret = base64.b64decode(args['password']).decode()
+        value = secret if args['crypted'] else '$6$fake$' + secret[::-1]
+        lines = [line for line in self.shadow.splitlines() if not line.startswith(args['username'] + ':')]
+        lines.append('%s:%s:20779:0:99999:7:::' % (args['username'], value))
+        self.shadow = '\n'.join(lines) + '\n'
+        return {}
+
+    def guest_file_open(self, args):
+        self.handles[7] = [self.shadow.encode()]
+        return 7
+
+    def guest_file_read(self, args):
+        chunks = self.handles[args['handle']]
+        data = chunks.pop(0) if chunks else b''
+        return {'count': len(data), 'buf-b64': base64.b64encode(data).decode(), 'eof': not chunks}
+
+    def guest_file_close(self, args):
+        self.handles.pop(args['handle'], None)
+        return {}
+
+    # filesystems
+    def guest_fsfreeze_status(self, args):
+        return 'frozen' if self.frozen else 'thawed'
+
+    def guest_fsfreeze_freeze(self, args):
+        self.frozen = True
+        return 2
+
+    def guest_fsfreeze_freeze_list(self, args):
+        self.frozen = True
+        return len(args['mountpoints'])
+
+    def guest_fsfreeze_thaw(self, args):
+        was, self.frozen = self.frozen, False
+        return 2 if was else 0
+
+    def guest_fstrim(self, args):
+        return {'paths': [{'path': '/srv', 'trimmed': 4096, 'minimum': args.get('minimum', 0)},
+                          {'path': '/boot', 'error': 'Operation not supported'}]}

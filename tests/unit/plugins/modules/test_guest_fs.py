@@ -14,20 +14,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_fs
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._guest.test_guest_user_fs import FakeGuest
 
 URI = 'test:///default'
 STATUS = 'guest-fsfreeze-status'
-
-
-@pytest.fixture
-def guest(monkeypatch):
-    made = FakeGuest()
-    monkeypatch.setattr(ga.libvirt_qemu, 'qemuAgentCommand', made)
-    return made
 
 
 def _args(**kw):
@@ -89,10 +80,7 @@ def test_frozen_guest_stays_frozen_whatever_the_mountpoints(guest, run_module):
 
 
 # -- trim ---------------------------------------------------------------------------------------
-def test_trim_check_mode_sends_nothing_then_trims(guest, run_module, monkeypatch):
-    from ansible.module_utils import basic
-    warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+def test_trim_check_mode_sends_nothing_then_trims(guest, run_module, warnings):
     check = run_module(guest_fs, _args(trim=True, minimum='4K'), check_mode=True, diff=True)
     assert check['changed'] and check['trimmed'] is None and sent(guest) == []
     assert check['diff']['before'] == check['diff']['after'] == {'status': 'thawed'}

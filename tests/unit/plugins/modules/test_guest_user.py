@@ -17,35 +17,13 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_user
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._guest.test_guest_user_fs import (
-    HASH,
-    K1,
-    K2,
-    K3,
-    AgentReplyError,
-    FakeGuest,
-)
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import HASH, K1, K2, K3, AgentReplyError
 
 URI = 'test:///default'
 READS = ('guest-ssh-get-authorized-keys', 'guest-file-open', 'guest-file-read', 'guest-file-close')
 SECRET = 'Sup3r-s3cret pass'
-
-
-@pytest.fixture
-def guest(monkeypatch):
-    made = FakeGuest()
-    monkeypatch.setattr(ga.libvirt_qemu, 'qemuAgentCommand', made)
-    return made
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    seen = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
-    return seen
 
 
 def _args(**kw):

@@ -10,10 +10,26 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network im
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import AFFECT_CONFIG, AFFECT_LIVE
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition import apply_options, clone
 from ansible_collections.vmcat.libvirt.plugins.modules import network, network_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, four_ways
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, add_node_vm, four_ways
 
 HOSTS = [{'mac': '52:54:00:00:00:01', 'ip': '192.168.100.11', 'name': 'web1'},
          {'mac': '52:54:00:00:00:02', 'ip': '192.168.100.12', 'name': 'db1'}]
+
+
+class FakeNet:
+    """A persistent network 'x' that records its update() calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def name(self):
+        return 'x'
+
+    def isPersistent(self):
+        return True
+
+    def update(self, *args):
+        self.calls.append(args)
 
 
 def info(run_module, uri, name):
@@ -87,25 +103,12 @@ def test_live_updates_use_live_and_config_flags(conn, make_ctx):
     params = dict(name='x', dhcp_hosts=[dict(mac='52:54:00:00:00:09', ip='10.9.0.9')], purge_dhcp_hosts=True)
     wanted = clone(live)
     apply_options(wanted, params)
-    calls = []
-
-    class FakeNet:
-        def name(self):
-            return 'x'
-
-        def isPersistent(self):
-            return True
-
-        def update(self, *args):
-            calls.append(args)
-
-    ctx = make_ctx(conn, params)
-    _update_running(ctx, FakeNet(), clone(live), live, wanted, False)
-    assert calls == [(3, 4, 0, '<host mac="52:54:00:00:00:09" ip="10.9.0.9"/>', AFFECT_LIVE | AFFECT_CONFIG)]
+    ctx, net = make_ctx(conn, params), FakeNet()
+    _update_running(ctx, net, clone(live), live, wanted, False)
+    assert net.calls == [(3, 4, 0, '<host mac="52:54:00:00:00:09" ip="10.9.0.9"/>', AFFECT_LIVE | AFFECT_CONFIG)]
     assert 'define' not in ctx.actions
 
     # a pending address change: hosts go live only, and the saved definition is rewritten
-    calls[:] = []
     saved = clone(live)
     saved.find('ip').set('prefix', '16')
     ctx = make_ctx(conn, params, check_mode=True)
@@ -118,21 +121,9 @@ def test_stopped_network_lists_use_config_flag(conn, make_ctx):
     saved = _xml.parse("<network><name>x</name><ip address='10.9.0.1' prefix='24'/></network>")
     wanted = clone(saved)
     apply_options(wanted, dict(dns_hosts=[dict(ip='10.9.0.5', hostnames=['nas'])], purge_dns_hosts=True))
-    calls = []
-
-    class FakeNet:
-        def name(self):
-            return 'x'
-
-        def isPersistent(self):
-            return True
-
-        def update(self, *args):
-            calls.append(args)
-
-    ctx = make_ctx(conn, dict(name='x'))
-    _save_config(ctx, FakeNet(), saved, wanted, structural=False)
-    assert calls == [(3, 10, -1, '<host ip="10.9.0.5"><hostname>nas</hostname></host>', AFFECT_CONFIG)]
+    ctx, net = make_ctx(conn, dict(name='x')), FakeNet()
+    _save_config(ctx, net, saved, wanted, structural=False)
+    assert net.calls == [(3, 10, -1, '<host ip="10.9.0.5"><hostname>nas</hostname></host>', AFFECT_CONFIG)]
     ctx = make_ctx(conn, dict(name='x'), check_mode=True)
     moved = clone(wanted)
     moved.find('ip').set('prefix', '16')
@@ -172,15 +163,8 @@ def test_invalid_options_fail_before_any_change(run_module, node_uri):
 
 
 def _add_running_vm(node_uri, net_name):
-    path = node_uri[len('test://'):]
-    root = _xml.parse(open(path, 'rb').read())
-    vm = _xml.parse(
-        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>vm-on-net</name>"
-        "<memory>65536</memory><os><type>hvm</type></os><devices><interface type='network'>"
-        "<source network='%s'/></interface></devices><test:runstate>1</test:runstate></domain>" % net_name)
-    root.append(vm)
-    with open(path, 'w') as out:
-        out.write(_xml.to_string(root))
+    add_node_vm(node_uri, 'vm-on-net', "<interface type='network'><source network='%s'/></interface>" % net_name,
+                running=True, memory_kib=65536)
 
 
 def test_absent_refuses_network_of_running_vm(run_module, node_uri):

@@ -5,14 +5,12 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _pool
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Refused, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import STATE_NS
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, pool_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, add_node_vm, edit_node, file_disk
 
 
 def test_create_four_ways(run_module, node_uri):
@@ -131,36 +129,12 @@ def pools(run_module, uri):
     return dict((p['name'], p) for p in run_module(pool_info, dict(uri=uri))['pools'])
 
 
-def node_edit(node_uri, fn):
-    path = node_uri[len('test://'):]
-    root = _xml.parse(open(path, 'rb').read())
-    fn(root)
-    with open(path, 'w') as f:
-        f.write(_xml.to_string(root))
-
-
 def make_inactive(node_uri, name='p1'):
     """Mark a pool of the node file inactive; its volumes stay in the file (an inactive pool keeps its files)."""
     def edit(root):
         state = _xml.etree.SubElement(root, '{%s}state' % STATE_NS)
         _xml.etree.SubElement(state, 'pool', name=name, active='no', autostart='no')
-    node_edit(node_uri, edit)
-
-
-def add_vm_with_disk(node_uri, vm, path):
-    def edit(root):
-        root.insert(0, _xml.parse(
-            '<domain type="test"><name>%s</name><memory>1024</memory><os><type>hvm</type></os>'
-            '<devices><disk type="file" device="disk"><source file="%s"/><target dev="vda"/></disk></devices>'
-            '</domain>' % (vm, path)))
-    node_edit(node_uri, edit)
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    seen = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
-    return seen
+    edit_node(node_uri, edit)
 
 
 # -- target.mode read like ansible.builtin.file ------------------------------------
@@ -302,7 +276,7 @@ def test_absent_of_an_active_pool_does_not_warn(run_module, node_uri, warnings):
 
 def test_purge_of_an_inactive_pool_refuses_volumes_in_use_and_stops_it_again(run_module, node_uri):
     make_inactive(node_uri)
-    add_vm_with_disk(node_uri, 'user', '/pool1/v1.qcow2')
+    add_node_vm(node_uri, 'user', file_disk('/pool1/v1.qcow2'), running=True)
     with pytest.raises(ModuleFail) as failed:
         run_module(pool, dict(uri=node_uri, name='p1', state='absent', purge=True))
     msg = failed.value.result['msg']
@@ -420,19 +394,12 @@ def test_failed_changes_say_what_to_do(conn, make_ctx, monkeypatch, method, opti
 
 
 # -- stopping a pool that running VMs use ----------------------------------------------------------
-def add_running_vm(node_uri, vm, source, runstate=1):
-    """A running VM (test:runstate 1; 5 is shut off) with one disk whose <source> has the attributes ``source``."""
+def add_vm_on(node_uri, vm, source, running=True):
+    """A VM (running, or shut off) with one disk whose <source> has the attributes ``source``."""
     attrs = ' '.join('%s="%s"' % item for item in sorted(source.items()))
     disk_type = 'volume' if 'pool' in source else 'file'
-
-    xml = ('<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name>'
-           '<memory>1024</memory><os><type>hvm</type></os><devices><disk type="%s" device="disk"><source %s/>'
-           '<target dev="vda"/></disk></devices><test:runstate>%d</test:runstate></domain>'
-           % (vm, disk_type, attrs, runstate))
-
-    def edit(root):
-        root.insert(0, _xml.parse(xml))
-    node_edit(node_uri, edit)
+    add_node_vm(node_uri, vm, '<disk type="%s" device="disk"><source %s/><target dev="vda"/></disk>' % (disk_type, attrs),
+                running=running)
 
 
 @pytest.mark.parametrize('source, used', [
@@ -442,7 +409,7 @@ def add_running_vm(node_uri, vm, source, runstate=1):
 ])
 def test_stop_is_refused_while_running_vms_use_the_pool(run_module, node_uri, source, used):
     """Stopping such a pool succeeded silently, while the network module refuses the same for networks."""
-    add_running_vm(node_uri, 'web1', source)
+    add_vm_on(node_uri, 'web1', source)
     for check_mode in (True, False):
         with pytest.raises(ModuleFail) as failed:
             run_module(pool, dict(uri=node_uri, name='p1', active=False, autostart=True), check_mode=check_mode)
@@ -455,13 +422,13 @@ def test_stop_is_refused_while_running_vms_use_the_pool(run_module, node_uri, so
 
 
 def test_force_stops_a_pool_that_running_vms_use(run_module, node_uri):
-    add_running_vm(node_uri, 'web1', dict(file='/pool1/v1.qcow2'))
+    add_vm_on(node_uri, 'web1', dict(file='/pool1/v1.qcow2'))
     args = dict(uri=node_uri, name='p1', active=False, force=True)
     assert run_module(pool, args, check_mode=True)['changed'] is True
     assert run_module(pool, args)['pool']['active'] is False
 
 
 def test_stop_is_allowed_when_only_stopped_vms_or_other_pools_use_volumes(run_module, node_uri):
-    add_running_vm(node_uri, 'stopped', dict(file='/pool1/v1.qcow2'), runstate=5)  # shut off
-    add_running_vm(node_uri, 'elsewhere', dict(file='/srv/other/disk.img'))
+    add_vm_on(node_uri, 'stopped', dict(file='/pool1/v1.qcow2'), running=False)
+    add_vm_on(node_uri, 'elsewhere', dict(file='/srv/other/disk.img'))
     assert run_module(pool, dict(uri=node_uri, name='p1', active=False))['pool']['active'] is False

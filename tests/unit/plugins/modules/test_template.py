@@ -10,10 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
 import hashlib
 import itertools
-import threading
 
 import pytest
 
@@ -22,16 +20,10 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _tem
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.plugins.modules import template, template_info, volume, volume_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, add_node_vm, fail, file_disk, four_ways
 
 GIB = 1024 ** 3
 V1_SUM = 'sha256:' + hashlib.sha256(b'data' * 1024).hexdigest()
-
-
-@pytest.fixture
-def store(monkeypatch):
-    return install(monkeypatch, FakeStore())
 
 
 @pytest.fixture
@@ -39,24 +31,6 @@ def clock(monkeypatch):
     """Time stamps T1, T2, ... one per call."""
     ticks = itertools.count(1)
     monkeypatch.setattr(_template, 'now', lambda: 'T%d' % next(ticks))
-
-
-@pytest.fixture
-def http_dir(tmp_path):
-    """A directory served over HTTP on 127.0.0.1; yields (dir, base url)."""
-    from http.server import HTTPServer, SimpleHTTPRequestHandler
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    served = tmp_path / 'www'
-    served.mkdir()
-    server = HTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
-    thread.start()
-    yield served, 'http://127.0.0.1:%d' % server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def template_four_ways(run_module, args):
@@ -78,29 +52,6 @@ def register(run_module, uri, name='deb', **kw):
     args = dict(uri=uri, name=name, pool='p1', source=dict(volume='v1.qcow2'))
     args.update(kw)
     return run_module(template, args)
-
-
-def edit_node(node_uri, fn):
-    path = node_uri[len('test://'):]
-    root = _xml.parse(open(path, 'rb').read())
-    fn(root)
-    with open(path, 'w') as f:
-        f.write(_xml.to_string(root))
-
-
-def add_vm(node_uri, name, disk_xml, running=False):
-    """Put a VM with the given <disk> elements into the node file (shut off, or running)."""
-    def add(root):
-        dom = _xml.parse(
-            '<domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0"><name>%s</name>'
-            '<memory>1024</memory><os><type>hvm</type></os><devices>%s</devices><test:runstate>%d</test:runstate>'
-            '</domain>' % (name, disk_xml, 1 if running else 5))
-        root.insert(0, dom)
-    edit_node(node_uri, add)
-
-
-FILE_DISK = ('<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="%s"/>'
-             '<target dev="%s"/></disk>')
 
 
 # -- registering ------------------------------------------------------------------------------------
@@ -206,8 +157,8 @@ def test_url_needs_checksum(run_module, node_uri):
 
 
 def test_register_from_shut_off_vm(run_module, node_uri, store):
-    add_vm(node_uri, 'golden', FILE_DISK % ('/pool1/v1.qcow2', 'vdb') + '<disk type="file" device="cdrom">'
-           '<target dev="hdc"/></disk>')
+    add_node_vm(node_uri, 'golden', file_disk('/pool1/v1.qcow2', 'vdb', 'qcow2')
+                + '<disk type="file" device="cdrom"><target dev="hdc"/></disk>')
     args = dict(uri=node_uri, name='gold', pool='p1', source=dict(vm='golden'))
     first, applied = template_four_ways(run_module, args)[:2]
     assert first['actions'] == ['copy', 'write metadata']
@@ -217,8 +168,8 @@ def test_register_from_shut_off_vm(run_module, node_uri, store):
 
 
 def test_register_from_vm_disk_by_pool_volume(run_module, node_uri, store):
-    add_vm(node_uri, 'golden', '<disk type="volume" device="disk"><source pool="p1" volume="v1.qcow2"/>'
-           '<target dev="sda"/></disk>')
+    add_node_vm(node_uri, 'golden', '<disk type="volume" device="disk"><source pool="p1" volume="v1.qcow2"/>'
+                '<target dev="sda"/></disk>')
     res = run_module(template, dict(uri=node_uri, name='gold', pool='p1', source=dict(vm='golden', disk='sda')))
     assert res['template']['source']['pool'] == 'p1' and res['template']['source']['volume'] == 'v1.qcow2'
 
@@ -229,7 +180,7 @@ def test_register_from_vm_disk_by_pool_volume(run_module, node_uri, store):
     (dict(vm='nope'), False, "VM 'nope' not found"),
 ])
 def test_vm_source_refusals(run_module, node_uri, store, source, running, text):
-    add_vm(node_uri, 'golden', FILE_DISK % ('/pool1/v1.qcow2', 'vda'), running=running)
+    add_node_vm(node_uri, 'golden', file_disk('/pool1/v1.qcow2', 'vda', 'qcow2'), running=running)
     msg = fail(run_module, template, dict(uri=node_uri, name='gold', pool='p1', source=source))
     assert text in msg
     if running:
@@ -358,7 +309,7 @@ def test_delete_four_ways(run_module, node_uri, store):
 def test_delete_used_template_needs_force(run_module, node_uri, store):
     register(run_module, node_uri)
     run_module(volume, dict(uri=node_uri, pool='p1', name='clone.qcow2', template=dict(name='deb')))
-    add_vm(node_uri, 'web', FILE_DISK % ('/pool1/clone.qcow2', 'vda'))
+    add_node_vm(node_uri, 'web', file_disk('/pool1/clone.qcow2', 'vda', 'qcow2'))
     msg = fail(run_module, template, dict(uri=node_uri, name='deb', state='absent'))
     assert 'removal refused because volumes p1/clone.qcow2 use it as backing file and VMs web have disks on it' in msg
     assert 'force: true' in msg
@@ -372,7 +323,7 @@ def test_delete_used_template_needs_force(run_module, node_uri, store):
 def test_running_vm_blocks_delete_even_with_force(run_module, node_uri, store):
     register(run_module, node_uri)
     run_module(volume, dict(uri=node_uri, pool='p1', name='clone.qcow2', template=dict(name='deb')))
-    add_vm(node_uri, 'web', FILE_DISK % ('/pool1/clone.qcow2', 'vda'), running=True)
+    add_node_vm(node_uri, 'web', file_disk('/pool1/clone.qcow2', 'vda', 'qcow2'), running=True)
     msg = fail(run_module, template, dict(uri=node_uri, name='deb', state='absent', force=True))
     assert 'also with force: true, because running VMs use its image through their disks: web' in msg
     assert len(templates(run_module, node_uri)) == 1
@@ -407,15 +358,15 @@ def test_template_info_counts_users(run_module, node_uri, store):
     run_module(volume, dict(uri=node_uri, pool='p1', name='c1.qcow2', template=dict(name='deb')))
     run_module(volume, dict(uri=node_uri, pool='p1', name='c2.qcow2', backing=dict(name='c1.qcow2')))
     run_module(volume, dict(uri=node_uri, pool='p1', name='full.qcow2', template=dict(name='deb', linked=False)))
-    add_vm(node_uri, 'web', FILE_DISK % ('/pool1/c2.qcow2', 'vda'))
+    add_node_vm(node_uri, 'web', file_disk('/pool1/c2.qcow2', 'vda', 'qcow2'))
     got = templates(run_module, node_uri)[0]
     assert got['usage_count'] == 2
     assert got['used_by'] == dict(volumes=['p1/c1.qcow2', 'p1/c2.qcow2'], vms=['web'])
 
 
 def test_volume_a_running_vm_writes_is_not_copied(run_module, node_uri, store):
-    add_vm(node_uri, 'web', '<disk type="volume" device="disk"><source pool="p1" volume="v1.qcow2"/>'
-           '<target dev="vda"/></disk>', running=True)
+    add_node_vm(node_uri, 'web', '<disk type="volume" device="disk"><source pool="p1" volume="v1.qcow2"/>'
+                '<target dev="vda"/></disk>', running=True)
     msg = fail(run_module, template, dict(uri=node_uri, name='deb', pool='p1', source=dict(volume='v1.qcow2')))
     assert 'is a disk of the running VM web' in msg and 'shut the VM down first' in msg
     msg = fail(run_module, template, dict(uri=node_uri, name='deb', pool='p1', source=dict(path='/pool1/v1.qcow2')))
@@ -424,8 +375,8 @@ def test_volume_a_running_vm_writes_is_not_copied(run_module, node_uri, store):
 
 
 def test_read_only_disk_of_a_running_vm_may_be_copied(run_module, node_uri, store):
-    add_vm(node_uri, 'web', FILE_DISK.replace('<target', '<readonly/><target') % ('/pool1/v1.qcow2', 'vda'),
-           running=True)
+    add_node_vm(node_uri, 'web', file_disk('/pool1/v1.qcow2', 'vda', 'qcow2').replace('<target', '<readonly/><target'),
+                running=True)
     assert register(run_module, node_uri)['changed'] is True
 
 

@@ -10,17 +10,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
 import hashlib
 import os
-import threading
 
 import pytest
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, volume, volume_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import add_node_vm, fail, file_disk, four_ways
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -32,24 +28,6 @@ def volumes(run_module, uri, **kw):
 
 def names(run_module, uri):
     return ['%s/%s' % (v['pool'], v['name']) for v in volumes(run_module, uri)]
-
-
-def add_vm_with_disk(node_uri, vm, path):
-    """Put a (shut off) VM with a disk on ``path`` into the node file."""
-    node = node_uri[len('test://'):]
-    root = _xml.parse(open(node, 'rb').read())
-    dom = _xml.parse(
-        '<domain type="test"><name>%s</name><memory>1024</memory><os><type>hvm</type></os>'
-        '<devices><disk type="file" device="disk"><source file="%s"/><target dev="vda"/></disk></devices>'
-        '</domain>' % (vm, path))
-    root.insert(0, dom)
-    with open(node, 'w') as f:
-        f.write(_xml.to_string(root))
-
-
-@pytest.fixture
-def store(monkeypatch):
-    return install(monkeypatch, FakeStore())
 
 
 # -- creating -------------------------------------------------------------------------
@@ -173,14 +151,6 @@ def test_capacity_beyond_libvirts_limit_is_refused_by_the_size_parser(run_module
     """A 26-digit capacity reached libvirt and failed as 'malformed capacity element; check that the pool has room'."""
     msg = fail(run_module, volume, dict(uri=node_uri, pool='p1', name='x.qcow2', capacity='1' * 26))
     assert "libvirt's limit of 18446744073709551615 bytes" in msg and 'has room' not in msg
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    from ansible.module_utils import basic
-    seen = []
-    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: seen.append(msg))
-    return seen
 
 
 @pytest.mark.parametrize('args', [
@@ -323,7 +293,7 @@ def test_delete_four_ways(run_module, node_uri):
 
 
 def test_delete_in_use_is_refused_unless_forced(run_module, node_uri):
-    add_vm_with_disk(node_uri, 'web1', '/pool1/v1.qcow2')
+    add_node_vm(node_uri, 'web1', file_disk('/pool1/v1.qcow2'), running=True)
     args = dict(uri=node_uri, pool='p1', name='v1.qcow2', state='absent')
     msg = fail(run_module, volume, args)
     assert 'delete refused because VMs use it: web1' in msg
@@ -412,24 +382,6 @@ def test_upload_of_other_format_is_removed(run_module, node_uri, store, tmp_path
     assert names(run_module, node_uri) == ['p1/v1.qcow2']
 
 
-@pytest.fixture
-def http_dir(tmp_path):
-    """A directory served over HTTP on 127.0.0.1 for the test; yields (dir, base url)."""
-    from http.server import HTTPServer, SimpleHTTPRequestHandler
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    served = tmp_path / 'www'
-    served.mkdir()
-    server = HTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
-    thread.start()
-    yield served, 'http://127.0.0.1:%d' % server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
 def test_url_import_four_ways(run_module, node_uri, store, http_dir):
     served, base = http_dir
     payload = os.urandom(3000)
@@ -500,7 +452,7 @@ def pool_info_module():
 def test_volume_info_shapes(run_module, node_uri):
     run_module(pool, dict(uri=node_uri, name='p2', target=dict(path='/pool2')))
     run_module(volume, dict(uri=node_uri, pool='p2', name='o.qcow2', backing=dict(pool='p1', name='v1.qcow2')))
-    add_vm_with_disk(node_uri, 'web1', '/pool2/o.qcow2')
+    add_node_vm(node_uri, 'web1', file_disk('/pool2/o.qcow2'), running=True)
     every = volumes(run_module, node_uri)
     assert [(v['pool'], v['name']) for v in every] == [('p1', 'v1.qcow2'), ('p2', 'o.qcow2')]
     overlay = every[1]

@@ -16,16 +16,10 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection im
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 GIB = 1024 ** 3
 IMAGE = '/pool1/deb.vmcat-template.img'
 BACKING = dict(path=IMAGE, format='qcow2', pool='p1', name='deb.vmcat-template.img')
-
-
-@pytest.fixture
-def store(monkeypatch):
-    return install(monkeypatch, FakeStore())
 
 
 @pytest.fixture

@@ -17,14 +17,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _tem
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused, VmcatError
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeStore, install
 
 MIB = 1024 ** 2
-
-
-@pytest.fixture
-def store(monkeypatch):
-    return install(monkeypatch, FakeStore())
 
 
 @pytest.fixture
