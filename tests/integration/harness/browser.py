@@ -85,6 +85,7 @@ def _key_table():
     for char, base in (('_', '-'), ('+', '='), (':', ';')):
         table[char] = dict(table[base], key=char, text=char, shift=True)
     table['\n'] = _key('Enter', 'Enter', 13, '\r')
+    table['\b'] = _key('Backspace', 'Backspace', 8)
     return table
 
 
@@ -315,8 +316,11 @@ class Browser:
         event['nativeVirtualKeyCode'] = key['windowsVirtualKeyCode']
         if key['shift']:
             self._key_event('rawKeyDown', SHIFT, modifiers)
-        self.call('Input.dispatchKeyEvent', type='keyDown', modifiers=modifiers, text=key['text'],
-                  unmodifiedText=key['text'], **event)
+        if key['text'] is None:  # Backspace: a key without a character
+            self.call('Input.dispatchKeyEvent', type='rawKeyDown', modifiers=modifiers, **event)
+        else:
+            self.call('Input.dispatchKeyEvent', type='keyDown', modifiers=modifiers, text=key['text'],
+                      unmodifiedText=key['text'], **event)
         time.sleep(hold)
         self.call('Input.dispatchKeyEvent', type='keyUp', modifiers=modifiers, **event)
         if key['shift']:
@@ -327,7 +331,7 @@ class Browser:
                   windowsVirtualKeyCode=key['windowsVirtualKeyCode'], nativeVirtualKeyCode=key['windowsVirtualKeyCode'])
 
     def type_text(self, text, focus=None, gap=0.03):
-        """Type text key by key (letters, digits, space, - = . , / ; _ + : and newline as Enter)."""
+        """Type text key by key (letters, digits, space, - = . , / ; _ + :, newline as Enter, \\b as Backspace)."""
         unknown = sorted(set(text) - set(KEYS))
         if unknown:
             raise BrowserError('cannot type %s; keys: %s' % (unknown, ''.join(sorted(KEYS)).strip()))
