@@ -48,8 +48,8 @@ def fail_json(self, **kwargs):
 class FakeClock(object):
     """A monotonic clock and its sleep for waiters: ``clock()`` reads it, ``clock.sleep(s)`` moves it on."""
 
-    def __init__(self, poll_cost=0.0):
-        self.now = 100.0
+    def __init__(self, poll_cost=0.0, start=100.0):
+        self.now = start
         self.poll_cost = poll_cost  # seconds each poll of the thing waited for costs (tests move the clock by it)
         self.sleeps = []
 

@@ -20,12 +20,11 @@ import json
 import os
 import subprocess
 
-import libvirt
-
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
     AgentCommandDisabled,
     AgentCommandFailed,
 )
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import AgentReplyError
 
 ALL_COMMANDS = (
     'guest-info', 'guest-ping', 'guest-exec', 'guest-exec-status', 'guest-file-open', 'guest-file-read',
@@ -147,19 +146,6 @@ HASH = '$6$abcdefgh$Z7KfoKnKTSZrzo5VZ0YubGLQOj9ov6sHo9TmE3zIU/LHKhpE30zCnZ0mcIXY
 K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@test'
 K2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two@test'
 K3 = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQThree three@test'
-
-
-class AgentReplyError(libvirt.libvirtError):
-    def __init__(self, command, text):
-        msg = "internal error: unable to execute QEMU agent command '%s': %s" % (command, text)
-        libvirt.libvirtError.__init__(self, msg)
-        self._msg = msg
-
-    def get_error_code(self):
-        return 1
-
-    def get_error_message(self):
-        return self._msg
 
 
 class FakeGuest:

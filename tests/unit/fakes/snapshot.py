@@ -13,11 +13,10 @@ __metaclass__ = type
 
 import hashlib
 
-import libvirt
-
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 
 STATE_CODES = {'running': 1, 'paused': 3, 'shutoff': 5}
 
@@ -62,18 +61,6 @@ def snapshot_xml(name, kind, domain, parent=None, created=100, files=None, state
     return ''.join(out)
 
 
-class FakeError(libvirt.libvirtError):
-    def __init__(self, msg, code=1):
-        super(FakeError, self).__init__(msg)
-        self.code = code
-
-    def get_error_code(self):
-        return self.code
-
-    def get_error_message(self):
-        return str(self)
-
-
 class FakeSnap:
     def __init__(self, dom, name, xml):
         self.dom = dom
@@ -92,7 +79,7 @@ class FakeSnap:
     def delete(self, flags=0):
         self.dom.calls.append(('delete', self.name, flags))
         if self.dom.fail_delete == self.name:
-            raise FakeError('block commit failed')
+            raise LibvirtFailure('block commit failed')
         self.dom.snaps = [s for s in self.dom.snaps if s.name != self.name]
 
 
@@ -231,7 +218,7 @@ class FakeVirt:
     def defineXML(self, xml):
         self.conn.calls.append(('define', xml))
         if self.fail_define:
-            raise FakeError('unsupported configuration: no such machine type')
+            raise LibvirtFailure('unsupported configuration: no such machine type')
         dom = FakeDom(_xml.text_of(_xml.parse(xml), 'name'), xml, 'shutoff', self.conn.calls)
         self.conn.doms.append(dom)
         return dom

@@ -15,7 +15,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_fs
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, fail, four_ways, module_failure
 
 URI = 'test:///default'
 STATUS = 'guest-fsfreeze-status'
@@ -102,9 +102,7 @@ def test_thaw_and_trim_in_one_task(guest, run_module):
 # -- errors -------------------------------------------------------------------------------------
 def test_trim_while_frozen_fails_and_names_the_fix(guest, run_module):
     guest.frozen = True
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(trim=True))
-    msg = failed.value.result['msg']
+    msg = fail(run_module, guest_fs, _args(trim=True))
     assert "VM 'test'" in msg and 'thaw them first' in msg and 'state: thawed' in msg
     assert sent(guest) == [] and guest.frozen
 
@@ -119,33 +117,27 @@ def test_trim_while_frozen_fails_and_names_the_fix(guest, run_module):
     (dict(trim=True, minimum='lots'), 'minimum'),
 ])
 def test_bad_input_fails_before_the_agent_is_asked(guest, run_module, kw, words):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(**kw))
-    assert words in failed.value.result['msg']
+    result = module_failure(run_module, guest_fs, _args(**kw))
+    assert words in result['msg']
     assert guest.sent == []
 
 
 def test_bad_timeout_and_state_choice(guest, run_module):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(state='frozen', timeout=0))
-    assert 'timeout must be a positive number' in failed.value.result['msg']
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(state='melted'))
-    assert 'frozen' in failed.value.result['msg'] and 'thawed' in failed.value.result['msg']
+    result = module_failure(run_module, guest_fs, _args(state='frozen', timeout=0))
+    assert 'timeout must be a positive number' in result['msg']
+    result = module_failure(run_module, guest_fs, _args(state='melted'))
+    assert 'frozen' in result['msg'] and 'thawed' in result['msg']
     assert guest.sent == []
 
 
 def test_blocked_freeze_names_the_command_and_vm(guest, run_module):
     guest.blocked = {'guest-fsfreeze-freeze'}
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(state='frozen'))
-    result = failed.value.result
+    result = module_failure(run_module, guest_fs, _args(state='frozen'))
     assert 'guest-fsfreeze-freeze' in result['msg'] and "'test'" in result['msg']
     assert not guest.frozen
 
 
 def test_missing_vm_is_named(guest, run_module):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_fs, _args(name='nope', state='frozen'))
-    assert 'nope' in failed.value.result['msg']
+    result = module_failure(run_module, guest_fs, _args(name='nope', state='frozen'))
+    assert 'nope' in result['msg']
     assert guest.sent == []

@@ -18,8 +18,9 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.vmcat.libvirt.plugins.modules import guest_user
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, ModuleFail, four_ways
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import HASH, K1, K2, K3, AgentReplyError
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import DIFF_ALWAYS, four_ways, module_failure
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import AgentReplyError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import HASH, K1, K2, K3
 
 URI = 'test:///default'
 READS = ('guest-ssh-get-authorized-keys', 'guest-file-open', 'guest-file-read', 'guest-file-close')
@@ -189,37 +190,28 @@ def test_keys_and_password_hash_together(guest, run_module):
     (dict(user='root\nbob', password_hash=HASH), 'it contains a control character'),
 ])
 def test_bad_input_fails_before_the_agent_is_asked(guest, run_module, kw, words):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_user, _args(**kw))
-    assert words in failed.value.result['msg']
-    no_secret_in(failed.value.result, SECRET, HASH)
+    result = module_failure(run_module, guest_user, _args(**kw))
+    assert words in result['msg']
+    no_secret_in(result, SECRET, HASH)
     assert guest.sent == []
 
 
-def test_agent_failure_never_shows_the_password(guest, run_module, monkeypatch):
+@pytest.mark.parametrize('reply, fragments', [
+    ('child process has failed to set user password', ('guest-set-user-password', "'test'")),
+    ("cannot find 'passwd' program in PATH", ('install it in the guest',)),  # no chpasswd: the fix is named
+])
+def test_agent_failure_never_shows_the_password(guest, run_module, monkeypatch, reply, fragments):
     def refuse(args):
-        raise AgentReplyError('guest-set-user-password', 'child process has failed to set user password')
+        raise AgentReplyError('guest-set-user-password', reply)
     monkeypatch.setattr(guest, 'guest_set_user_password', refuse)
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_user, _args(password=SECRET))
-    result = failed.value.result
-    assert 'guest-set-user-password' in result['msg'] and "'test'" in result['msg']
+    result = module_failure(run_module, guest_user, _args(password=SECRET))
+    for fragment in fragments:
+        assert fragment in result['msg']
     no_secret_in(result, SECRET)
 
 
 def test_blocked_key_command_names_it(guest, run_module):
     guest.blocked = {'guest-ssh-add-authorized-keys'}
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_user, _args(authorized_keys=[K1]))
-    assert 'guest-ssh-add-authorized-keys' in failed.value.result['msg']
+    result = module_failure(run_module, guest_user, _args(authorized_keys=[K1]))
+    assert 'guest-ssh-add-authorized-keys' in result['msg']
     assert guest.keys is None
-
-
-def test_missing_chpasswd_names_the_fix(guest, run_module, monkeypatch):
-    def no_chpasswd(args):
-        raise AgentReplyError('guest-set-user-password', "cannot find 'passwd' program in PATH")
-    monkeypatch.setattr(guest, 'guest_set_user_password', no_chpasswd)
-    with pytest.raises(ModuleFail) as failed:
-        run_module(guest_user, _args(password=SECRET))
-    assert 'install it in the guest' in failed.value.result['msg']
-    no_secret_in(failed.value.result, SECRET)

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
 from ansible_collections.vmcat.libvirt.plugins.modules import qmp
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_qmp import FakeQmpServer
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.qmp import FakeQmpServer
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_channel import AGAIN
 from ansible_collections.vmcat.libvirt.plugins.modules import vm_channel
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_vm_channel import FakeStream
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fail, module_failure
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.channel import FakeStream
 
 URI = 'test:///default'
 CHANNEL = 'org.example.test.0'
@@ -125,9 +125,7 @@ def test_read_all_stops_at_end_of_stream(wire, run_module):
 # -- talk errors -------------------------------------------------------------------------------
 def test_timeout_fails_with_what_arrived_and_aborts(wire, run_module):
     wire.script = [b'partial ans']
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(data='q\n', read_until='\n', timeout=0.1))
-    result = failed.value.result
+    result = module_failure(run_module, vm_channel, _args(data='q\n', read_until='\n', timeout=0.1))
     assert "channel %s of VM 'test' on %s" % (CHANNEL, URI) in result['msg']
     assert 'did not arrive' in result['msg'] and 'raise timeout' in result['msg']
     assert result['read'] == 'partial ans' and result['timed_out'] and result['written'] == 2
@@ -136,40 +134,32 @@ def test_timeout_fails_with_what_arrived_and_aborts(wire, run_module):
 
 def test_channel_closed_before_the_answer(wire, run_module):
     wire.script = [b'half', b'']
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(read_bytes=10, timeout=5))
-    result = failed.value.result
+    result = module_failure(run_module, vm_channel, _args(read_bytes=10, timeout=5))
     assert 'closed before 10 bytes arrived' in result['msg'] and result['eof'] and result['read'] == 'half'
 
 
 def test_nobody_reading_the_write_times_out(wire, run_module):
     wire.accept = 0
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(data='x' * 10, timeout=0.1))
-    assert 'wrote 0 of 10 bytes' in failed.value.result['msg'] and 'not reading' in failed.value.result['msg']
+    result = module_failure(run_module, vm_channel, _args(data='x' * 10, timeout=0.1))
+    assert 'wrote 0 of 10 bytes' in result['msg'] and 'not reading' in result['msg']
 
 
 def test_open_failure_names_the_channel_definition_to_add(wire, run_module):
     wire.open_errors.append(libvirt.libvirtError("internal error: no channel with name '%s'" % CHANNEL))
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(data='x'))
-    msg = failed.value.result['msg']
+    msg = fail(run_module, vm_channel, _args(data='x'))
     assert CHANNEL in msg and "'test'" in msg and '<target type="virtio" name="%s"/>' % CHANNEL in msg
     assert 'force: true' in msg
 
 
 def test_stopped_vm_is_refused_before_opening(wire, run_module, node_uri):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(uri=node_uri, name='d1', data='x'))
-    msg = failed.value.result['msg']
+    msg = fail(run_module, vm_channel, _args(uri=node_uri, name='d1', data='x'))
     assert "VM 'd1'" in msg and 'not running' in msg and 'start it first' in msg
     assert wire.streams == []
 
 
 def test_missing_vm_is_named(wire, run_module):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(name='nope', data='x'))
-    assert 'nope' in failed.value.result['msg'] and wire.streams == []
+    result = module_failure(run_module, vm_channel, _args(name='nope', data='x'))
+    assert 'nope' in result['msg'] and wire.streams == []
 
 
 @pytest.mark.parametrize('kw, words', [
@@ -182,7 +172,6 @@ def test_missing_vm_is_named(wire, run_module):
     (dict(read_all=True, read_until='\n'), 'mutually exclusive'),
 ])
 def test_bad_input_fails_before_opening(wire, run_module, kw, words):
-    with pytest.raises(ModuleFail) as failed:
-        run_module(vm_channel, _args(**kw))
-    assert words in failed.value.result['msg']
+    result = module_failure(run_module, vm_channel, _args(**kw))
+    assert words in result['msg']
     assert wire.streams == []

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """Guest-agent commands and the mapping of libvirt's agent errors, with fake domains raising real libvirt errors.
 
-The error codes and messages below are the ones libvirt 9.0 and qemu-ga 7.2
-gave on the test bed (see the module doc of _guest_agent).
+The error codes and messages (tests/unit/fakes/errors.py) are the ones
+libvirt 9.0 and qemu-ga 7.2 gave on the test bed (see the module doc of
+_guest_agent).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,37 +16,9 @@ import libvirt
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as ga
-
-
-class FakeError(libvirt.libvirtError):
-    """A libvirt error with the code and message libvirt gives."""
-
-    def __init__(self, code, message):
-        libvirt.libvirtError.__init__(self, message)
-        self._code = code
-        self._message = message
-
-    def get_error_code(self):
-        return self._code
-
-    def get_error_message(self):
-        return self._message
-
-
-NOT_RUNNING = FakeError(55, 'Requested operation is not valid: domain is not running')
-NOT_CONFIGURED = FakeError(74, 'argument unsupported: QEMU guest agent is not configured')
-NOT_CONNECTED = FakeError(86, 'Guest agent is not responding: QEMU guest agent is not connected')
-NOT_AVAILABLE = FakeError(86, 'Guest agent is not responding: Guest agent not available for now')
-UNSYNCED = FakeError(97, 'guest agent returned ID mismatch')
-TIMEOUT_10 = FakeError(112, "guest agent didn't respond to command within timeout")
-DISABLED = FakeError(1, "internal error: unable to execute QEMU agent command 'guest-exec': "
-                        "Command guest-exec has been disabled")
-NOT_FOUND = FakeError(1, "internal error: unable to execute QEMU agent command 'guest-nonexistent': "
-                         "The command guest-nonexistent has not been found")
-FAILED = FakeError(1, "internal error: unable to execute QEMU agent command 'guest-file-open': "
-                      "failed to open file '/nonexistent/x' (mode: 'r'): No such file or directory")
-FAILED_10 = FakeError(113, "guest agent command failed: Parameter 'bogus' is unexpected")
-OTHER = FakeError(38, 'An error occurred, but the cause is unknown')
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import (
+    DISABLED, FAILED, FAILED_10, NOT_AVAILABLE, NOT_CONFIGURED, NOT_CONNECTED, NOT_FOUND, NOT_RUNNING, OTHER, TIMEOUT_10,
+    UNSYNCED, AgentReplyError)
 
 
 class FakeConn:
@@ -192,8 +165,7 @@ def test_agent_available(agent):
     for error in (NOT_CONNECTED, NOT_AVAILABLE, NOT_CONFIGURED, NOT_RUNNING, TIMEOUT_10):
         agent(error)
         assert ga.agent_available(FakeDom()) is False
-    agent(FakeError(1, "internal error: unable to execute QEMU agent command 'guest-ping': "
-                       "Command guest-ping has been disabled"))
+    agent(AgentReplyError('guest-ping', 'Command guest-ping has been disabled'))
     assert ga.agent_available(FakeDom()) is True  # it answered
     agent(OTHER)
     with pytest.raises(ga.AgentError):

@@ -14,7 +14,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_user as gu
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
-from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import HASH, K1, K2, K3, AgentReplyError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import AgentReplyError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import HASH, K1, K2, K3
 
 
 class FakeConn:

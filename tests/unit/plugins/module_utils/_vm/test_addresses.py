@@ -10,8 +10,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import (
     check_sources, parse_networks, vm_addresses)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_guest_agent import (
-    NOT_CONNECTED, NOT_RUNNING, FakeError)
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import NOT_CONNECTED, NOT_RUNNING, LibvirtFailure
 
 MAC = '52:54:00:AA:BB:01'
 AGENT = {
@@ -26,7 +25,7 @@ AGENT = {
 LEASE = {'vnet3': {'hwaddr': MAC.lower(), 'addrs': [{'addr': '10.0.0.5', 'prefix': 24, 'type': 0},
                                                     {'addr': '10.0.0.6', 'prefix': 24, 'type': 0}]}}
 ARP = {'vnet3': {'hwaddr': MAC.lower(), 'addrs': [{'addr': '10.0.0.7', 'prefix': 0, 'type': 0}]}}
-ARP_BROKEN = FakeError(1, 'internal error: wrong nlmsg len')
+ARP_BROKEN = LibvirtFailure('internal error: wrong nlmsg len')
 
 
 class FakeDom:

@@ -20,6 +20,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _migrate 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, NotFound, Refused, VmcatError, WaitTimeout)
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 
 UUID = '11111111-2222-3333-4444-555555555555'
 OPTIONS = {'uri': 'qemu+ssh://kvm2/system', 'live': True, 'copy_storage': 'none', 'persistent': True,
@@ -312,21 +313,13 @@ def test_a_libvirt_failure_is_translated(nodes, make_ctx, monkeypatch):
     source.domain('web1').create()
 
     def refuse(dom, dconn, params, flags):
-        raise FakeLibvirtError('Migration without shared storage is unsafe')
+        raise LibvirtFailure('Migration without shared storage is unsafe', libvirt.VIR_ERR_MIGRATE_UNSAFE)
     monkeypatch.setattr(libvirt.virDomain, 'migrate3', refuse)
     with pytest.raises(VmcatError) as err:
         run(make_ctx, source, target_uri)
     assert "could not migrate VM 'web1' to %s" % target_uri in str(err.value)
     assert 'shared storage is unsafe' in str(err.value)
     assert source.domain('web1').isActive()
-
-
-class FakeLibvirtError(libvirt.libvirtError):
-    def get_error_code(self):
-        return libvirt.VIR_ERR_MIGRATE_UNSAFE
-
-    def get_error_message(self):
-        return self.args[0]
 
 
 def test_already_migrated(nodes, make_ctx):

@@ -14,52 +14,14 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm_channel as vc
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.channel import FakeStream
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 AGAIN = vc.AGAIN
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-class FakeStream:
-    """Non-blocking stream: ``script`` is what recv returns in turn (bytes, AGAIN, or b'' for the end)."""
-
-    def __init__(self, script=(), accept=None):
-        self.script = list(script)
-        self.accept = accept  # max bytes per send; 0 means the peer does not read
-        self.sent = b''
-        self.closed = None
-
-    def send(self, data):
-        if self.accept == 0:
-            return AGAIN
-        n = len(data) if self.accept is None else min(self.accept, len(data))
-        self.sent += data[:n]
-        return n
-
-    def recv(self, n):
-        if not self.script:
-            return AGAIN
-        item = self.script.pop(0)
-        return item
-
-    def finish(self):
-        self.closed = 'finish'
-
-    def abort(self):
-        self.closed = 'abort'
-
-
 def run(stream, clock=None, **kw):
-    clock = clock or Clock()
+    clock = clock or FakeClock(start=0.0)
     return vc.exchange(stream.send, stream.recv, clock=clock, sleep=clock.sleep, **kw)
 
 
@@ -88,7 +50,7 @@ def test_multibyte_delimiter():
 
 
 def test_timeout_raises_with_what_arrived():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(vc.TimedOut) as caught:
         run(FakeStream([b'partial']), clock=clock, read_until=b'\n', timeout=2)
     assert caught.value.partial['read'] == b'partial' and caught.value.partial['timed_out']

@@ -18,7 +18,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_addresses import AGENT, LEASE
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_addresses import FakeDom as AddressDom
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_guest_agent import NOT_CONNECTED
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import NOT_CONNECTED
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
 
 # -- the spec and its documentation agree ------------------------------------------------------
@@ -99,20 +100,9 @@ def test_bad_extras_fail(params, message):
 
 
 # -- waiting --------------------------------------------------------------------------------------
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = Clock()
+    fake = FakeClock(start=0.0)
     monkeypatch.setattr(ex, 'wait_for', functools.partial(wait_for, clock=fake, sleep=fake.sleep))
     return fake
 
