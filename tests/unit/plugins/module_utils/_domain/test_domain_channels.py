@@ -141,13 +141,13 @@ CONFIG_DOMAIN = """<domain type='qemu'><name>web1</name><devices>
 
 
 def live_plan(task, hotplug=True):
-    from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._domain.test_domain_live import Ctx, FakeDom
+    from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import LiveDom, live_ctx
     from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import Planner, run_ops
     config = _xml.parse(CONFIG_DOMAIN)
     params = dict.fromkeys(options.NAMES)
     params['channels'] = task
     values = options.apply_options(config, params, options.Env())
-    ctx, dom = Ctx(), FakeDom(LIVE_DOMAIN)
+    ctx, dom = live_ctx(), LiveDom(LIVE_DOMAIN)
     ops, pending = Planner(ctx, dom, _xml.parse(LIVE_DOMAIN), config, _xml.parse(CONFIG_DOMAIN), values,
                            hotplug=hotplug).plan()
     run_ops(ctx, ops)

@@ -17,6 +17,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import
     run_ops,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import LiveDom, live_ctx
 
 LIVE = """
 <domain type='qemu' id='3'>
@@ -73,57 +74,6 @@ CONFIG = """
 """
 
 
-class FakeDom:
-    """Records live calls; a detach takes the device out of the live XML (after ``unplug_after`` looks)."""
-
-    def __init__(self, live, unplug_after=0):
-        self.live = _xml.parse(live)
-        self.calls = []
-        self.unplug_after = unplug_after
-        self.pending_unplug = None
-
-    def XMLDesc(self, flags=0):
-        if self.pending_unplug is not None:
-            if self.unplug_after <= 0:
-                target = self.pending_unplug
-                for el in self.live.find('devices'):
-                    if _xml.canonical(el) == target:
-                        el.getparent().remove(el)
-                self.pending_unplug = None
-            self.unplug_after -= 1
-        return _xml.to_string(self.live)
-
-    def __getattr__(self, name):
-        if name in ('setVcpusFlags', 'setMemoryFlags', 'attachDeviceFlags', 'updateDeviceFlags', 'setMetadata'):
-            return lambda *args: self.calls.append((name,) + args)
-        raise AttributeError(name)
-
-    def detachDeviceFlags(self, xml, flags):
-        self.calls.append(('detachDeviceFlags', xml, flags))
-        self.pending_unplug = _xml.canonical(_xml.parse(xml))
-
-
-class Ctx:
-    def __init__(self, params=None, check_mode=False):
-        self.params = dict(name='web1', unplug_timeout=2, purge_disks=False, purge_nics=False)
-        self.params.update(params or {})
-        self.check_mode = check_mode
-        self.actions = []
-        self.conn = Conn()
-
-    def act(self, description, fn, *args):
-        self.actions.append(description)
-        return None if self.check_mode else fn(*args)
-
-
-class Conn:
-    uri = 'test:///default'
-
-    def translated(self, *args):
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import translated
-        return translated(args[0], args[1], self.uri, args[2] if len(args) > 2 else None)
-
-
 def plan(config, task, live=LIVE, before=None, params=None, dom=None):
     """Edit CONFIG with ``task`` (option values), plan against ``live``."""
     config_root = _xml.parse(config)
@@ -132,8 +82,8 @@ def plan(config, task, live=LIVE, before=None, params=None, dom=None):
     full.update(task)
     env = options.Env(purge_disks=(params or {}).get('purge_disks'), purge_nics=(params or {}).get('purge_nics'))
     values = options.apply_options(config_root, full, env)
-    ctx = Ctx(params)
-    dom = dom or FakeDom(live)
+    ctx = live_ctx(params)
+    dom = dom or LiveDom(live)
     ops, pending = Planner(ctx, dom, _xml.parse(live), config_root, before_root, values).plan()
     return ctx, dom, ops, pending
 
@@ -205,7 +155,7 @@ def test_disk_hotplug_and_unplug():
 
 
 def test_unplug_timeout_is_reported():
-    dom = FakeDom(LIVE, unplug_after=10 ** 6)
+    dom = LiveDom(LIVE, unplug_after=10 ** 6)
     ctx, dom, ops, pending = plan(CONFIG, {'disks': [{'target': 'hdc'}]}, params={'purge_disks': True,
                                                                                   'unplug_timeout': 1}, dom=dom)
     with pytest.raises(VmcatError) as err:
@@ -273,8 +223,8 @@ def test_check_mode_records_without_calling():
     full = dict.fromkeys(options.NAMES)
     full['vcpus'] = 2
     values = options.apply_options(config_root, full, options.Env())
-    ctx = Ctx(check_mode=True)
-    dom = FakeDom(LIVE)
+    ctx = live_ctx(check_mode=True)
+    dom = LiveDom(LIVE)
     ops, pending = Planner(ctx, dom, _xml.parse(LIVE), config_root, copy.deepcopy(config_root), values).plan()
     run_ops(ctx, ops)
     assert ctx.actions == ['set vcpus 2'] and dom.calls == []

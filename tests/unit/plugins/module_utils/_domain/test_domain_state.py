@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _state as states
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import FakeCtx
 
 
 class FakeError(Exception):
@@ -74,29 +75,10 @@ class FakeDom:
         return self.state != states.SHUTOFF
 
 
-class Conn:
-    uri = 'test:///default'
-
-    def translated(self, action, what, hint=None):
-        from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import translated
-        return translated(action, what, self.uri, hint)
-
-
-class Ctx:
-    def __init__(self, check_mode=False, **params):
-        self.params = dict(name='vm1', shutdown_mode='acpi', shutdown_timeout=1, force_after_timeout=False)
-        self.params.update(params)
-        self.check_mode = check_mode
-        self.actions = []
-        self.conn = Conn()
-        self.warnings = []
-
-    def act(self, description, fn, *args):
-        self.actions.append(description)
-        return None if self.check_mode else fn(*args)
-
-    def warn(self, msg):
-        self.warnings.append(msg)
+def state_ctx(check_mode=False, **params):
+    """The context of a vm task on vm1 (ACPI shutdown, 1 s), with ``params`` on top."""
+    return FakeCtx(dict(dict(name='vm1', shutdown_mode='acpi', shutdown_timeout=1, force_after_timeout=False),
+                        **params), check_mode)
 
 
 S = states
@@ -128,7 +110,7 @@ CASES = [
 def test_transitions(start, target, actions, end):
     for check_mode in (True, False):
         dom = FakeDom(start)
-        ctx = Ctx(check_mode)
+        ctx = state_ctx(check_mode)
         machine = states.StateMachine(ctx, dom, start)
         machine.converge(target)
         assert ctx.actions == actions
@@ -141,7 +123,7 @@ def test_transitions(start, target, actions, end):
 
 def test_cold_restart_when_changes_wait():
     dom = FakeDom(S.RUNNING)
-    ctx = Ctx()
+    ctx = state_ctx()
     states.StateMachine(ctx, dom, S.RUNNING).converge('restarted', cold_restart=True)
     assert ctx.actions == ['shutdown (acpi)', 'start']
     assert [c[0] for c in dom.calls] == ['shutdownFlags', 'create']
@@ -149,34 +131,34 @@ def test_cold_restart_when_changes_wait():
 
 def test_agent_mode_flags():
     dom = FakeDom(S.RUNNING)
-    ctx = Ctx(shutdown_mode='agent')
+    ctx = state_ctx(shutdown_mode='agent')
     states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
     assert dom.calls == [('shutdownFlags', 2)] and ctx.actions == ['shutdown (agent)']
     dom = FakeDom(S.RUNNING)
-    states.StateMachine(Ctx(shutdown_mode='agent'), dom, S.RUNNING).converge('restarted')
+    states.StateMachine(state_ctx(shutdown_mode='agent'), dom, S.RUNNING).converge('restarted')
     assert dom.calls == [('reboot', 2)]
 
 
 def test_driver_without_flags_gets_the_plain_call():
     dom = FakeDom(S.RUNNING, takes_flags=False)
-    states.StateMachine(Ctx(), dom, S.RUNNING).converge('shutdown')
+    states.StateMachine(state_ctx(), dom, S.RUNNING).converge('shutdown')
     assert dom.calls == [('shutdown',)]
     dom = FakeDom(S.RUNNING, takes_flags=False)
-    states.StateMachine(Ctx(), dom, S.RUNNING).converge('restarted')
+    states.StateMachine(state_ctx(), dom, S.RUNNING).converge('restarted')
     assert dom.calls == [('reboot', 0)]
 
 
 def test_shutdown_timeout_fails_with_advice():
     dom = FakeDom(S.RUNNING, obeys=False)
     with pytest.raises(VmcatError) as err:
-        states.StateMachine(Ctx(), dom, S.RUNNING).converge('shutdown')
+        states.StateMachine(state_ctx(), dom, S.RUNNING).converge('shutdown')
     assert 'did not shut down within 1s' in str(err.value) and 'force_after_timeout' in str(err.value)
     assert dom.state == S.RUNNING
 
 
 def test_shutdown_timeout_forced():
     dom = FakeDom(S.RUNNING, obeys=False)
-    ctx = Ctx(force_after_timeout=True)
+    ctx = state_ctx(force_after_timeout=True)
     states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
     assert ctx.actions == ['shutdown (acpi)', 'destroy'] and dom.state == S.SHUTOFF
     assert ctx.warnings and 'force_after_timeout' in ctx.warnings[0]
@@ -202,7 +184,7 @@ def test_shutdown_request_is_sent_again_every_10s_while_waiting(monkeypatch):
         sent.append(clock.now)
         real(flags)
     dom.shutdownFlags = shutdown_flags
-    ctx = Ctx(shutdown_timeout=35, force_after_timeout=True)
+    ctx = state_ctx(shutdown_timeout=35, force_after_timeout=True)
     states.StateMachine(ctx, dom, S.RUNNING).converge('shutdown')
     assert [round(t - 100.0, 3) for t in sent] == [0.0, 10.391, 20.391, 30.391]  # then after >= 10 s each
     assert ctx.actions == ['shutdown (acpi)', 'destroy'] and clock.now == 135.0

@@ -10,39 +10,15 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import (
     check_sources, parse_networks, vm_addresses)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import AGENT, LEASE, MAC, AddressDom
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import NOT_CONNECTED, NOT_RUNNING, LibvirtFailure
 
-MAC = '52:54:00:AA:BB:01'
-AGENT = {
-    'lo': {'hwaddr': '00:00:00:00:00:00', 'addrs': [
-        {'addr': '127.0.0.1', 'prefix': 8, 'type': 0}, {'addr': '::1', 'prefix': 128, 'type': 1}]},
-    'eth0': {'hwaddr': MAC, 'addrs': [
-        {'addr': '10.0.0.5', 'prefix': 24, 'type': 0},
-        {'addr': 'fe80::5054:ff:feaa:bb01', 'prefix': 64, 'type': 1},
-        {'addr': '2001:db8::5', 'prefix': 64, 'type': 1}]},
-    'eth1': {'hwaddr': '52:54:00:aa:bb:02', 'addrs': [{'addr': '169.254.3.4', 'prefix': 16, 'type': 0}]},
-}
-LEASE = {'vnet3': {'hwaddr': MAC.lower(), 'addrs': [{'addr': '10.0.0.5', 'prefix': 24, 'type': 0},
-                                                    {'addr': '10.0.0.6', 'prefix': 24, 'type': 0}]}}
 ARP = {'vnet3': {'hwaddr': MAC.lower(), 'addrs': [{'addr': '10.0.0.7', 'prefix': 0, 'type': 0}]}}
 ARP_BROKEN = LibvirtFailure('internal error: wrong nlmsg len')
 
 
-class FakeDom:
-    def __init__(self, agent=None, lease=None, arp=None):
-        self.answers = {1: agent, 0: lease, 2: arp}
-        self.asked = []
-
-    def interfaceAddresses(self, source, flags=0):
-        self.asked.append(source)
-        answer = self.answers[source]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer or {}
-
-
 def test_agent_addresses_without_loopback_and_link_local():
-    found = vm_addresses(None, FakeDom(agent=AGENT), ['agent'])
+    found = vm_addresses(None, AddressDom(agent=AGENT), ['agent'])
     assert found == [
         {'mac': MAC.lower(), 'interface': 'eth0', 'ip': '10.0.0.5', 'prefix': 24, 'family': 'ipv4', 'source': 'agent'},
         {'mac': MAC.lower(), 'interface': 'eth0', 'ip': '2001:db8::5', 'prefix': 64, 'family': 'ipv6', 'source': 'agent'},
@@ -50,7 +26,7 @@ def test_agent_addresses_without_loopback_and_link_local():
 
 
 def test_loopback_and_link_local_on_request():
-    found = vm_addresses(None, FakeDom(agent=AGENT), ['agent'], include_loopback=True, include_link_local=True)
+    found = vm_addresses(None, AddressDom(agent=AGENT), ['agent'], include_loopback=True, include_link_local=True)
     ips = [a['ip'] for a in found]
     assert ips == ['10.0.0.5', '2001:db8::5', 'fe80::5054:ff:feaa:bb01', '169.254.3.4', '127.0.0.1', '::1']
     lo = [a for a in found if a['interface'] == 'lo']
@@ -58,30 +34,30 @@ def test_loopback_and_link_local_on_request():
 
 
 def test_sources_in_order_each_address_once():
-    dom = FakeDom(agent=AGENT, lease=LEASE, arp=ARP)
+    dom = AddressDom(agent=AGENT, lease=LEASE, arp=ARP)
     found = vm_addresses(None, dom)
     assert [(a['ip'], a['source']) for a in found] == [
         ('10.0.0.5', 'agent'), ('2001:db8::5', 'agent'), ('10.0.0.6', 'lease'), ('10.0.0.7', 'arp')]
     assert dom.asked == [1, 0, 2]
     arp = found[-1]
     assert arp['prefix'] is None and arp['interface'] == 'vnet3'
-    lease_first = vm_addresses(None, FakeDom(agent=AGENT, lease=LEASE), ['lease', 'agent'])
+    lease_first = vm_addresses(None, AddressDom(agent=AGENT, lease=LEASE), ['lease', 'agent'])
     assert [(a['ip'], a['source']) for a in lease_first] == [
         ('10.0.0.5', 'lease'), ('10.0.0.6', 'lease'), ('2001:db8::5', 'agent')]
 
 
 def test_a_missing_agent_or_a_stopped_vm_yields_nothing_and_never_raises():
     problems = []
-    dom = FakeDom(agent=NOT_CONNECTED, lease=LEASE, arp=ARP_BROKEN)
+    dom = AddressDom(agent=NOT_CONNECTED, lease=LEASE, arp=ARP_BROKEN)
     found = vm_addresses(None, dom, problems=problems)
     assert [a['ip'] for a in found] == ['10.0.0.5', '10.0.0.6']
     assert problems == ['agent: Guest agent is not responding: QEMU guest agent is not connected',
                         'arp: internal error: wrong nlmsg len']
-    assert vm_addresses(None, FakeDom(agent=NOT_RUNNING, lease=NOT_RUNNING, arp=NOT_RUNNING)) == []
+    assert vm_addresses(None, AddressDom(agent=NOT_RUNNING, lease=NOT_RUNNING, arp=NOT_RUNNING)) == []
 
 
 def test_network_filter():
-    dom = FakeDom(agent=AGENT, lease=LEASE)
+    dom = AddressDom(agent=AGENT, lease=LEASE)
     assert [a['ip'] for a in vm_addresses(None, dom, networks=['2001:db8::/32'])] == ['2001:db8::5']
     assert [a['ip'] for a in vm_addresses(None, dom, networks=parse_networks(['10.0.0.6/32', '192.0.2.0/24']))] == [
         '10.0.0.6']
@@ -129,7 +105,7 @@ class FakeConn:
         return self.uri
 
 
-class ArpBrokenDom(FakeDom):
+class ArpBrokenDom(AddressDom):
     def __init__(self, uri):
         super(ArpBrokenDom, self).__init__(arp=ARP_BROKEN)
         self._conn = FakeConn(uri)

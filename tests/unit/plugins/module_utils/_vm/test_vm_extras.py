@@ -16,8 +16,7 @@ from ansible_collections.vmcat.libvirt.plugins.doc_fragments.vm_extras import Mo
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _runtime_options as ex
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, WaitTimeout
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_addresses import AGENT, LEASE
-from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._vm.test_addresses import FakeDom as AddressDom
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import AGENT, LEASE, AddressDom
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import NOT_CONNECTED
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import FakeClock
 
