@@ -20,7 +20,7 @@ import os
 import struct
 import zlib
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, LibvirtError, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 
@@ -124,10 +124,10 @@ def capture(conn, dom, screen=0):
                     break
                 chunks.append(chunk)
             stream.finish()
-        except Exception:
+        except Exception:  # any failure: the stream is aborted, and the error goes on up
             try:
                 stream.abort()
-            except Exception:  # the stream may be finished already; the first error is what counts
+            except LibvirtError:  # the stream may be finished already; the first error is what counts
                 pass
             raise
     return mime, b''.join(chunks)

@@ -17,6 +17,12 @@ try:
 except ImportError:  # pragma: no cover - reported by the connection layer
     libvirt = None
 
+if libvirt is not None:
+    LibvirtError = libvirt.libvirtError
+else:  # pragma: no cover - without libvirt-python a module fails before its first libvirt call
+    class LibvirtError(Exception):
+        """Stands in for libvirt.libvirtError, which nothing raises without libvirt-python."""
+
 
 # libvirt error codes that mean "the object you asked for does not exist".
 _NOT_FOUND_NAMES = (
@@ -125,7 +131,7 @@ def answers_dead(alive):
     """True when ``alive()`` (virConnectIsAlive) says the connection is gone, or libvirt raises when asked."""
     try:
         return not alive()
-    except Exception as asking:  # libvirt raises when asked on a connection that is gone: that is the answer
+    except Exception as asking:  # broad: asked while another error goes up; only libvirt's answer says "dead"
         return is_libvirt_error(asking)
 
 
@@ -174,7 +180,7 @@ def lost_through(virconnect, exc, doing):
         return None
     try:
         uri = virconnect.getURI()
-    except Exception:  # libvirt.libvirtError: a dead connection may not say its URI any more
+    except LibvirtError:  # a dead connection may not say its URI any more
         uri = 'the node'
     return ConnectionLost('%s: %s' % (lost_message(uri, doing), libvirt_message(exc)),
                           libvirt_code=getattr(exc, 'get_error_code', lambda: None)())
@@ -278,9 +284,9 @@ def lookup_or_none(fn, *args):
     for attempt in (1, 2):
         try:
             return fn(*args)
-        except Exception as exc:  # libvirt.libvirtError, kept generic for the fakes of the unit tests; else re-raised
+        except LibvirtError as exc:
             if is_not_found(exc):
                 return None
-            if attempt == 1 and is_libvirt_error(exc) and exc.get_error_code() is None:
+            if attempt == 1 and exc.get_error_code() is None:
                 continue
             raise

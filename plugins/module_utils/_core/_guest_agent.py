@@ -37,12 +37,8 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, libvirt_message, lost_through
-
-try:
-    import libvirt
-except ImportError:  # pragma: no cover - reported by the connection layer
-    libvirt = None
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    LibvirtError, VmcatError, libvirt_message, lost_through)
 
 try:
     import libvirt_qemu
@@ -206,10 +202,6 @@ def agent_error(dom, command, exc, timeout=None):
                       **_details(dom, command, 'error', code))
 
 
-def _libvirt_error_types():
-    return (libvirt.libvirtError,) if libvirt is not None else ()
-
-
 # -- commands -----------------------------------------------------------------------------
 def _virconnect(dom):
     connect = getattr(dom, 'connect', None)  # fakes in tests may have none
@@ -229,7 +221,7 @@ def agent_command(dom, command, arguments=None, timeout=5):
         payload['arguments'] = arguments
     try:
         raw = libvirt_qemu.qemuAgentCommand(dom, json.dumps(payload), int(timeout), 0)
-    except _libvirt_error_types() as exc:
+    except LibvirtError as exc:
         lost = lost_through(_virconnect(dom), exc, 'send %s to the guest agent of %s' % (command, _where(dom)))
         if lost is not None:  # not the agent's fault: never reported (or waited on) as an agent error
             raise lost
@@ -285,7 +277,7 @@ def agent_shutdown(dom, mode='powerdown', timeout=5):
             dom.shutdownFlags(_SHUTDOWN_GUEST_AGENT)
         elif mode == 'reboot':
             dom.reboot(_REBOOT_GUEST_AGENT)
-    except _libvirt_error_types() as exc:
+    except LibvirtError as exc:
         raise agent_error(dom, 'guest-shutdown', exc)
     if mode == 'halt':
         try:

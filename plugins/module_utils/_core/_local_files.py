@@ -58,7 +58,7 @@ def write_atomically(path, data, module=None):
         else:
             _keep_attributes(path, tmp)
             os.replace(tmp, path)
-    except Exception:
+    except Exception:  # any failure: no temporary file is left behind, and the error goes on up
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise

@@ -147,8 +147,8 @@ def _run_spooled(call, path, args, data, env, timeout, sleep, clock):
     except BaseException:
         try:
             run(call, SHELL, ['-c', 'rm -f "$1"', 'sh', spool], timeout=60, sleep=sleep, clock=clock)
-        except Exception:
-            pass  # the write's error is the one to report
+        except Exception:  # cleanup while the write's error goes up: that error is the one to report
+            pass
         raise
     pid = start(call, SHELL, ['-c', _SPOOLED_SCRIPT, 'sh', spool, path] + list(args), None, env)
     return wait(call, pid, timeout, 'command %s' % describe(path, args), sleep=sleep, clock=clock)

@@ -30,6 +30,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions i
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     InvalidInput,
+    LibvirtError,
     Refused,
     StaleRead,
     VmcatError,
@@ -91,8 +92,8 @@ def leases(net):
         return []
     try:
         raw = net.DHCPLeases()
-    except Exception as exc:  # a libvirt error (or a test fake) saying the driver has no leases; else re-raised
-        if is_unsupported(exc):
+    except LibvirtError as exc:
+        if is_unsupported(exc):  # the driver keeps no leases
             return []
         raise
     out = []

@@ -15,12 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, is_not_found, libvirt_message
-
-try:
-    from libvirt import libvirtError
-except ImportError:  # pragma: no cover - reported by the module wrapper
-    libvirtError = VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    LibvirtError, VmcatError, is_not_found, libvirt_message)
 
 PCI_CLASS_DISPLAY = 0x03        # base class of VGA, XGA, 3D and other display controllers
 PCI_CLASS_NVME = 0x010802       # mass storage / non-volatile memory / NVM Express
@@ -201,7 +197,7 @@ def devices_section(probe):
     for dev in devices:
         try:
             roots.append(_xml.parse(dev.XMLDesc(0), 'node device XML'))
-        except (libvirtError, VmcatError) as exc:
+        except (LibvirtError, VmcatError) as exc:
             if not is_not_found(exc):  # a device unplugged while we read the list is simply gone
                 probe.gap('devices.%s' % dev.name(), libvirt_message(exc))
     return group_devices(roots)

@@ -21,7 +21,7 @@ import re
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml, drop_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, Refused, VmcatError, is_libvirt_error, libvirt_message)
+    InvalidInput, LibvirtError, Refused, VmcatError, is_libvirt_error, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
@@ -439,9 +439,7 @@ def _start_to_count(ctx, pool, what):
         return False
     try:
         ctx.act('start to count volumes', pool.create, 0)
-    except Exception as exc:  # a libvirt error (or a test fake); anything else is re-raised
-        if not is_libvirt_error(exc):
-            raise
+    except LibvirtError as exc:
         raise Refused("%s on %s is inactive, and removing it needs starting it briefly to count its volumes, but "
                       "it did not start: %s; start it first (vmcat.libvirt.pool with active: true, and build: true "
                       "if its directory is gone), or make its target and source reachable on the node, then remove "

@@ -25,7 +25,8 @@ import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, LibvirtError, NotFound, Refused, VmcatError)
 
 SIDECAR_SUFFIX = '.vmcat-template.json'
 IMAGE_SUFFIX = '.vmcat-template.img'
@@ -236,7 +237,7 @@ def _pools(conn, pool_name=None):
 def _active(pool):
     try:
         return bool(pool.isActive())
-    except Exception:  # removed while we looked
+    except LibvirtError:  # removed while we looked
         return False
 
 
@@ -368,7 +369,7 @@ def _definitions(dom):
         if dom.isActive() and dom.isPersistent():
             xmls.append(dom.XMLDesc(_XML_INACTIVE))
         return [_xml.parse(x) for x in xmls]
-    except Exception:  # a VM undefined while we look uses nothing
+    except (LibvirtError, VmcatError):  # a VM undefined while we look (or its XML unreadable) uses nothing
         return []
 
 
@@ -395,7 +396,7 @@ class UsageIndex:
             for vol in self._volumes(conn, pool):
                 try:
                     root = _xml.parse(vol.XMLDesc(0))
-                except Exception:  # deleted meanwhile
+                except (LibvirtError, VmcatError):  # deleted meanwhile (or its XML unreadable)
                     continue
                 path = _xml.text_of(root, 'target/path')
                 self.label[path] = '%s/%s' % (pool.name(), _xml.text_of(root, 'name'))
@@ -406,7 +407,7 @@ class UsageIndex:
         for dom in conn.all_domains():
             try:
                 running = bool(dom.isActive())
-            except Exception:  # best-effort read: a VM undefined while we look uses nothing
+            except LibvirtError:  # best-effort read: a VM undefined while we look uses nothing
                 continue
             for root in _definitions(dom):
                 for disk in root.findall('./devices/disk'):

@@ -31,7 +31,8 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, libvirt_message
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, LibvirtError, VmcatError, libvirt_message)
 
 SOURCES = ('agent', 'lease', 'arp')
 _SOURCE_FLAGS = {'lease': 0, 'agent': 1, 'arp': 2}  # VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_*
@@ -72,7 +73,7 @@ def _wanted(ip, include_loopback, include_link_local, networks):
 def _ask(dom, source, problems):
     try:
         return dom.interfaceAddresses(_SOURCE_FLAGS[source], 0) or {}
-    except Exception as exc:  # best-effort read: any refusal (no agent, not running ...) is noted, not raised
+    except LibvirtError as exc:  # best-effort read: any refusal (no agent, not running ...) is noted, not raised
         if source == 'arp':
             found = _local_arp(dom)
             if found is not None:
@@ -85,7 +86,7 @@ def _ask(dom, source, problems):
 def _is_local(dom):
     try:
         uri = dom.connect().getURI()
-    except Exception:  # best-effort read: a connection that cannot say its URI is not taken for local
+    except Exception:  # broad, best-effort read: a connection that cannot say its URI is not taken for local
         return False
     scheme, sep, rest = uri.partition('://')
     return bool(sep) and not scheme.startswith('test') and rest.startswith('/')
@@ -116,7 +117,7 @@ def _local_arp(dom):
     try:
         table = read_arp_table()
         root = _xml.parse(dom.XMLDesc(0))
-    except Exception:  # best-effort read (OSError, libvirt, XML errors): the ARP table is only a fallback
+    except (OSError, LibvirtError, VmcatError):  # best-effort read (file, libvirt, XML): ARP is only a fallback
         return None
     found = {}
     for nic in root.findall('./devices/interface'):

@@ -34,6 +34,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput,
+    LibvirtError,
     NotFound,
     Refused,
     VmcatError,
@@ -273,7 +274,7 @@ def _undefine_source(source, dom, name):
     with source.translated('undefine', "VM '%s'" % name, 'it may have snapshots or a managed save image'):
         try:
             dom.undefineFlags(_UNDEFINE_KEEP_NVRAM)
-        except Exception as exc:  # a libvirt error (or a test fake) refusing the flag; anything else is re-raised
+        except LibvirtError as exc:
             if not is_flag_refused(exc):
                 raise
             dom.undefine()

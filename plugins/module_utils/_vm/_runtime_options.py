@@ -34,7 +34,8 @@ import copy
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_init
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _migrate
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, WaitTimeout
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, LibvirtError, VmcatError, WaitTimeout)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AGENT_CHANNEL, agent_available
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
@@ -113,7 +114,7 @@ def validate_extras(params):
 def _vm_state(dom):
     try:
         return dom.state()[0]
-    except Exception:
+    except LibvirtError:  # undefined or unreachable: not running, which the caller reports
         return None
 
 

@@ -21,7 +21,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _devices as devices
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
+    InvalidInput, LibvirtError, is_libvirt_error, is_not_found)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size
 
@@ -66,8 +67,8 @@ def _definitions(dom):
         roots = [_xml.parse(dom.XMLDesc(0))]
         if dom.isActive() and dom.isPersistent():
             roots.append(_xml.parse(dom.XMLDesc(_XML_INACTIVE)))
-    except Exception as exc:  # libvirt.libvirtError: a VM undefined while we look has no MACs
-        if is_not_found(exc):
+    except LibvirtError as exc:
+        if is_not_found(exc):  # a VM undefined while we look has no MACs
             return []
         raise
     return roots
@@ -107,7 +108,7 @@ def host_memory(conn):
     """The node's memory in bytes (None when libvirt cannot tell)."""
     try:
         return int(conn.virt.getInfo()[1]) * 1024 * 1024
-    except Exception:  # best-effort read for a check: None skips the check, the define itself still validates
+    except LibvirtError:  # best-effort read for a check: None skips the check, the define itself still validates
         return None
 
 
@@ -115,7 +116,7 @@ def host_cpus(conn):
     """The node's logical CPUs (None when libvirt cannot tell)."""
     try:
         return int(conn.virt.getInfo()[2])
-    except Exception:  # best-effort read for a check: None skips the check, the define itself still validates
+    except LibvirtError:  # best-effort read for a check: None skips the check, the define itself still validates
         return None
 
 
@@ -127,12 +128,17 @@ def machine_vcpu_limit(conn, root):
     define then fails with libvirt's own message).
     """
     try:
-        caps = _xml.parse(conn.virt.getDomainCapabilities(None, options.read_arch(root), options.read_machine(root),
-                                                          options.read_virt_type(root), 0), 'domain capabilities')
-        limit = caps.find('vcpu')
-        return int(limit.get('max')), _xml.text_of(caps, 'machine') or options.read_machine(root)
-    except Exception:  # libvirt.libvirtError (not supported, no such machine or virt type), no <vcpu max>
+        text = conn.virt.getDomainCapabilities(None, options.read_arch(root), options.read_machine(root),
+                                               options.read_virt_type(root), 0)
+    except Exception as exc:  # libvirt's refusals only (is_libvirt_error knows the unit tests' fakes too)
+        if not is_libvirt_error(exc):
+            raise
+        return None, None  # not supported, or no such machine or virt type here
+    caps = _xml.parse(text, 'domain capabilities')
+    limit = caps.find('vcpu')
+    if limit is None or not (limit.get('max') or '').isdigit():
         return None, None
+    return int(limit.get('max')), _xml.text_of(caps, 'machine') or options.read_machine(root)
 
 
 def _same_vcpu_setup(before_root, root):

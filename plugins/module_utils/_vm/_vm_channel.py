@@ -25,7 +25,7 @@ import binascii
 import threading
 import time
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, LibvirtError, VmcatError
 
 try:
     import libvirt
@@ -204,10 +204,10 @@ def _close(stream, failed):
             stream.abort()
         else:
             stream.finish()
-    except Exception:
+    except LibvirtError:  # the other side may have closed the stream already
         try:
             stream.abort()
-        except Exception:
+        except LibvirtError:  # nothing left to close
             pass
 
 

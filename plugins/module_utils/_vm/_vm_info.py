@@ -30,7 +30,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _grap
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _state as states
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import pending_changes
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import NotFound, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import LibvirtError, NotFound, VmcatError, is_not_found
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
 
@@ -95,12 +95,12 @@ def _disk_sizes(conn, dom, disk):
         if vol is not None:
             info = vol.info()  # [type, capacity, allocation]
             return int(info[1]), int(info[2])
-    except Exception:  # libvirt.libvirtError: try the hypervisor
+    except (LibvirtError, VmcatError):  # the pool or volume is gone or unreadable: ask the hypervisor
         pass
     try:
         info = dom.blockInfo(disk['target'], 0)
         return int(info[0]), int(info[1])
-    except Exception:
+    except LibvirtError:  # a disk QEMU has not opened (VM shut off, no medium) has no size to tell
         return None, None
 
 
@@ -114,7 +114,7 @@ def addresses(conn, dom, root):
 def _snapshots(dom):
     try:
         return dom.snapshotNum(0)
-    except Exception:
+    except LibvirtError:  # drivers without snapshots: the count is unknown (null)
         return None
 
 
@@ -177,9 +177,9 @@ def list_vms(ctx):
             view = describe(conn, dom)
         except NotFound:
             continue  # undefined while we listed
-        except Exception as exc:
+        except LibvirtError as exc:
             if is_not_found(exc):
-                continue
+                continue  # undefined while we listed
             raise
         if _matches(view, params):
             vms.append(view)
