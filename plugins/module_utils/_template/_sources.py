@@ -20,7 +20,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sy
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_sources
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, LibvirtError, Refused, VmcatError
 
 
 class Plan:
@@ -114,7 +114,7 @@ def _refuse_running_writers(conn, path, volume_ref=None):
             if not dom.isActive():
                 continue
             root = _xml.parse(dom.XMLDesc(0))
-        except Exception:  # gone meanwhile
+        except (LibvirtError, VmcatError):  # gone meanwhile (or its XML unreadable)
             continue
         for disk in root.findall('./devices/disk'):
             source = disk.find('source')
