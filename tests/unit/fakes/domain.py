@@ -29,12 +29,12 @@ class FakeConn:
 class FakeCtx:
     """A module context: ``params``, ``check_mode``, the actions it records (``act``) and its warnings."""
 
-    def __init__(self, params, check_mode=False):
+    def __init__(self, params, check_mode=False, conn=None):
         self.params = dict(params)
         self.check_mode = check_mode
         self.actions = []
         self.warnings = []
-        self.conn = FakeConn()
+        self.conn = conn or FakeConn()
 
     def act(self, description, fn, *args):
         self.actions.append(description)

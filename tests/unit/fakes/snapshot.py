@@ -17,6 +17,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeVol
 
 STATE_CODES = {'running': 1, 'paused': 3, 'shutoff': 5}
 
@@ -134,37 +135,6 @@ class FakeDom:
     def destroy(self):
         self.calls.append(('destroy', self._name))
         self.run = 'shutoff'
-
-
-class FakeVol:
-    def __init__(self, pool, name, path, backing=None, capacity=1 << 30, allocation=1 << 20):
-        self.pool = pool
-        self._name = name
-        self._path = path
-        self.backing = backing
-        self.capacity = capacity
-        self.allocation = allocation
-
-    def name(self):
-        return self._name
-
-    def path(self):
-        return self._path
-
-    def info(self):
-        return [0, self.capacity, self.allocation]
-
-    def XMLDesc(self, flags=0):
-        backing = '<backingStore><path>%s</path></backingStore>' % self.backing if self.backing else ''
-        return ('<volume><name>%s</name><capacity>%d</capacity><target><path>%s</path><format type="qcow2"/></target>'
-                '%s</volume>' % (self._name, self.capacity, self._path, backing))
-
-    def delete(self, flags=0):
-        self.pool.calls.append(('delete volume', self._name))
-        self.pool.vols.remove(self)
-
-    def storagePoolLookupByVolume(self):
-        return self.pool
 
 
 class FakePool:

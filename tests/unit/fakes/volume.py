@@ -3,8 +3,8 @@
 
 ``FakeStore`` keeps volume contents by path.  ``install(monkeypatch)`` puts
 it behind libvirt's own classes, so module runs on a ``test:///`` node file
-upload and download for real through the collection's code.  ``FakeVolume``
-stands alone for the transfer helpers.  No test functions here.
+upload and download for real through the collection's code.  ``FakeVol``
+stands alone for the transfer helpers (and in a fake pool for the snapshot code).  No test functions here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -95,13 +95,18 @@ class FakeVirt:
         return stream
 
 
-class FakeVolume:
-    """Enough of virStorageVol for the transfer helpers."""
+class FakeVol:
+    """Enough of virStorageVol for the transfer helpers and the snapshot code.
 
-    def __init__(self, store, path='/pool/vol', name='vol'):
-        self.store = store
-        self._path = path
-        self._name = name
+    ``store`` (a FakeStore) holds what upload writes and download reads; ``pool`` (fakes/snapshot.py FakePool)
+    lists the volume, and a delete is recorded in the pool's calls.  ``backing`` is the backing file its XML names.
+    """
+
+    def __init__(self, pool=None, name='vol', path='/pool/vol', backing=None, capacity=1 << 30, allocation=1 << 20,
+                 store=None):
+        self.pool, self.store = pool, store
+        self._name, self._path, self.backing = name, path, backing
+        self.capacity, self.allocation = capacity, allocation
         self.deleted = False
 
     def name(self):
@@ -109,6 +114,17 @@ class FakeVolume:
 
     def path(self):
         return self._path
+
+    def info(self):
+        return [0, self.capacity, self.allocation]
+
+    def XMLDesc(self, flags=0):
+        backing = '<backingStore><path>%s</path></backingStore>' % self.backing if self.backing else ''
+        return ('<volume><name>%s</name><capacity>%d</capacity><target><path>%s</path><format type="qcow2"/></target>'
+                '%s</volume>' % (self._name, self.capacity, self._path, backing))
+
+    def storagePoolLookupByVolume(self):
+        return self.pool
 
     def upload(self, stream, offset, length, flags):
         _start_upload(self.store, self._path, stream, flags)
@@ -118,6 +134,9 @@ class FakeVolume:
 
     def delete(self, flags=0):
         self.deleted = True
+        if self.pool is not None:
+            self.pool.calls.append(('delete volume', self._name))
+            self.pool.vols.remove(self)
 
 
 class UnsupportedFlag(Exception):

@@ -164,8 +164,7 @@ def test_long_values_are_shortened_in_the_table():
 
 class FakeTask:
     def __init__(self, action, args, name='A task', check_mode=False):
-        self.action = action
-        self.resolved_action = action
+        self.action = self.resolved_action = action  # no redirect: the resolved name is the one written
         self.args = args
         self.check_mode = check_mode
         self._name = name

@@ -117,8 +117,7 @@ def test_trim_while_frozen_fails_and_names_the_fix(guest, run_module):
     (dict(trim=True, minimum='lots'), 'minimum'),
 ])
 def test_bad_input_fails_before_the_agent_is_asked(guest, run_module, kw, words):
-    result = module_failure(run_module, guest_fs, _args(**kw))
-    assert words in result['msg']
+    assert words in fail(run_module, guest_fs, _args(**kw))
     assert guest.sent == []
 
 
@@ -138,6 +137,5 @@ def test_blocked_freeze_names_the_command_and_vm(guest, run_module):
 
 
 def test_missing_vm_is_named(guest, run_module):
-    result = module_failure(run_module, guest_fs, _args(name='nope', state='frozen'))
-    assert 'nope' in result['msg']
+    assert 'nope' in fail(run_module, guest_fs, _args(name='nope', state='frozen'))
     assert guest.sent == []

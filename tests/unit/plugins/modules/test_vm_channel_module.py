@@ -172,6 +172,5 @@ def test_missing_vm_is_named(wire, run_module):
     (dict(read_all=True, read_until='\n'), 'mutually exclusive'),
 ])
 def test_bad_input_fails_before_opening(wire, run_module, kw, words):
-    result = module_failure(run_module, vm_channel, _args(**kw))
-    assert words in result['msg']
+    assert words in fail(run_module, vm_channel, _args(**kw))
     assert wire.streams == []

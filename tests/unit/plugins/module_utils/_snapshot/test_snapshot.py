@@ -11,6 +11,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tr
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeVol
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import (
     FakeConn,
     domain_xml,
@@ -18,6 +19,13 @@ from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import (
     context,
     snapshot_xml,
 )
+
+
+def refusal(conn, **params):
+    """The message of the Refused that ensure() raises for a task with ``params`` on the VM of ``conn``."""
+    with pytest.raises(Refused) as failed:
+        _snapshot.ensure(context(conn, **params))
+    return str(failed.value)
 
 
 def _internal_vm(conn, names=('s1',)):
@@ -42,7 +50,6 @@ def test_external_view_has_files_bases_and_sizes():
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     dom = external_vm(conn, ('x1', 'x2'))
-    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     pool.vols.append(FakeVol(pool, 'vm.x1', '/img/vm.x1', '/img/vm.qcow2', allocation=4096))
     tree = _tree.Tree(conn, dom)
     x1 = _tree.describe(tree, 'x1')
@@ -88,26 +95,22 @@ def test_quiesce_without_an_answering_agent_names_the_vm(monkeypatch):
     monkeypatch.setattr(_guest_agent, 'agent_available', lambda dom, timeout=2: False)
     conn = FakeConn()
     conn.new_dom('web1', [('vda', '/img/vm.qcow2', 'qcow2')])
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, vm='web1', name='n1', kind='external', quiesce=True))
-    assert "no guest agent answers in VM 'web1' on qemu:///fake" in str(failed.value)
-    assert 'nothing was created' in str(failed.value) and conn.calls == []
+    msg = refusal(conn, vm='web1', name='n1', kind='external', quiesce=True)
+    assert "no guest agent answers in VM 'web1' on qemu:///fake" in msg
+    assert 'nothing was created' in msg and conn.calls == []
 
 
 def test_quiesce_of_a_stopped_vm_is_refused():
     conn = FakeConn()
     conn.new_dom('vm', [('vda', '/img/vm.qcow2', 'qcow2')], state='shutoff')
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='n1', kind='external', quiesce=True))
-    assert "VM 'vm' on qemu:///fake is shutoff; quiesce: true freezes" in str(failed.value)
+    msg = refusal(conn, name='n1', kind='external', quiesce=True)
+    assert "VM 'vm' on qemu:///fake is shutoff; quiesce: true freezes" in msg
 
 
 def test_internal_after_external_is_refused():
     conn = FakeConn()
     external_vm(conn, ('x1',))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='i1'))
-    msg = str(failed.value)
+    msg = refusal(conn, name='i1')
     assert 'has external snapshots (x1); an internal snapshot is refused' in msg
     assert 'stored inside the newest external overlay' in msg and conn.calls == []
 
@@ -115,17 +118,15 @@ def test_internal_after_external_is_refused():
 def test_external_after_internal_is_refused():
     conn = FakeConn()
     _internal_vm(conn)
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', kind='external'))
-    assert 'has internal snapshots (s1); an external snapshot is refused' in str(failed.value)
+    msg = refusal(conn, name='x1', kind='external')
+    assert 'has internal snapshots (s1); an external snapshot is refused' in msg
 
 
 def test_revert_to_external_needs_libvirt_9_7():
     conn = FakeConn(version=9000000)
     external_vm(conn, ('x1', 'x2'))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', state='current'))
-    assert 'needs libvirt 9.7 or later, and this node runs libvirt 9.0.0' in str(failed.value)
+    msg = refusal(conn, name='x1', state='current')
+    assert 'needs libvirt 9.7 or later, and this node runs libvirt 9.0.0' in msg
     newer = FakeConn(version=9007000)
     dom = external_vm(newer, ('x1', 'x2'))
     outcome = _snapshot.ensure(context(newer, name='x1', state='current'))
@@ -136,9 +137,8 @@ def test_revert_to_internal_with_external_snapshots_is_refused():
     conn = FakeConn()
     dom = external_vm(conn, ('x1',))
     dom.add('s0', snapshot_xml('s0', 'internal', dom.xml, None, 50))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='s0', state='current'))
-    assert 'leave the external overlays out of the disk chain' in str(failed.value)
+    msg = refusal(conn, name='s0', state='current')
+    assert 'leave the external overlays out of the disk chain' in msg
 
 
 def test_delete_external_children_one_by_one_deepest_first():
@@ -192,10 +192,9 @@ def test_metadata_only_is_one_call_for_any_kind():
 def test_delete_external_needs_libvirt_9_0():
     conn = FakeConn(version=8010000)
     external_vm(conn, ('a',))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='a', state='absent'))
-    assert 'needs libvirt 9.0 or later, and this node runs libvirt 8.10.0' in str(failed.value)
-    assert 'metadata_only: true' in str(failed.value)
+    msg = refusal(conn, name='a', state='absent')
+    assert 'needs libvirt 9.0 or later, and this node runs libvirt 8.10.0' in msg
+    assert 'metadata_only: true' in msg
 
 
 def test_delete_external_with_internal_parent_or_children_is_refused():
@@ -206,12 +205,10 @@ def test_delete_external_with_internal_parent_or_children_is_refused():
     dom.add('x1', snapshot_xml('x1', 'external', saved, 'i0', 60, {'vda': '/img/vm.x1'}))
     over = domain_xml('vm', [('vda', '/img/vm.x1', 'qcow2')], uuid=dom.UUIDString())
     dom.add('i2', snapshot_xml('i2', 'internal', over, 'x1', 70), current=True)
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', state='absent'))
-    assert "its parent 'i0' is internal" in str(failed.value) and 'Nothing was deleted' in str(failed.value)
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='i0', state='absent'))
-    assert 'the VM has external snapshots (x1)' in str(failed.value)
+    msg = refusal(conn, name='x1', state='absent')
+    assert "its parent 'i0' is internal" in msg and 'Nothing was deleted' in msg
+    msg = refusal(conn, name='i0', state='absent')
+    assert 'the VM has external snapshots (x1)' in msg
     assert [c for c in conn.calls if c[0] == 'delete'] == []
 
 
@@ -219,26 +216,22 @@ def test_delete_external_with_internal_descendants_is_refused():
     conn = FakeConn()
     dom = external_vm(conn, ('x1',))
     dom.add('i2', snapshot_xml('i2', 'internal', dom.xml, 'x1', 200), current=True)
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', state='absent'))
-    assert 'internal snapshots (i2) were taken after it' in str(failed.value)
+    msg = refusal(conn, name='x1', state='absent')
+    assert 'internal snapshots (i2) were taken after it' in msg
 
 
 def test_delete_refused_while_another_vm_uses_the_files():
     conn = FakeConn()
     external_vm(conn, ('x1', 'x2'))
     conn.new_dom('other', [('vda', '/img/vm.x1', 'qcow2')])
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x2', state='absent'))
-    assert "VM 'other' uses /img/vm.x1 (snapshot 'x2' is merged into it)" in str(failed.value)
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', state='absent'))
-    assert "VM 'other' uses /img/vm.x1 (snapshot 'x1' removes it)" in str(failed.value)
+    msg = refusal(conn, name='x2', state='absent')
+    assert "VM 'other' uses /img/vm.x1 (snapshot 'x2' is merged into it)" in msg
+    msg = refusal(conn, name='x1', state='absent')
+    assert "VM 'other' uses /img/vm.x1 (snapshot 'x1' removes it)" in msg
     assert [c for c in conn.calls if c[0] == 'delete'] == []
 
 
 def test_delete_refused_while_a_volume_uses_the_base_but_own_overlays_do_not_count():
-    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     external_vm(conn, ('x1', 'x2'))
@@ -246,10 +239,9 @@ def test_delete_refused_while_a_volume_uses_the_base_but_own_overlays_do_not_cou
     pool.vols.append(FakeVol(pool, 'vm.x2', '/img/vm.x2', '/img/vm.x1'))
     assert _snapshot.ensure(context(conn, name='x2', state='absent'), ).changed
     pool.vols.append(FakeVol(pool, 'clone-vda.qcow2', '/img/clone-vda.qcow2', '/img/vm.qcow2'))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='x1', state='absent'))
+    msg = refusal(conn, name='x1', state='absent')
     assert "volume 'clone-vda.qcow2' in pool 'images' has /img/vm.qcow2 (snapshot 'x1' is merged into it) as backing" \
-        in str(failed.value)
+        in msg
 
 
 def test_revert_shutoff_destroys_only_when_the_saved_state_runs():
@@ -298,7 +290,6 @@ VOLUME_DISK = ('<disk type="volume" device="disk"><driver name="qemu" type="qcow
 
 
 def test_pool_volume_disks_get_overlay_names_and_bases():
-    from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import FakeVol
     conn = FakeConn()
     pool = conn.new_pool('images', '/img')
     pool.vols.append(FakeVol(pool, 'vm.qcow2', '/img/vm.qcow2'))
@@ -321,9 +312,8 @@ def test_pool_volume_disks_get_overlay_names_and_bases():
     assert tree.info['n1']['disks'][0]['base'] == '/img/vm.qcow2'
     assert 'base_volume' not in _tree.describe(tree, 'n1')['disks'][0]
     other = conn.new_dom('other', [], extra_devices=VOLUME_DISK.replace('vdb', 'vda'))
-    with pytest.raises(Refused) as failed:
-        _snapshot.ensure(context(conn, name='n1', state='absent'))
-    assert "VM 'other' uses /img/vm.qcow2" in str(failed.value) and other.calls == conn.calls
+    msg = refusal(conn, name='n1', state='absent')
+    assert "VM 'other' uses /img/vm.qcow2" in msg and other.calls == conn.calls
 
 
 def test_pool_volume_disk_of_a_stopped_pool_needs_a_file():

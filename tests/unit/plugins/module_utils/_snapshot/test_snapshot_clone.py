@@ -11,9 +11,9 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _tr
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone as sc
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import FakeVol
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.snapshot import (
     FakeConn,
-    FakeVol,
     context,
     external_vm,
     snapshot_xml,

@@ -18,7 +18,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.volume import (
     FakeStore,
     FakeVirt,
-    FakeVolume,
+    FakeVol,
 )
 
 MIB = 1024 ** 2
@@ -106,7 +106,7 @@ def test_probe_local_image(tmp_path):
 def test_send_sparse_keeps_holes():
     store = FakeStore()
     virt = FakeVirt(store)
-    vol = FakeVolume(store)
+    vol = FakeVol(store=store)
     transfer.send(virt, vol, [('data', b'abc'), ('hole', 5000), ('data', b'z')], sparse=True)
     assert store.contents['/pool/vol'] == b'abc' + bytes(5000) + b'z'
     assert virt.streams[0].holes_sent == 5000 and virt.streams[0].finished
@@ -117,7 +117,7 @@ def test_send_falls_back_when_sparse_is_refused():
     store = FakeStore()
     store.sparse_ok = False
     virt = FakeVirt(store)
-    transfer.send(virt, FakeVolume(store), [('data', b'a'), ('hole', 10)], sparse=True)
+    transfer.send(virt, FakeVol(store=store), [('data', b'a'), ('hole', 10)], sparse=True)
     assert store.contents['/pool/vol'] == b'a' + bytes(10)
     assert virt.streams[0].aborted and virt.streams[1].holes_sent == 0
     assert store.calls == [('upload', '/pool/vol', 0)]
@@ -131,7 +131,7 @@ def test_send_aborts_on_error():
         yield 'data', b'abc'
         raise VmcatError('network gone')
     with pytest.raises(VmcatError, match='network gone'):
-        transfer.send(virt, FakeVolume(store), broken(), sparse=False)
+        transfer.send(virt, FakeVol(store=store), broken(), sparse=False)
     assert virt.streams[0].aborted and not virt.streams[0].finished
     assert '/pool/vol' not in store.contents
 
@@ -141,7 +141,7 @@ def test_receive_hashes_sparse_content():
     content = b'x' * 100 + bytes(3 * MIB) + b'tail'
     store.contents['/pool/vol'] = content
     digest = transfer.Digest()
-    assert transfer.receive(FakeVirt(store), FakeVolume(store), digest) is True
+    assert transfer.receive(FakeVirt(store), FakeVol(store=store), digest) is True
     assert digest.text() == 'sha256:' + hashlib.sha256(content).hexdigest()
 
 
@@ -149,16 +149,16 @@ def test_reads_as_zeros_stops_at_first_data():
     store = FakeStore()
     conn = FakeConn(store)
     store.contents['/pool/vol'] = bytes(2 * MIB) + b'\x01' + bytes(5 * MIB)
-    assert transfer.reads_as_zeros(conn, FakeVolume(store), allocation=4096) is False
+    assert transfer.reads_as_zeros(conn, FakeVol(store=store), allocation=4096) is False
     assert conn.virt.streams[0].aborted
     store.contents['/pool/vol'] = bytes(3 * MIB)
-    assert transfer.reads_as_zeros(conn, FakeVolume(store), allocation=4096) is True
+    assert transfer.reads_as_zeros(conn, FakeVol(store=store), allocation=4096) is True
 
 
 def test_reads_as_zeros_trusts_empty_allocation():
     store = FakeStore()
     conn = FakeConn(store)
-    assert transfer.reads_as_zeros(conn, FakeVolume(store), allocation=0) is True
+    assert transfer.reads_as_zeros(conn, FakeVol(store=store), allocation=0) is True
     assert conn.virt.streams == []
 
 
@@ -174,7 +174,7 @@ class FakePool:
 
     def createXML(self, xml, flags):
         self.created.append(xml)
-        self.vol = FakeVolume(self.store, '/pool/new', 'new')
+        self.vol = FakeVol(name='new', path='/pool/new', store=self.store)
         return self.vol
 
     def refresh(self, flags):
@@ -240,13 +240,13 @@ def test_download_to_file_keeps_holes_and_mode(tmp_path):
     content = b'start' + bytes(4 * MIB) + b'end'
     store.contents['/pool/vol'] = content
     dest = tmp_path / 'out.img'
-    checksum = transfer.download_to_file(FakeConn(store), FakeVolume(store), str(dest))
+    checksum = transfer.download_to_file(FakeConn(store), FakeVol(store=store), str(dest))
     assert dest.read_bytes() == content
     assert checksum == 'sha256:' + hashlib.sha256(content).hexdigest()
     assert os.stat(str(dest)).st_mode & 0o777 == 0o600
     assert os.stat(str(dest)).st_blocks * 512 < len(content)  # the hole stayed a hole
     os.chmod(str(dest), 0o640)
-    transfer.download_to_file(FakeConn(store), FakeVolume(store), str(dest))
+    transfer.download_to_file(FakeConn(store), FakeVol(store=store), str(dest))
     assert os.stat(str(dest)).st_mode & 0o777 == 0o640
     assert sorted(os.listdir(str(tmp_path))) == ['out.img']
 
@@ -257,13 +257,13 @@ def test_sync_to_file_compares_first(tmp_path):
     conn = FakeConn(store)
     dest = tmp_path / 'out'
     check = Context(conn, {}, check_mode=True)
-    assert transfer.sync_to_file(check, FakeVolume(store), str(dest)) == (True, None)
+    assert transfer.sync_to_file(check, FakeVol(store=store), str(dest)) == (True, None)
     assert not dest.exists() and check.actions == ['download']
     real = Context(conn, {}, check_mode=False)
-    changed, checksum = transfer.sync_to_file(real, FakeVolume(store), str(dest))
+    changed, checksum = transfer.sync_to_file(real, FakeVol(store=store), str(dest))
     assert changed and dest.read_bytes() == b'payload'
-    assert transfer.sync_to_file(real, FakeVolume(store), str(dest)) == (False, checksum)
+    assert transfer.sync_to_file(real, FakeVol(store=store), str(dest)) == (False, checksum)
     with pytest.raises(InvalidInput, match='is a directory'):
-        transfer.sync_to_file(real, FakeVolume(store), str(tmp_path))
+        transfer.sync_to_file(real, FakeVol(store=store), str(tmp_path))
     with pytest.raises(InvalidInput, match='does not exist'):
-        transfer.sync_to_file(real, FakeVolume(store), str(tmp_path / 'no' / 'file'))
+        transfer.sync_to_file(real, FakeVol(store=store), str(tmp_path / 'no' / 'file'))

@@ -5,14 +5,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import os
-
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _vm
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.node import FixtureConn, FixtureVirt
 
 WANTED = '''<domain type='qemu'><name>g</name><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os>
@@ -34,41 +32,10 @@ def test_autoport_keeps_the_live_port_while_the_vm_runs(state, port):
 # -- a define predicted in check mode: what libvirt fills in ---------------------------------------------------
 GIVEN = ("<domain type='kvm'><name>raw1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
          "<devices/></domain>")
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
-
-
-class _Virt:
-    def __init__(self, domcaps):
-        self.domcaps = domcaps
-        self.asked = []
-
-    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):
-        self.asked.append((arch, machine, virttype))
-        if not self.domcaps:
-            raise RuntimeError('this function is not supported by the connection driver')
-        with open(os.path.join(FIXTURES, 'node_domcapabilities_kvm.xml')) as handle:
-            return handle.read()
-
-    def getCapabilities(self):
-        with open(os.path.join(FIXTURES, 'node_capabilities_qemu.xml')) as handle:
-            return handle.read()
-
-    def getInfo(self):
-        return ['x86_64', 8192, 4, 2000, 1, 1, 4, 1]
-
-
-class _Conn:
-    def __init__(self, domcaps=True):
-        self.virt = _Virt(domcaps)
-        self.uri = 'qemu:///system'
-
-    @contextlib.contextmanager
-    def translated(self, *args):
-        yield
 
 
 def test_a_definition_without_defaults_is_predicted_as_libvirt_stores_it():
-    conn = _Conn()
+    conn = FixtureConn(FixtureVirt())
     stored = _vm.NodeFacts(conn).as_stored(_xml.parse(GIVEN))
     view = options.view(stored)
     assert (view['arch'], view['machine'], view['boot']) == ('x86_64', 'pc-i440fx-7.2', ['hd'])
@@ -80,7 +47,7 @@ def test_what_the_definition_says_is_kept():
     given = _xml.parse(GIVEN.replace('<type>hvm</type>', "<type arch='x86_64' machine='pc'>hvm</type>")
                        .replace('<devices/>', "<on_reboot>destroy</on_reboot><devices><disk type='file' device="
                                 "'disk'><source file='/a'/><target dev='vda'/><boot order='1'/></disk></devices>"))
-    view = options.view(_vm.NodeFacts(_Conn()).as_stored(given))
+    view = options.view(_vm.NodeFacts(FixtureConn(FixtureVirt())).as_stored(given))
     assert view['machine'] == 'pc-i440fx-7.2'  # the alias as libvirt stores it
     assert view['boot'] == []  # a per-device boot order: no <boot dev='hd'/>
     assert view['on_reboot'] == 'destroy' and view['on_poweroff'] == 'destroy'
@@ -88,7 +55,7 @@ def test_what_the_definition_says_is_kept():
 
 
 def test_without_domain_capabilities_the_arch_is_the_hosts():
-    conn = _Conn(domcaps=False)
+    conn = FixtureConn(FixtureVirt(domcaps=False))
     view = options.view(_vm.NodeFacts(conn).as_stored(_xml.parse(GIVEN)))
     assert (view['arch'], view['machine'], view['boot']) == ('x86_64', None, ['hd'])
 
@@ -105,5 +72,5 @@ def test_the_default_cpu_model_libvirt_wrote_is_predicted_again(cpu, machine, ke
     current = _xml.parse("<domain type='kvm'><name>raw1</name><memory unit='MiB'>64</memory>"
                          "<os><type arch='x86_64' machine='%s'>hvm</type><boot dev='hd'/></os>%s<devices/></domain>"
                          % (machine, cpu))
-    view = options.view(_vm.NodeFacts(_Conn()).as_stored(_xml.parse(GIVEN), current))
+    view = options.view(_vm.NodeFacts(FixtureConn(FixtureVirt())).as_stored(_xml.parse(GIVEN), current))
     assert view['cpu'] == (options.read_cpu(current) if kept else None)

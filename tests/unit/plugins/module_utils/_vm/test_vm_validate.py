@@ -7,53 +7,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _validate as validate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import FakeCtx
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.node import FixtureConn, FixtureVirt
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
 URI = 'qemu:///system'
 
 
-class Unsupported(Exception):
-    def get_error_code(self):
-        return 3  # VIR_ERR_NO_SUPPORT
-
-
-class FakeVirt:
-    def __init__(self, cpus=16, domcaps=True):
-        self.cpus = cpus
-        self.domcaps = domcaps
-        self.asked = []
-
-    def getInfo(self):
-        return ['x86_64', 65536, self.cpus, 2400, 1, 1, self.cpus, 1]
-
-    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):
-        self.asked.append((arch, machine, virttype))
-        if not self.domcaps:
-            raise Unsupported('this function is not supported by the connection driver')
-        with open(os.path.join(FIXTURES, 'node_domcapabilities_kvm.xml')) as handle:
-            return handle.read()
-
-
-class FakeConn:
-    def __init__(self, virt):
-        self.virt = virt
-        self.uri = URI
-
-
-class FakeCtx:
-    def __init__(self, virt):
-        self.conn = FakeConn(virt)
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
+def node_ctx(cpus=16, domcaps=True):
+    """The context of a task on a 16-CPU node with 64 GiB (fakes/node.py), that records warnings."""
+    return FakeCtx({}, conn=FixtureConn(FixtureVirt(cpus, memory_mib=65536, mhz=2400, domcaps=domcaps)))
 
 
 def domain(vcpus, current=None, machine='pc-i440fx-7.2', virt_type='kvm'):
@@ -67,7 +35,7 @@ def domain(vcpus, current=None, machine='pc-i440fx-7.2', virt_type='kvm'):
     (domain(256, current=2), 'max_vcpus 256 (vcpus 2) is'),
 ])
 def test_more_vcpus_than_the_machine_type_allows_fail_with_the_limit(root, counts):
-    ctx = FakeCtx(FakeVirt())
+    ctx = node_ctx()
     with pytest.raises(InvalidInput) as err:
         validate.check_wanted(ctx, root, 'big')
     assert str(err.value) == (
@@ -78,7 +46,7 @@ def test_more_vcpus_than_the_machine_type_allows_fail_with_the_limit(root, count
 
 
 def test_more_vcpus_than_the_node_has_warn_and_pass():
-    ctx = FakeCtx(FakeVirt(cpus=16))
+    ctx = node_ctx(cpus=16)
     validate.check_wanted(ctx, domain(32, current=4), 'big')
     assert len(ctx.warnings) == 1
     assert ctx.warnings[0].startswith("VM 'big' on qemu:///system: max_vcpus 32 (vcpus 4) is more than the 16 CPUs "
@@ -87,28 +55,28 @@ def test_more_vcpus_than_the_node_has_warn_and_pass():
 
 
 def test_within_the_node_and_the_machine_type_is_quiet():
-    ctx = FakeCtx(FakeVirt(cpus=16))
+    ctx = node_ctx(cpus=16)
     validate.check_wanted(ctx, domain(16), 'big')
     assert ctx.warnings == []
 
 
 def test_drivers_without_domain_capabilities_check_the_node_only():
     """libvirt's test driver has no domain capabilities: no machine type limit, the node's CPUs still count."""
-    ctx = FakeCtx(FakeVirt(cpus=16, domcaps=False))
+    ctx = node_ctx(cpus=16, domcaps=False)
     validate.check_wanted(ctx, domain(1000, virt_type='test'), 'big')
     assert ctx.conn.virt.asked == [('x86_64', 'pc-i440fx-7.2', 'test')]
     assert len(ctx.warnings) == 1 and 'max_vcpus 1000 is more than the 16 CPUs' in ctx.warnings[0]
 
 
 def test_an_existing_vm_whose_vcpus_do_not_change_is_not_asked_again():
-    ctx = FakeCtx(FakeVirt(cpus=16))
+    ctx = node_ctx(cpus=16)
     before = domain(32, current=2)
     validate.check_wanted(ctx, domain(32, current=4), 'big', before)  # vcpus change, the maximum does not
     assert ctx.conn.virt.asked == [] and ctx.warnings == []
 
 
 def test_a_changed_maximum_or_machine_type_is_checked_again():
-    ctx = FakeCtx(FakeVirt(cpus=16))
+    ctx = node_ctx(cpus=16)
     with pytest.raises(InvalidInput, match='max_vcpus 300 .vcpus 4. is more than machine type'):
         validate.check_wanted(ctx, domain(300, current=4), 'big', domain(32, current=2))
     validate.check_wanted(ctx, domain(32, machine='pc-q35-7.2'), 'big', domain(32))  # machine changes: limit asked
