@@ -35,6 +35,7 @@ ALLOWED = {
     '_template': {'_core', '_storage'},
     '_vm': {'_core', '_domain', '_node', '_storage', '_template'},
     '_snapshot': {'_core', '_domain', '_storage', '_template'},
+    '_stats': {'_core', '_domain'},
 }
 
 
