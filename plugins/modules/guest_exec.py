@@ -24,6 +24,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description:
@@ -34,10 +35,6 @@ attributes:
     description: Running a command has no before and after.
     support: none
 options:
-  name:
-    description: Name of the running libvirt VM to run the command in.
-    type: str
-    required: true
   argv:
     description:
       - The program and its arguments, as a list. The program is looked up in the agent's C(PATH) when it has
@@ -253,13 +250,13 @@ skipped_by_creates_removes:
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_exec import guest_exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import running_vm_options
 
 
 def main():
     module = LibvirtModule(
         supports_check_mode=True,
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             argv=dict(type='list', elements='str'),
             cmd=dict(type='str'),
             executable=dict(type='str', default='/bin/sh'),

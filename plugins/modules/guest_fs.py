@@ -150,14 +150,14 @@ trimmed:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_fs import ensure_fs
 
 
 def main():
     module = LibvirtModule(
         supports_check_mode=True,
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             state=dict(type='str', choices=['frozen', 'thawed']),
             mountpoints=dict(type='list', elements='str'),
             trim=dict(type='bool', default=False),
@@ -165,8 +165,7 @@ def main():
             timeout=dict(type='int', default=60),
         ),
     )
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds (got %d)' % module.params['timeout'])
+    require_positive_seconds(module, 'timeout')
     module.run_change('fsfreeze', ensure_fs)
 
 

@@ -24,6 +24,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description: Only reads, so it runs and returns the same in check mode.
@@ -32,10 +33,6 @@ attributes:
     description: Reads only; there is no diff.
     support: none
 options:
-  name:
-    description: Name of the running libvirt VM whose guest agent is asked.
-    type: str
-    required: true
   gather:
     description:
       - The sections to ask for. V(all) asks for every one.
@@ -213,19 +210,18 @@ agent:
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_info import SECTION_NAMES, guest_info
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 
 
 def main():
     module = LibvirtModule(
         supports_check_mode=True,
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             gather=dict(type='list', elements='str', default=['all'], choices=['all'] + list(SECTION_NAMES)),
             timeout=dict(type='int', default=10),
         ),
     )
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds (got %d)' % module.params['timeout'])
+    require_positive_seconds(module, 'timeout')
     if 'all' in module.params['gather']:
         module.params['gather'] = list(SECTION_NAMES)
     module.run_info(guest_info)

@@ -189,6 +189,7 @@ password_checked:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_user import ensure_user
 
 
@@ -196,8 +197,7 @@ def main():
     module = LibvirtModule(
         supports_check_mode=True,
         secret_keys=('password_hash',),
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             user=dict(type='str', required=True),
             password=dict(type='str', no_log=True),
             password_hash=dict(type='str', no_log=True),
@@ -209,8 +209,7 @@ def main():
         mutually_exclusive=[('password', 'password_hash')],
         required_one_of=[('password', 'password_hash', 'authorized_keys')],
     )
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds (got %d)' % module.params['timeout'])
+    require_positive_seconds(module, 'timeout')
     module.run_change('user', ensure_user)
 
 

@@ -454,15 +454,16 @@ devices:
       type: list
       elements: dict
       contains:
-        device:
-          description: Node device name.
-          type: str
-        parent:
-          description: Parent node device.
-          type: str
-        driver:
-          description: Bound kernel driver, null when none.
-          type: str
+        <<: &node_device  # the fields every node device has; the other lists repeat them
+          device:
+            description: Node device name.
+            type: str
+          parent:
+            description: Parent node device.
+            type: str
+          driver:
+            description: Bound kernel driver, null when libvirt reports none.
+            type: str
         address:
           description: PCI address (domain:bus:slot.function).
           type: str
@@ -525,15 +526,7 @@ devices:
       type: list
       elements: dict
       contains:
-        device:
-          description: Node device name.
-          type: str
-        parent:
-          description: Parent node device.
-          type: str
-        driver:
-          description: Bound kernel driver.
-          type: str
+        <<: *node_device
         bus:
           description: USB bus number.
           type: int
@@ -563,15 +556,7 @@ devices:
       type: list
       elements: dict
       contains:
-        device:
-          description: Node device name.
-          type: str
-        parent:
-          description: Parent node device.
-          type: str
-        driver:
-          description: Bound kernel driver, when libvirt reports one.
-          type: str
+        <<: *node_device
         name:
           description: Interface name.
           type: str
@@ -592,15 +577,7 @@ devices:
       type: list
       elements: dict
       contains:
-        device:
-          description: Node device name.
-          type: str
-        parent:
-          description: Parent node device.
-          type: str
-        driver:
-          description: Bound kernel driver, when libvirt reports one.
-          type: str
+        <<: *node_device
         path:
           description: Block device path.
           type: str
@@ -659,30 +636,21 @@ counts:
     pools:
       description: Storage pools.
       type: dict
-      contains:
+      contains: &by_activity  # networks count the same way
         total:
-          description: All pools.
+          description: All of them.
           type: int
         active:
-          description: Running pools.
+          description: The running ones.
           type: int
         inactive:
-          description: Pools that are not running.
+          description: Those that are not running.
           type: int
       sample: {total: 2, active: 2, inactive: 0}
     networks:
       description: Networks.
       type: dict
-      contains:
-        total:
-          description: All networks.
-          type: int
-        active:
-          description: Running networks.
-          type: int
-        inactive:
-          description: Networks that are not running.
-          type: int
+      contains: *by_activity
       sample: {total: 1, active: 0, inactive: 1}
 gathered:
   description: The sections returned besides RV(host), in a fixed order.

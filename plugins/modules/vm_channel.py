@@ -187,14 +187,14 @@ actions:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import running_vm_options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm_channel import start_event_loop, talk
 
 
 def main():
     module = LibvirtModule(
         supports_check_mode=True,
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             channel=dict(type='str', required=True),
             data=dict(type='str'),
             data_b64=dict(type='str'),
