@@ -281,6 +281,7 @@ class Supervisor(object):
         self.stopping = True
 
     def begin(self):
+        os.umask(0o027)  # logs and sockets of the programs: owner and group only
         signal.signal(signal.SIGTERM, self._stop_signal)
         signal.signal(signal.SIGINT, self._stop_signal)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
