@@ -24,9 +24,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
 from ansible_collections.vmcat.libvirt.tests.unit.fakes import guest_agent, volume
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleExit, exit_json, fail_json
-
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import FIXTURES, ModuleExit, exit_json, fail_json
 
 
 @pytest.fixture
@@ -37,11 +35,19 @@ def conn():
 
 
 @pytest.fixture
-def node_uri(tmp_path):
+def node_copy(tmp_path):
+    """node_copy(NAME): a test:/// URI over a private copy of tests/unit/fixtures/NAME (state persists between runs)."""
+    def copy(name):
+        path = tmp_path / name
+        shutil.copy(os.path.join(FIXTURES, name), str(path))
+        return 'test://' + str(path)
+    return copy
+
+
+@pytest.fixture
+def node_uri(node_copy):
     """A test:/// URI over a private copy of tests/unit/fixtures/node.xml (state persists between module runs)."""
-    path = tmp_path / 'node.xml'
-    shutil.copy(os.path.join(FIXTURES, 'node.xml'), str(path))
-    return 'test://' + str(path)
+    return node_copy('node.xml')
 
 
 @pytest.fixture

@@ -9,9 +9,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
 TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'  # the test driver's own elements (runstate)
 CHANGES = (True, True, False, False)  # what a converging module reports: check, apply, check again, apply again
@@ -90,6 +94,17 @@ def module_failure(run_module, module, args, **kw):
 def fail(run_module, module, args, **kw):
     """Run ``module`` with ``args``, which must fail; its message."""
     return module_failure(run_module, module, args, **kw)['msg']
+
+
+def fixture_text(name):
+    """The text of tests/unit/fixtures/``name`` (captured libvirt XML, node files, test domains)."""
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def fixture_xml(name):
+    """tests/unit/fixtures/``name`` parsed."""
+    return _xml.parse(fixture_text(name), name)
 
 
 def edit_node(node_uri, change):

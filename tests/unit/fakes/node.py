@@ -9,15 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import os
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures')
-
-
-def fixture_text(name):
-    """The text of tests/unit/fixtures/``name``."""
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text
 
 
 class Unsupported(Exception):

@@ -9,36 +9,11 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.modules import snapshot, snapshot_info
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 
-NODE = '''<node>
-  <domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0">
-    <name>vm1</name><uuid>5b1d2a3c-0d5e-4f6a-9b7c-8d9e0f1a2b3c</uuid><memory>1048576</memory>
-    <os><type>hvm</type></os>
-    <devices>
-      <disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="/images/vm1.qcow2"/>
-        <target dev="vda" bus="virtio"/></disk>
-      <disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="/images/seed.iso"/>
-        <target dev="hdc" bus="ide"/><readonly/></disk>
-    </devices>
-    <test:runstate>1</test:runstate>
-  </domain>
-  <domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0">
-    <name>rawvm</name><uuid>6c2e3b4d-1e6f-4a7b-8c9d-0e1f2a3b4c5d</uuid><memory>1048576</memory>
-    <os><type>hvm</type></os>
-    <devices>
-      <disk type="file" device="disk"><driver name="qemu" type="raw"/><source file="/images/raw.img"/>
-        <target dev="vda" bus="virtio"/></disk>
-    </devices>
-    <test:runstate>5</test:runstate>
-  </domain>
-</node>
-'''
-
 
 @pytest.fixture
-def uri(tmp_path):
-    path = tmp_path / 'node.xml'
-    path.write_text(NODE)
-    return 'test://%s' % path
+def uri(node_copy):
+    """VM vm1 (running; a qcow2 disk and a CD) and rawvm (shut off; a raw disk) in a test:/// node file."""
+    return node_copy('node_snapshots.xml')
 
 
 def _info(run_module, uri, vm='vm1', **more):

@@ -12,50 +12,9 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _grap
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text
 
-DOMAIN = """
-<domain type='qemu'>
-  <name>d</name>
-  <memory unit='KiB'>65536</memory>
-  <os><type>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2' cache='none'/>
-      <source file='/images/a.qcow2'/>
-      <backingStore type='file'><format type='qcow2'/><source file='/images/base.qcow2'/></backingStore>
-      <target dev='vda' bus='virtio'/>
-      <serial>A1</serial>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>
-    </disk>
-    <disk type='file' device='cdrom'>
-      <driver name='qemu' type='raw'/>
-      <target dev='hdc' bus='ide'/>
-      <readonly/>
-      <address type='drive' controller='0' bus='1' target='0' unit='0'/>
-    </disk>
-    <interface type='network'>
-      <mac address='52:54:00:00:00:01'/>
-      <source network='lab'/>
-      <model type='virtio'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
-    </interface>
-    <interface type='bridge'>
-      <mac address='52:54:00:00:00:02'/>
-      <source bridge='br0'/>
-      <model type='e1000'/>
-      <link state='down'/>
-    </interface>
-    <interface type='network'>
-      <mac address='52:54:00:00:00:03'/>
-      <source network='lab'/>
-      <model type='virtio'/>
-    </interface>
-    <graphics type='vnc' port='5901' autoport='no' listen='127.0.0.1' passwd='old'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
-  </devices>
-</domain>
-"""
+DOMAIN = fixture_text('domain_devices.xml')
 
 
 def root():

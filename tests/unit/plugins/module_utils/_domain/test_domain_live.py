@@ -18,60 +18,10 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import LiveDom, live_ctx
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text
 
-LIVE = """
-<domain type='qemu' id='3'>
-  <name>web1</name>
-  <memory unit='KiB'>524288</memory>
-  <currentMemory unit='KiB'>524288</currentMemory>
-  <vcpu placement='static' current='1'>4</vcpu>
-  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='hd'/></os>
-  <cpu mode='custom' match='exact' check='full'><model fallback='forbid'>EPYC</model></cpu>
-  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/><source file='/i/a.qcow2' index='1'/>
-      <target dev='vda' bus='virtio'/><alias name='virtio-disk0'/>
-    </disk>
-    <disk type='file' device='cdrom'>
-      <driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/><readonly/><alias name='ide0-1-0'/>
-    </disk>
-    <interface type='network'>
-      <mac address='52:54:00:00:00:01'/><source network='lab' portid='x' bridge='virbr1'/>
-      <target dev='vnet0'/><model type='virtio'/><alias name='net0'/>
-    </interface>
-    <graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1' passwd='old'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
-  </devices>
-</domain>
-"""
-
-CONFIG = """
-<domain type='qemu'>
-  <name>web1</name>
-  <memory unit='KiB'>524288</memory>
-  <currentMemory unit='KiB'>524288</currentMemory>
-  <vcpu placement='static' current='1'>4</vcpu>
-  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='hd'/></os>
-  <cpu mode='host-model' check='partial'/>
-  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/><source file='/i/a.qcow2'/><target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='file' device='cdrom'>
-      <driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/><readonly/>
-    </disk>
-    <interface type='network'>
-      <mac address='52:54:00:00:00:01'/><source network='lab'/><model type='virtio'/>
-    </interface>
-    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='old'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
-  </devices>
-</domain>
-"""
+LIVE = fixture_text('domain_live_running.xml')
+CONFIG = fixture_text('domain_live_config.xml')
 
 
 def plan(config, task, live=LIVE, before=None, params=None, dom=None):

@@ -11,48 +11,11 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text
 
 MIB = 1024 * 1024
 
-BASE = """
-<domain type='qemu'>
-  <name>web1</name>
-  <uuid>0c7a9f5e-3f5e-4b1e-9f7a-2f6d1b0e8a11</uuid>
-  <memory unit='KiB'>524288</memory>
-  <currentMemory unit='KiB'>262144</currentMemory>
-  <vcpu placement='static' current='1'>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
-    <boot dev='hd'/>
-  </os>
-  <features><acpi/><apic/></features>
-  <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model></cpu>
-  <clock offset='utc'/>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='/var/lib/libvirt/images/web1.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>
-    </disk>
-    <controller type='usb' index='0' model='piix3-uhci'/>
-    <interface type='network'>
-      <mac address='52:54:00:aa:bb:01'/>
-      <source network='lab'/>
-      <model type='virtio'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
-    </interface>
-    <serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-"""
+BASE = fixture_text('domain_options.xml')
 
 
 def base():

@@ -5,27 +5,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 import libvirt
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _node_info
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
-
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
-
-
-def fixture_text(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
-
-
-def fixture(name):
-    return _xml.parse(fixture_text(name), name)
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text, fixture_xml
 
 
 # -- small helpers ---------------------------------------------------------------
@@ -69,7 +56,7 @@ def test_nested_from_host_model():
     assert _node_info.nested_from_host_model({'features': ['ss'], 'disabled': ['svm']}) is False
     assert _node_info.nested_from_host_model({'features': ['ss'], 'disabled': ['pcid']}) is None
     # the host-model CPU captured on the test bed (kvm_pvm, no nested KVM) says nothing about vmx/svm
-    captured = _node_caps.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
+    captured = _node_caps.parse_host_model(fixture_xml('node_domcapabilities_kvm.xml'))
     assert _node_info.nested_from_host_model(captured) is None
 
 

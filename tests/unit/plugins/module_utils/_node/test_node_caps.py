@@ -4,22 +4,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return _xml.parse(handle.read(), name)
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_xml
 
 
 # -- capabilities ------------------------------------------------------------------
 def test_host_cpu_of_qemu_capabilities():
-    cpu = _node_caps.parse_host_cpu(fixture('node_capabilities_qemu.xml'))
+    cpu = _node_caps.parse_host_cpu(fixture_xml('node_capabilities_qemu.xml'))
     assert cpu['arch'] == 'x86_64'
     assert cpu['model'] == 'Cascadelake-Server-noTSX'
     assert cpu['vendor'] == 'Intel'
@@ -29,14 +21,14 @@ def test_host_cpu_of_qemu_capabilities():
 
 
 def test_host_cpu_of_test_driver_capabilities():
-    cpu = _node_caps.parse_host_cpu(fixture('node_capabilities_test.xml'))
+    cpu = _node_caps.parse_host_cpu(fixture_xml('node_capabilities_test.xml'))
     assert cpu['arch'] == 'i686'
     assert cpu['model'] is None and cpu['vendor'] is None and cpu['topology'] is None
     assert cpu['features'] == ['nonpae', 'pae']  # the old <features><pae/></features> form
 
 
 def test_numa_cells():
-    cells = _node_caps.parse_numa_cells(fixture('node_capabilities_qemu.xml'))
+    cells = _node_caps.parse_numa_cells(fixture_xml('node_capabilities_qemu.xml'))
     assert len(cells) == 1
     cell = cells[0]
     assert cell['id'] == 0
@@ -45,13 +37,13 @@ def test_numa_cells():
     assert cell['distances'] == {0: 10}
     assert cell['pages'] == [{'size_kib': 4, 'total': 1301046}, {'size_kib': 2048, 'total': 0},
                              {'size_kib': 1048576, 'total': 0}]
-    test_cells = _node_caps.parse_numa_cells(fixture('node_capabilities_test.xml'))
+    test_cells = _node_caps.parse_numa_cells(fixture_xml('node_capabilities_test.xml'))
     assert [c['id'] for c in test_cells] == [0, 1]
     assert [len(c['cpus']) for c in test_cells] == [8, 8]
 
 
 def test_guests_and_machine_types():
-    guests = _node_caps.parse_guests(fixture('node_capabilities_qemu.xml'))
+    guests = _node_caps.parse_guests(fixture_xml('node_capabilities_qemu.xml'))
     assert [(g['os_type'], g['arch']) for g in guests] == [('hvm', 'i686'), ('hvm', 'x86_64')]
     x86 = guests[1]
     assert x86['wordsize'] == 64 and x86['emulator'] == '/usr/bin/qemu-system-x86_64'
@@ -69,21 +61,21 @@ def test_guests_and_machine_types():
 
 
 def test_test_driver_guests_have_no_machines():
-    guests = _node_caps.parse_guests(fixture('node_capabilities_test.xml'))
+    guests = _node_caps.parse_guests(fixture_xml('node_capabilities_test.xml'))
     assert [g['os_type'] for g in guests] == ['hvm', 'xen']
     assert _node_caps.machine_types(guests) == {'i686': []}
     assert _node_caps.domain_types(guests, 'i686') == ['test']
 
 
 def test_iommu_support():
-    assert _node_caps.iommu_support(fixture('node_capabilities_qemu.xml')) is False
+    assert _node_caps.iommu_support(fixture_xml('node_capabilities_qemu.xml')) is False
     assert _node_caps.iommu_support(_xml.parse("<capabilities><host><iommu support='yes'/></host></capabilities>")) is True
     assert _node_caps.iommu_support(_xml.parse('<capabilities><host/></capabilities>')) is None
 
 
 # -- domain capabilities -------------------------------------------------------------
 def test_host_model():
-    model = _node_caps.parse_host_model(fixture('node_domcapabilities_kvm.xml'))
+    model = _node_caps.parse_host_model(fixture_xml('node_domcapabilities_kvm.xml'))
     assert model['model'] == 'Cascadelake-Server'
     assert model['vendor'] == 'Intel'
     assert model['fallback'] == 'forbid'
@@ -97,7 +89,7 @@ def test_host_model_unsupported():
 
 
 def test_uefi_of_captured_domain_capabilities():
-    uefi = _node_caps.parse_uefi(fixture('node_domcapabilities_kvm.xml'))
+    uefi = _node_caps.parse_uefi(fixture_xml('node_domcapabilities_kvm.xml'))
     assert uefi == {'available': True, 'loaders': ['/usr/share/OVMF/OVMF_CODE_4M.fd'], 'secure_boot': False}
 
 
@@ -114,7 +106,7 @@ def test_uefi_variants():
 
 
 def test_domain_capabilities_summary():
-    summary = _node_caps.parse_domain_capabilities(fixture('node_domcapabilities_kvm.xml'))
+    summary = _node_caps.parse_domain_capabilities(fixture_xml('node_domcapabilities_kvm.xml'))
     assert summary['domain_type'] == 'kvm'
     assert summary['arch'] == 'x86_64'
     assert summary['machine'] == 'pc-i440fx-7.2'

@@ -5,19 +5,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _devices
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures')
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_xml
 
 
 def devices(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return list(_xml.parse(handle.read(), name).findall('device'))
+    return list(fixture_xml(name).findall('device'))
 
 
 def by_name(name, fixture='node_devices_samples.xml'):
