@@ -246,25 +246,19 @@ class Connection:
 
     # -- lookups: NotFound that names what exists --------------------------
     def require_pool(self, name):
-        pool = self.pool(name)
-        if pool is None:
-            raise NotFound("pool '%s' not found on %s; existing pools: %s"
-                           % (name, self.uri, _names(self.pool_names())))
-        return pool
+        return self._required(self.pool(name), "pool '%s'" % name, 'pools', self.pool_names)
 
     def require_network(self, name):
-        net = self.network(name)
-        if net is None:
-            raise NotFound("network '%s' not found on %s; existing networks: %s"
-                           % (name, self.uri, _names(self.network_names())))
-        return net
+        return self._required(self.network(name), "network '%s'" % name, 'networks', self.network_names)
 
     def require_domain(self, name):
-        dom = self.domain(name)
-        if dom is None:
-            raise NotFound("VM '%s' not found on %s; existing VMs: %s"
-                           % (name, self.uri, _names(self.domain_names())))
-        return dom
+        return self._required(self.domain(name), "VM '%s'" % name, 'VMs', self.domain_names)
+
+    def _required(self, found, what, kinds, existing):
+        """``found``; when it is None, NotFound naming ``what`` and the ``existing()`` names of its kind."""
+        if found is None:
+            raise NotFound('%s not found on %s; existing %s: %s' % (what, self.uri, kinds, _names(existing())))
+        return found
 
     def require_volume(self, pool_name, name):
         pool = self.require_pool(pool_name)

@@ -150,3 +150,18 @@ def ensure(parent, tag):
     """The first child ``tag`` of parent, created when missing."""
     found = parent.find(tag)
     return found if found is not None else sub(parent, tag)
+
+
+def drop_if_empty(parent, tag):
+    """Remove parent's child ``tag`` when it is left with no children and no attributes."""
+    found = parent.find(tag)
+    if found is not None and len(found) == 0 and not found.attrib:
+        parent.remove(found)
+
+
+def insert_after(parent, el, anchor):
+    """Put ``el`` into ``parent`` right after the child ``anchor``, or as its first child when ``anchor`` is None."""
+    if anchor is not None:
+        anchor.addnext(el)
+    else:
+        parent.insert(0, el)

@@ -164,11 +164,7 @@ def _set_source(el, disk):
     else:
         el.set('type', 'file')
         return
-    driver = el.find('driver')
-    if driver is not None:
-        driver.addnext(source)
-    else:
-        el.insert(0, source)
+    _xml.insert_after(el, source, el.find('driver'))
 
 
 def _set_driver(el, disk):

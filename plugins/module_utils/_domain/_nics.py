@@ -105,11 +105,7 @@ def _set_nic_source(el, nic):
     else:
         el.set('type', 'bridge')
         source = _xml.element('source', bridge=nic['bridge'])
-    mac = el.find('mac')
-    if mac is not None:
-        mac.addnext(source)
-    else:
-        el.insert(0, source)
+    _xml.insert_after(el, source, el.find('mac'))
 
 
 def update_nic(el, nic):

@@ -170,11 +170,7 @@ def write_cpu(root, value, env=None):
     _xml.remove_all(el, 'topology')
     if value.get('topology'):
         topo = _xml.element('topology', **dict((k, value['topology'][k]) for k in ('sockets', 'dies', 'cores', 'threads')))
-        model = el.find('model')
-        if model is not None:
-            model.addnext(topo)
-        else:
-            el.insert(0, topo)
+        _xml.insert_after(el, topo, el.find('model'))
 
 
 def same_cpu_live(live_value, config_value):

@@ -327,13 +327,7 @@ def _set_range(ip_el, rng):
         dhcp = _xml.ensure(ip_el, 'dhcp')
         _xml.remove_all(dhcp, 'range')
         dhcp.insert(0, range_element(rng))
-    _drop_empty_dhcp(ip_el)
-
-
-def _drop_empty_dhcp(ip_el):
-    dhcp = ip_el.find('dhcp')
-    if dhcp is not None and len(dhcp) == 0 and not dhcp.attrib:
-        ip_el.remove(dhcp)
+    _xml.drop_if_empty(ip_el, 'dhcp')
 
 
 def block_for(root, ip):
@@ -362,38 +356,32 @@ def set_hosts(root, hosts):
         else:
             placed[blocks.index(el)].append(host)
     for ip_el, mine in zip(blocks, placed):
-        dhcp = ip_el.find('dhcp')
-        present = dhcp.findall('host') if dhcp is not None else []
-        keep = []
-        for host_el in present:
-            view = host_of(host_el)
-            if view in mine and view not in keep:
-                keep.append(view)
-            else:
-                dhcp.remove(host_el)
-        for host in mine:
-            if host not in keep:
-                _xml.ensure(ip_el, 'dhcp').append(host_element(host))
-        _drop_empty_dhcp(ip_el)
+        _set_entries(ip_el, 'dhcp', mine, host_of, host_element)
     return orphans
 
 
 def set_dns_hosts(root, hosts):
-    dns = root.find('dns')
-    present = dns.findall('host') if dns is not None else []
+    _set_entries(root, 'dns', hosts, dns_host_of, dns_host_element)
+
+
+def _set_entries(parent, tag, wanted, view_of, make):
+    """Make the <host> entries of parent's <tag> exactly ``wanted`` (views, as ``view_of`` reads an entry).
+
+    An entry already there stays as it is (with any child elements), a missing
+    one is made with ``make``; a <tag> left empty goes.
+    """
+    container = parent.find(tag)
     keep = []
-    for el in present:
-        view = dns_host_of(el)
-        if view in hosts and view not in keep:
+    for el in container.findall('host') if container is not None else []:
+        view = view_of(el)
+        if view in wanted and view not in keep:
             keep.append(view)
         else:
-            dns.remove(el)
-    for host in hosts:
-        if host not in keep:
-            _xml.ensure(root, 'dns').append(dns_host_element(host))
-    dns = root.find('dns')
-    if dns is not None and len(dns) == 0 and not dns.attrib:
-        root.remove(dns)
+            container.remove(el)
+    for item in wanted:
+        if item not in keep:
+            _xml.ensure(parent, tag).append(make(item))
+    _xml.drop_if_empty(parent, tag)
 
 
 def wanted_ips(params):

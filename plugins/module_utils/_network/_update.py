@@ -105,20 +105,21 @@ def _matching_block(el, blocks):
     return None
 
 
-def _replace_dhcp_lists(target, source):
-    """Give the <ip> ``target`` the DHCP ranges and hosts of ``source`` (other children stay)."""
-    dhcp = target.find('dhcp')
-    if dhcp is not None:
-        _xml.remove_all(dhcp, 'range')
-        _xml.remove_all(dhcp, 'host')
-    items = [clone(el) for el in source.findall('dhcp/range')] + [clone(el) for el in source.findall('dhcp/host')]
+def _replace_lists(target, source, tag, kinds):
+    """Give ``target``'s <tag> the ``kinds`` children of ``source``'s <tag>, as copies (other children stay).
+
+    A <tag> left empty goes.
+    """
+    found = target.find(tag)
+    if found is not None:
+        for kind in kinds:
+            _xml.remove_all(found, kind)
+    items = [clone(el) for kind in kinds for el in source.findall('%s/%s' % (tag, kind))]
     if items:
-        dhcp = _xml.ensure(target, 'dhcp')
+        found = _xml.ensure(target, tag)
         for el in items:
-            dhcp.append(el)
-    dhcp = target.find('dhcp')
-    if dhcp is not None and len(dhcp) == 0 and not dhcp.attrib:
-        target.remove(dhcp)
+            found.append(el)
+    _xml.drop_if_empty(target, tag)
 
 
 def sync_lists(src, wanted):
@@ -130,18 +131,8 @@ def sync_lists(src, wanted):
     for block in _blocks(out):
         match = _matching_block(block, wanted_blocks)
         if match is not None:
-            _replace_dhcp_lists(block, match)
-    dns = out.find('dns')
-    if dns is not None:
-        _xml.remove_all(dns, 'host')
-    hosts = [clone(el) for el in wanted.findall('dns/host')]
-    if hosts:
-        dns = _xml.ensure(out, 'dns')
-        for el in hosts:
-            dns.append(el)
-    dns = out.find('dns')
-    if dns is not None and len(dns) == 0 and not dns.attrib:
-        out.remove(dns)
+            _replace_lists(block, match, 'dhcp', ('range', 'host'))
+    _replace_lists(out, wanted, 'dns', ('host',))
     return out
 
 
