@@ -17,8 +17,7 @@ class LibvirtFailure(libvirt.libvirtError):
 
     def __init__(self, message, code=1):
         libvirt.libvirtError.__init__(self, message)
-        self.code = code
-        self.message = message
+        self.code, self.message = code, message
 
     def get_error_code(self):
         return self.code

@@ -10,14 +10,8 @@ __metaclass__ = type
 
 import contextlib
 
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text
-
-
-class Unsupported(Exception):
-    """What libvirt raises for a call the connection driver lacks (VIR_ERR_NO_SUPPORT)."""
-
-    def get_error_code(self):
-        return 3
 
 
 class FixtureVirt:
@@ -25,7 +19,7 @@ class FixtureVirt:
 
     Its domain capabilities (KVM) and capabilities (QEMU) are the captured ones; ``asked`` lists the
     (arch, machine, virt type) of every domain capabilities request.  ``domcaps=False``: a driver without domain
-    capabilities (it raises ``Unsupported``).
+    capabilities (it raises libvirt's "not supported").
     """
 
     def __init__(self, cpus=4, memory_mib=8192, mhz=2000, domcaps=True):
@@ -42,7 +36,7 @@ class FixtureVirt:
     def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):
         self.asked.append((arch, machine, virttype))
         if not self.domcaps:
-            raise Unsupported('this function is not supported by the connection driver')
+            raise LibvirtFailure('this function is not supported by the connection driver', 3)  # VIR_ERR_NO_SUPPORT
         return fixture_text('node_domcapabilities_kvm.xml')
 
 

@@ -63,10 +63,10 @@ def snapshot_xml(name, kind, domain, parent=None, created=100, files=None, state
 
 
 class FakeSnap:
+    """A snapshot of a FakeDom: its name and XML; a delete is recorded in the domain's calls."""
+
     def __init__(self, dom, name, xml):
-        self.dom = dom
-        self.name = name
-        self.xml = xml
+        self.dom, self.name, self.xml = dom, name, xml
 
     def getName(self):
         return self.name
@@ -138,12 +138,11 @@ class FakeDom:
 
 
 class FakePool:
+    """A storage pool of type ``ptype`` at ``path`` holding FakeVols; what changes is recorded in ``calls``."""
+
     def __init__(self, name, path, calls, ptype='dir', active=True):
-        self._name = name
-        self.target = path
+        self._name, self.target, self.type, self.active = name, path, ptype, active
         self.calls = calls
-        self.type = ptype
-        self.active = active
         self.vols = []
 
     def name(self):
@@ -171,9 +170,10 @@ class FakePool:
 
 
 class FakeVirt:
+    """The virConnect under a FakeConn: libvirt ``version``, its domains and pools; defineXML makes a FakeDom."""
+
     def __init__(self, conn, version):
-        self.conn = conn
-        self.version = version
+        self.conn, self.version = conn, version
         self.fail_define = False
 
     def getLibVersion(self):

@@ -9,15 +9,7 @@ import pytest
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _state as states
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.domain import FakeCtx
-
-
-class FakeError(Exception):
-    def __init__(self, code):
-        super(FakeError, self).__init__('fake libvirt error %d' % code)
-        self.code = code
-
-    def get_error_code(self):
-        return self.code
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 
 
 class FakeDom:
@@ -56,7 +48,7 @@ class FakeDom:
 
     def shutdownFlags(self, flags):
         if not self.takes_flags:
-            raise FakeError(8)
+            raise LibvirtFailure('fake libvirt error 8', 8)  # VIR_ERR_INVALID_ARG: the flag is refused
         self._call('shutdownFlags', flags)
         if self.obeys:
             self.state = states.SHUTOFF
@@ -68,7 +60,7 @@ class FakeDom:
 
     def reboot(self, flags):
         if flags and not self.takes_flags:
-            raise FakeError(8)
+            raise LibvirtFailure('fake libvirt error 8', 8)  # VIR_ERR_INVALID_ARG: the flag is refused
         self._call('reboot', flags)
 
     def isActive(self):

@@ -12,6 +12,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _node_i
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node import _caps as _node_caps
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
+from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import fixture_text, fixture_xml
 
 
@@ -119,18 +120,6 @@ def test_counts_follow_changes(make_ctx, conn):
 
 
 # -- gather() on a fake QEMU node answering with the captured XML ---------------------
-class FakeError(Exception):
-    def __init__(self, code, msg):
-        super(FakeError, self).__init__(msg)
-        self.code, self.msg = code, msg
-
-    def get_error_code(self):
-        return self.code
-
-    def get_error_message(self):
-        return self.msg
-
-
 class FakeQemu:
     """Answers like this test bed's qemu:///system (captured XML, fixed numbers); ``fail`` breaks calls."""
 
@@ -276,7 +265,7 @@ def test_nested_from_remote_host_model(make_ctx):
 
 
 def test_kvm_refused_falls_back_to_qemu(make_ctx):
-    refused = FakeError(libvirt.VIR_ERR_CONFIG_UNSUPPORTED, "KVM is not supported by '/usr/bin/qemu-system-x86_64'")
+    refused = LibvirtFailure("KVM is not supported by '/usr/bin/qemu-system-x86_64'", libvirt.VIR_ERR_CONFIG_UNSUPPORTED)
     virt = FakeQemu(fail={'getDomainCapabilities:kvm': refused})
     result, warnings = _fake_gather(make_ctx, virt, ['capabilities'])
     kvm = result['capabilities']['kvm']
@@ -286,7 +275,7 @@ def test_kvm_refused_falls_back_to_qemu(make_ctx):
 
 
 def test_unsupported_calls_are_null_without_warnings(make_ctx):
-    unsupported = FakeError(libvirt.VIR_ERR_NO_SUPPORT, 'this function is not supported by the connection driver')
+    unsupported = LibvirtFailure('this function is not supported by the connection driver', libvirt.VIR_ERR_NO_SUPPORT)
     virt = FakeQemu(fail=dict((name, unsupported) for name in (
         'getHostname', 'getMemoryStats', 'getFreePages', 'getCellsFreeMemory', 'baselineCPU', 'listAllDevices',
         'getDomainCapabilities:kvm')))
@@ -304,7 +293,7 @@ def test_unsupported_calls_are_null_without_warnings(make_ctx):
 
 
 def test_other_errors_are_null_with_a_warning(make_ctx):
-    denied = FakeError(libvirt.VIR_ERR_OPERATION_DENIED, 'access denied')
+    denied = LibvirtFailure('access denied', libvirt.VIR_ERR_OPERATION_DENIED)
     result, warnings = _fake_gather(make_ctx, FakeQemu(fail={'getMemoryStats': denied}), ['memory'])
     assert result['memory']['stats'] is None
     assert warnings == ['memory.stats on qemu:///system: access denied']
@@ -317,7 +306,7 @@ def test_bugs_are_not_hidden_as_unavailable(make_ctx):
 
 
 def test_uri_failure_keeps_the_given_uri(make_ctx):
-    denied = FakeError(libvirt.VIR_ERR_OPERATION_DENIED, 'access denied')
+    denied = LibvirtFailure('access denied', libvirt.VIR_ERR_OPERATION_DENIED)
     result, warnings = _fake_gather(make_ctx, FakeQemu(fail={'getURI': denied}), ['counts'])
     assert result['host']['uri'] == 'qemu:///system'
     assert warnings == ['host.uri on qemu:///system: access denied']
