@@ -24,29 +24,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from lxml import etree
 
-from harness.fixture_vm import agent, boot, connect, define, domain_xml, lookup, remove, wait_agent
+from harness import fixture_vm
+from harness.fixture_vm import agent, boot, connect, define, domain_xml, lookup, remove, say_changed, wait_agent
 
 
-def shell(dom, command, timeout=60):
-    pid = agent(dom, 'guest-exec', {'path': '/bin/sh', 'arg': ['-c', command], 'capture-output': True})['pid']
-    deadline = time.monotonic() + timeout
-    while True:
-        status = agent(dom, 'guest-exec-status', {'pid': pid})
-        if status.get('exited'):
-            break
-        if time.monotonic() > deadline:
-            sys.exit('guest command did not finish within %ss: %s' % (timeout, command))
-        time.sleep(0.2)
-    out = base64.b64decode(status.get('out-data') or '').decode('utf-8', 'replace')
-    err = base64.b64decode(status.get('err-data') or '').decode('utf-8', 'replace')
-    sys.stdout.write(out)
-    if status.get('exitcode'):
-        sys.stderr.write(err)
-        sys.exit('guest command exited %s: %s' % (status.get('exitcode'), command))
+def shell(dom, command):
+    sys.stdout.write(fixture_vm.shell(dom, command, timeout=60, interval=0.2))
 
 
 def put(dom, local, guest_path):
@@ -92,8 +78,7 @@ def start(conn, args):
         return with_channels(xml, args.channel)
 
     dom = define(conn, args.name, make_xml)[0]
-    if boot(dom):
-        print('changed')
+    say_changed(boot(dom))
     wait_agent(dom, 120, interval=1)
 
 
@@ -116,8 +101,8 @@ def main(argv):
             shell(dom, args.rest[0])
         elif args.action == 'put':
             put(dom, args.rest[0], args.rest[1])
-        elif remove(conn, args.name):
-            print('changed')
+        else:
+            say_changed(remove(conn, args.name))
 
 
 if __name__ == '__main__':

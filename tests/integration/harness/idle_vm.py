@@ -1,49 +1,37 @@
 # -*- coding: utf-8 -*-
-"""Define or undefine a minimal, never started VM with one disk, for the "volume in use" tests.
+"""A VM with one disk and no system, for the "volume in use" tests: defined and never started, or running.
 
-Usage: idle_vm.py URI define NAME DISK_PATH
-       idle_vm.py URI undefine NAME
+Started, it sits in its firmware (TCG; the disk is not bootable): enough for "a running VM uses this volume".
+
+Usage: idle_vm.py URI define NAME DISK_PATH     define it (when it is not there yet)
+       idle_vm.py URI start|stop NAME           start it / power it off
+       idle_vm.py URI undefine NAME             power it off when it runs and remove it
 Prints "changed" when it changed something.
 """
 
 import sys
 
-import libvirt
-from lxml import etree
+from harness.fixture_vm import boot, define, firmware_vm_xml, lookup, remove, run_on_vm, say_changed
 
 
-def domain_xml(name, path):
-    dom = etree.Element('domain', type='qemu')
-    etree.SubElement(dom, 'name').text = name
-    etree.SubElement(dom, 'memory', unit='MiB').text = '64'
-    os_el = etree.SubElement(dom, 'os')
-    etree.SubElement(os_el, 'type', arch='x86_64').text = 'hvm'
-    devices = etree.SubElement(dom, 'devices')
-    disk = etree.SubElement(devices, 'disk', type='file', device='disk')
-    etree.SubElement(disk, 'driver', name='qemu', type='qcow2')
-    etree.SubElement(disk, 'source', file=path)
-    etree.SubElement(disk, 'target', dev='vda', bus='virtio')
-    return etree.tostring(dom, encoding='unicode')
+def define_vm(conn, name, disk):
+    say_changed(define(conn, name, lambda: firmware_vm_xml(name, disk=disk))[1])
 
 
-def main():
-    libvirt.registerErrorHandler(lambda *_: None, None)
-    uri, action, name = sys.argv[1:4]
-    conn = libvirt.open(uri)
-    try:
-        try:
-            dom = conn.lookupByName(name)
-        except libvirt.libvirtError:
-            dom = None
-        if action == 'define' and dom is None:
-            conn.defineXML(domain_xml(name, sys.argv[4]))
-            print('changed')
-        elif action == 'undefine' and dom is not None:
-            dom.undefine()
-            print('changed')
-    finally:
-        conn.close()
+def start(conn, name):
+    say_changed(boot(conn.lookupByName(name)))
+
+
+def stop(conn, name):
+    dom = lookup(conn, name)
+    if dom is not None and dom.isActive():
+        dom.destroy()
+        say_changed(True)
+
+
+def undefine(conn, name):
+    say_changed(remove(conn, name))
 
 
 if __name__ == '__main__':
-    main()
+    run_on_vm(sys.argv, {'define': define_vm, 'start': start, 'stop': stop, 'undefine': undefine})

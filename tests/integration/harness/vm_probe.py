@@ -7,59 +7,23 @@ Usage: vm_probe.py URI NAME live           JSON: vcpus, memory_kib, disks, nics,
        vm_probe.py URI NAME wait-memory KIB [S]  wait until the live balloon shows KIB
        vm_probe.py URI NAME snapshot SNAP   make an internal snapshot of a shut-off VM (qcow2 disks)
 
-Everything goes through libvirt (libvirt_qemu.qemuAgentCommand for the agent), so the checks see what the
-hypervisor and the guest see, not what the module reports.
+Everything goes through libvirt (libvirt_qemu.qemuAgentCommand for the agent, through harness.fixture_vm), so
+the checks see what the hypervisor and the guest see, not what the module reports.
 """
 
 from __future__ import absolute_import, division, print_function
 
-import base64
 import json
 import sys
 import time
 
 import libvirt
-import libvirt_qemu
 from lxml import etree
 
-
-def agent(dom, command, arguments=None, timeout=5):
-    payload = {'execute': command}
-    if arguments is not None:
-        payload['arguments'] = arguments
-    return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(payload), timeout, 0)).get('return')
+from harness.fixture_vm import run_on_vm, shell, wait_agent
 
 
-def wait_agent(dom, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            agent(dom, 'guest-ping')
-            return
-        except libvirt.libvirtError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
-def sh(dom, command):
-    started = agent(dom, 'guest-exec', {'path': '/bin/sh', 'arg': ['-c', command], 'capture-output': True})
-    deadline = time.monotonic() + 30
-    while True:
-        status = agent(dom, 'guest-exec-status', {'pid': started['pid']})
-        if status['exited']:
-            break
-        if time.monotonic() > deadline:
-            sys.exit('guest command still running after 30 s: %s' % command)
-        time.sleep(0.05)
-    out = base64.b64decode(status.get('out-data', '')).decode(errors='replace')
-    if status.get('exitcode'):
-        error = base64.b64decode(status.get('err-data', '')).decode(errors='replace')
-        sys.exit('guest command failed (%s): %s\n%s' % (status.get('exitcode'), command, error))
-    return out
-
-
-def live(dom):
+def describe(dom):
     root = etree.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE).encode())
     vcpu = root.find('vcpu')
     return {
@@ -76,38 +40,39 @@ def live(dom):
     }
 
 
-def main(argv):
-    uri, name, action = argv[1:4]
-    libvirt.registerErrorHandler(lambda *args: None, None)
-    conn = libvirt.open(uri)
-    try:
-        dom = conn.lookupByName(name)
-        if action == 'live':
-            print(json.dumps(live(dom)))
-        elif action == 'wait-agent':
-            wait_agent(dom, float(argv[4]) if len(argv) > 4 else 120)
-            print('agent answers')
-        elif action == 'sh':
-            wait_agent(dom, 60)
-            sys.stdout.write(sh(dom, argv[4]))
-        elif action == 'wait-memory':
-            want = int(argv[4])
-            deadline = time.monotonic() + (float(argv[5]) if len(argv) > 5 else 60)
-            while live(dom)['memory_kib'] != want:
-                if time.monotonic() > deadline:
-                    sys.exit('balloon at %d KiB, not %d' % (live(dom)['memory_kib'], want))
-                time.sleep(0.5)
-            print(json.dumps(live(dom)))
-        elif action == 'snapshot':
-            xml = etree.Element('domainsnapshot')
-            etree.SubElement(xml, 'name').text = argv[4]
-            dom.snapshotCreateXML(etree.tostring(xml, encoding='unicode'), 0)
-            print('snapshot %s' % argv[4])
-        else:
-            sys.exit('unknown action %s' % action)
-    finally:
-        conn.close()
+def live(conn, name):
+    print(json.dumps(describe(conn.lookupByName(name))))
 
+
+def wait_for_agent(conn, name, seconds='120'):
+    wait_agent(conn.lookupByName(name), float(seconds))
+    print('agent answers')
+
+
+def sh(conn, name, command):
+    dom = conn.lookupByName(name)
+    wait_agent(dom, 60)
+    sys.stdout.write(shell(dom, command))
+
+
+def wait_memory(conn, name, kib, seconds='60'):
+    dom, want = conn.lookupByName(name), int(kib)
+    deadline = time.monotonic() + float(seconds)
+    while describe(dom)['memory_kib'] != want:
+        if time.monotonic() > deadline:
+            sys.exit('balloon at %d KiB, not %d' % (describe(dom)['memory_kib'], want))
+        time.sleep(0.5)
+    print(json.dumps(describe(dom)))
+
+
+def snapshot(conn, name, snap):
+    xml = etree.Element('domainsnapshot')
+    etree.SubElement(xml, 'name').text = snap
+    conn.lookupByName(name).snapshotCreateXML(etree.tostring(xml, encoding='unicode'), 0)
+    print('snapshot %s' % snap)
+
+
+ACTIONS = {'live': live, 'wait-agent': wait_for_agent, 'sh': sh, 'wait-memory': wait_memory, 'snapshot': snapshot}
 
 if __name__ == '__main__':
-    main(sys.argv)
+    run_on_vm(sys.argv, ACTIONS, vm_first=True)

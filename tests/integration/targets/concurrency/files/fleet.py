@@ -168,19 +168,9 @@ def observe(uri, network, pool, prefix):
 
 
 def cleanup(uri, prefix):
-    libvirt = _libvirt()
-    conn = libvirt.open(uri)
-    removed = 0
-    try:
-        for dom in conn.listAllDomains(0):
-            if dom.name().startswith(prefix):
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
-                removed += 1
-    finally:
-        conn.close()
-    return removed
+    from harness.fixture_vm import connect, remove_prefixed  # tests/integration is on PYTHONPATH (run.py)
+    with connect(uri) as conn:
+        return remove_prefixed(conn, prefix)
 
 
 def main(argv):

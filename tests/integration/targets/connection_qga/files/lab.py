@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import json
 import sys
 
-from harness.fixture_vm import boot, connect, domain_xml, remove_prefixed, wait_agent
+from harness.fixture_vm import boot, connect, domain_xml, remove_prefixed, run_command, wait_agent
 
 
 def up(uri, prefix, guest_json):
@@ -36,14 +36,5 @@ def down(uri, prefix):
         remove_prefixed(conn, prefix)
 
 
-def main(argv):
-    if argv[1:2] == ['up'] and len(argv) == 5:
-        up(*argv[2:])
-    elif argv[1:2] == ['down'] and len(argv) == 4:
-        down(*argv[2:])
-    else:
-        raise SystemExit(__doc__)
-
-
 if __name__ == '__main__':
-    main(sys.argv)
+    run_command(sys.argv, {'up': (up, 3), 'down': (down, 2)}, __doc__)

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from harness.fixture_vm import agent, boot, connect, domain_xml, remove_prefixed, wait_agent
+from harness.fixture_vm import agent, boot, connect, domain_xml, remove_prefixed, run_command, wait_agent
 
 BOOT_TIMEOUT = 240
 
@@ -62,13 +62,5 @@ def down(uri, prefix):
         remove_prefixed(conn, prefix)
 
 
-def main(argv):
-    actions = {'up': (up, 3), 'ask': (ask, 3), 'down': (down, 2)}
-    action, count = actions.get(argv[1] if len(argv) > 1 else '', (None, 0))
-    if action is None or len(argv) != count + 2:
-        raise SystemExit(__doc__)
-    action(*argv[2:])
-
-
 if __name__ == '__main__':
-    main(sys.argv)
+    run_command(sys.argv, {'up': (up, 3), 'ask': (ask, 3), 'down': (down, 2)}, __doc__)

@@ -18,31 +18,10 @@ import time
 import libvirt
 from lxml import etree
 
-from harness.fixture_vm import boot, connect, domain_xml, remove_prefixed, wait_agent
+from harness.fixture_vm import (add_tags, boot, connect, domain_xml, isolated_network_xml, remove_prefixed,
+                                run_command, wait_agent)
 
-META_NS = 'https://vmcat.example/libvirt/vm/1'
 SUBNET = '10.231.58'
-
-
-def network_xml(name):
-    net = etree.Element('network')
-    etree.SubElement(net, 'name').text = name
-    ip = etree.SubElement(net, 'ip', address='%s.1' % SUBNET, netmask='255.255.255.0')
-    dhcp = etree.SubElement(ip, 'dhcp')
-    etree.SubElement(dhcp, 'range', start='%s.10' % SUBNET, end='%s.50' % SUBNET)
-    return etree.tostring(net, encoding='unicode')  # no <forward>: isolated
-
-
-def with_tags(xml, tags, owner):
-    root = etree.fromstring(xml)
-    meta = etree.SubElement(root, 'metadata')
-    own = etree.SubElement(meta, '{%s}vm' % META_NS, nsmap={'vmcat': META_NS})
-    tag_list = etree.SubElement(own, '{%s}tags' % META_NS)
-    for tag in tags:
-        etree.SubElement(tag_list, '{%s}tag' % META_NS).text = tag
-    data = etree.SubElement(own, '{%s}data' % META_NS)
-    etree.SubElement(data, '{%s}item' % META_NS, key='owner', type='str').text = owner
-    return etree.tostring(root, encoding='unicode')
 
 
 def test_node(workdir, prefix):
@@ -78,11 +57,13 @@ def up(uri, prefix, workdir, guest_json):
 
 
 def _up(conn, prefix, workdir, guest):
-    net = conn.networkDefineXML(network_xml('%snet' % prefix))
+    net = conn.networkDefineXML(isolated_network_xml('%snet' % prefix, SUBNET))
     net.create()
     agent_vm, quiet_vm = '%sga' % prefix, '%squiet' % prefix
+    tagged = add_tags(etree.fromstring(domain_xml(agent_vm, guest, network=net.name())), ['web', 'prod-eu'],
+                      {'owner': 'alice'})
     doms = [
-        conn.defineXML(with_tags(domain_xml(agent_vm, guest, network=net.name()), ['web', 'prod-eu'], 'alice')),
+        conn.defineXML(etree.tostring(tagged, encoding='unicode')),
         conn.defineXML(domain_xml(quiet_vm, guest, network=net.name(),
                                   extra_cmdline='vmcat.ga_block=guest-get-osinfo,guest-network-get-interfaces')),
     ]
@@ -111,14 +92,5 @@ def down(uri, prefix):
         remove_prefixed(conn, prefix, libvirt.VIR_DOMAIN_UNDEFINE_NVRAM, networks=True)
 
 
-def main(argv):
-    if argv[1:2] == ['up'] and len(argv) == 6:
-        up(*argv[2:])
-    elif argv[1:2] == ['down'] and len(argv) == 4:
-        down(*argv[2:])
-    else:
-        raise SystemExit(__doc__)
-
-
 if __name__ == '__main__':
-    main(sys.argv)
+    run_command(sys.argv, {'up': (up, 4), 'down': (down, 2)}, __doc__)

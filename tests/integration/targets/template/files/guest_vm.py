@@ -22,44 +22,32 @@ import json
 import sys
 
 from harness import fixture_vm
-from harness.fixture_vm import boot, connect, domain_xml
-from harness.smoke_guest import guest_exec, wait_for_agent
+from harness.fixture_vm import boot, decoded, domain_xml, guest_exec, run_on_vm, say_changed, wait_agent
 
 
-def define(conn, name, disk, guest, serial_log):
+def define(conn, name, disk, guest_json, serial_log):
+    guest = json.loads(guest_json)
     dom, changed = fixture_vm.define(
         conn, name, lambda: domain_xml(name, guest, disk=disk, kernel_boot=False, serial_log=serial_log))
-    if changed:
-        print('changed')
+    say_changed(changed)
     return dom
 
 
-def start(conn, name, disk, guest, serial_log):
-    dom = define(conn, name, disk, guest, serial_log)
+def start(conn, name, disk, guest_json, serial_log):
+    dom = define(conn, name, disk, guest_json, serial_log)
     boot(dom)
     try:
-        waited = wait_for_agent(dom, timeout=180)
-        result = guest_exec(dom, '/bin/sh', ['-c', 'echo vmcat-template-boot-ok'])
+        waited = wait_agent(dom, 180)
+        result = guest_exec(dom, '/bin/sh', ['-c', 'echo vmcat-template-boot-ok'], check=False)
     except Exception:
         sys.stderr.write(fixture_vm.serial_tail(serial_log))
         raise
-    print(json.dumps({'agent_seconds': round(waited, 1), 'stdout': result['stdout'], 'exitcode': result['exitcode']}))
+    print(json.dumps({'agent_seconds': round(waited, 1), 'stdout': decoded(result), 'exitcode': result.get('exitcode')}))
 
 
 def remove(conn, name):
-    if fixture_vm.remove(conn, name):
-        print('changed')
-
-
-def main(argv):
-    uri, action, name = argv[1:4]
-    with connect(uri) as conn:
-        if action == 'remove':
-            remove(conn, name)
-        else:
-            disk, guest, serial_log = argv[4], json.loads(argv[5]), argv[6]
-            (define if action == 'define' else start)(conn, name, disk, guest, serial_log)
+    say_changed(fixture_vm.remove(conn, name))
 
 
 if __name__ == '__main__':
-    main(sys.argv)
+    run_on_vm(sys.argv, {'define': define, 'start': start, 'remove': remove})

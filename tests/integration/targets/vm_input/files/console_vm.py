@@ -30,79 +30,62 @@ import time
 from lxml import etree
 
 from harness import fixture_vm
-from harness.fixture_vm import boot, connect, domain_xml
+from harness.fixture_vm import boot, decoded, domain_xml, guest_exec, run_on_vm, say_changed, wait_agent
 from harness.guest import CONSOLE_INPUT_FILE
-from harness.smoke_guest import guest_exec, wait_for_agent
 
 
-def define(conn, name, guest, workdir, tablet):
+def serial_log(workdir, name):
+    return os.path.join(workdir, '%s-serial.log' % name)
+
+
+def define(conn, name, guest_json, workdir, *flags):
+    guest = json.loads(guest_json)
+
     def make_xml():
-        text = domain_xml(name, guest, extra_cmdline='vmcat.console_reader=1',
-                          serial_log=os.path.join(workdir, '%s-serial.log' % name))
+        text = domain_xml(name, guest, extra_cmdline='vmcat.console_reader=1', serial_log=serial_log(workdir, name))
         root = etree.fromstring(text.encode())
-        if tablet:
+        if '--tablet' in flags:
             etree.SubElement(root.find('devices'), 'input', type='tablet', bus='usb')
         return etree.tostring(root, encoding='unicode')
 
     dom, changed = fixture_vm.define(conn, name, make_xml)
-    if changed:
-        print('changed')
+    say_changed(changed)
     return dom
 
 
-def start(conn, name, guest, workdir, tablet, agent):
-    dom = define(conn, name, guest, workdir, tablet)
-    if boot(dom):
-        print('changed')
-    if agent:
-        try:
-            waited = wait_for_agent(dom, timeout=180)
-        except Exception:
-            sys.stderr.write(fixture_vm.serial_tail(os.path.join(workdir, '%s-serial.log' % name)))
-            raise
+def start(conn, name, guest_json, workdir, *flags):
+    dom = define(conn, name, guest_json, workdir, *flags)
+    say_changed(boot(dom))
+    if '--no-agent' not in flags:
+        waited = wait_agent(dom, 180, serial_log=serial_log(workdir, name))
         print(json.dumps({'agent_seconds': round(waited, 1)}))
 
 
-def read(conn, name, expected, timeout):
+def read(conn, name, expected=None, timeout='30'):
     dom = conn.lookupByName(name)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + float(timeout)
     while True:
-        result = guest_exec(dom, '/bin/sh', ['-c', 'cat %s 2>/dev/null; true' % CONSOLE_INPUT_FILE])
-        text = result['stdout']
+        text = decoded(guest_exec(dom, '/bin/sh', ['-c', 'cat %s 2>/dev/null; true' % CONSOLE_INPUT_FILE], check=False))
         if expected is None or expected in text or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     print(json.dumps({'text': text}))
 
 
+def pause(conn, name):
+    conn.lookupByName(name).suspend()
+    say_changed(True)
+
+
+def resume(conn, name):
+    conn.lookupByName(name).resume()
+    say_changed(True)
+
+
 def remove(conn, name):
-    if fixture_vm.remove(conn, name):
-        print('changed')
-
-
-def main(argv):
-    uri, action, name = argv[1:4]
-    with connect(uri) as conn:
-        if action in ('define', 'start'):
-            guest, workdir = json.loads(argv[4]), argv[5]
-            tablet = '--tablet' in argv[6:]
-            if action == 'define':
-                define(conn, name, guest, workdir, tablet)
-            else:
-                start(conn, name, guest, workdir, tablet, agent='--no-agent' not in argv[6:])
-        elif action == 'read':
-            read(conn, name, argv[4] if len(argv) > 4 else None, float(argv[5]) if len(argv) > 5 else 30.0)
-        elif action == 'pause':
-            conn.lookupByName(name).suspend()
-            print('changed')
-        elif action == 'resume':
-            conn.lookupByName(name).resume()
-            print('changed')
-        elif action == 'remove':
-            remove(conn, name)
-        else:
-            sys.exit('unknown action %s' % action)
+    say_changed(fixture_vm.remove(conn, name))
 
 
 if __name__ == '__main__':
-    main(sys.argv)
+    run_on_vm(sys.argv, {'define': define, 'start': start, 'read': read, 'pause': pause, 'resume': resume,
+                         'remove': remove})

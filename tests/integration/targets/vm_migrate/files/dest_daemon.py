@@ -97,24 +97,14 @@ def _clean(uri):
         return []
     removed = []
     try:
-        for dom in conn.listAllDomains(0):
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
-            removed.append('domain %s' % dom.name())
-        for pool in conn.listAllStoragePools(0):
-            if pool.isActive():
-                pool.destroy()
-            if pool.isPersistent():
-                pool.undefine()
-            removed.append('pool %s' % pool.name())
-        for net in conn.listAllNetworks(0):
-            if net.isActive():
-                net.destroy()
-            if net.isPersistent():
-                net.undefine()
-            removed.append('network %s' % net.name())
+        for kind, list_all in (('domain', conn.listAllDomains), ('pool', conn.listAllStoragePools),
+                               ('network', conn.listAllNetworks)):
+            for thing in list_all(0):
+                if thing.isActive():
+                    thing.destroy()
+                if thing.isPersistent():
+                    thing.undefine()
+                removed.append('%s %s' % (kind, thing.name()))
     finally:
         conn.close()
     return removed
