@@ -18,7 +18,6 @@ import time
 
 import libvirt
 import pytest
-from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
@@ -102,10 +101,10 @@ class Opener:
         return made
 
 
-def scrape(registry):
-    """{metric name: [(labels, value)]} of one scrape, through the text format Prometheus reads."""
+def scrape(scraper):
+    """{metric name: [(labels, value)]} of one scrape, read back by prometheus_client's parser of the text format."""
     found = {}
-    for family in text_string_to_metric_families(generate_latest(registry).decode('utf-8')):
+    for family in text_string_to_metric_families(scraper.page().decode('utf-8')):
         for sample in family.samples:
             found.setdefault(sample.name, []).append((sample.labels, sample.value))
     return found
@@ -240,8 +239,7 @@ def test_a_silent_agent_never_delays_a_scrape(exporter):
     slow = SlowAgents()
     node = exporter.Node('test:///fake', Opener(virt))
     poller = exporter.AgentPoller(exporter.Node('test:///fake', Opener(agents_virt)), 60, 0.2, 2, ask=slow)
-    registry = exporter.CollectorRegistry(auto_describe=False)
-    registry.register(exporter.LibvirtCollector(node, poller))
+    registry = exporter.Scraper(node, poller)
     try:
         poller.poll()
         deadline = time.monotonic() + 5
