@@ -21,6 +21,8 @@ TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0'  # the test driver's own 
 CHANGES = (True, True, False, False)  # what a converging module reports: check, apply, check again, apply again
 DIFF_FIRST_TWO = (True, True, False, False)  # diff asked in the first check and the first apply only
 DIFF_ALWAYS = (True, True, True, True)
+DIFF_FIRST = (True, False, False, False)  # diff asked in the first check only
+DIFF_NEVER = (False, False, False, False)
 
 
 class ModuleExit(Exception):

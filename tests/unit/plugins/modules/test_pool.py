@@ -10,24 +10,18 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import Refused, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import STATE_NS
 from ansible_collections.vmcat.libvirt.plugins.modules import pool, pool_info
-from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail, add_node_vm, edit_node, file_disk
+from ansible_collections.vmcat.libvirt.tests.unit.helpers import (
+    DIFF_FIRST, DIFF_NEVER, ModuleFail, add_node_vm, edit_node, file_disk, four_ways)
 
 
 def test_create_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, name='images', target=dict(path='/srv/images', mode='0711'))
-    first = run_module(pool, args, check_mode=True, diff=True)
-    assert first['changed'] is True
+    first, applied = four_ways(run_module, pool, args, same='pool', diff=DIFF_FIRST)[:2]
     assert first['diff']['before'] == {}
     assert first['pool']['target']['path'] == '/srv/images'
     assert first['actions'] == ['define', 'start', 'autostart']
-    applied = run_module(pool, args)
-    assert applied['changed'] is True
     assert applied['pool']['active'] is True and applied['pool']['autostart'] is True
     assert applied['pool']['target']['mode'] == '0711'
-    assert run_module(pool, args, check_mode=True)['changed'] is False
-    again = run_module(pool, args)
-    assert again['changed'] is False
-    assert again['pool'] == applied['pool']
 
 
 def test_relative_path_is_refused_before_change(run_module, node_uri):
@@ -46,12 +40,8 @@ def test_unset_options_leave_the_pool_alone(run_module, node_uri):
 
 def test_stop_and_autostart_four_ways(run_module, node_uri):
     args = dict(uri=node_uri, name='p1', active=False, autostart=True)
-    assert run_module(pool, args, check_mode=True)['changed'] is True
-    applied = run_module(pool, args)
-    assert applied['changed'] is True
+    applied = four_ways(run_module, pool, args, diff=DIFF_NEVER)[1]
     assert applied['pool']['active'] is False and applied['pool']['autostart'] is True
-    assert run_module(pool, args, check_mode=True)['changed'] is False
-    assert run_module(pool, args)['changed'] is False
 
 
 def test_changed_definition_of_a_stopped_pool_applies_at_once(run_module, node_uri):
@@ -59,16 +49,12 @@ def test_changed_definition_of_a_stopped_pool_applies_at_once(run_module, node_u
     # running case (restart_required, restart: true) is in the integration tests.
     run_module(pool, dict(uri=node_uri, name='p1', active=False))
     args = dict(uri=node_uri, name='p1', target=dict(path='/pool1-moved'))
-    checked = run_module(pool, args, check_mode=True, diff=True)
-    assert checked['changed'] is True
+    checked, applied = four_ways(run_module, pool, args, diff=DIFF_FIRST)[:2]
     assert checked['diff']['before']['target']['path'] == '/pool1'
     assert checked['diff']['after']['target']['path'] == '/pool1-moved'
-    applied = run_module(pool, args)
-    assert applied['changed'] is True and applied['restart_required'] is False
+    assert applied['restart_required'] is False
     assert applied['pool']['target']['path'] == '/pool1-moved'
     assert applied['actions'] == ['define']
-    assert run_module(pool, args, check_mode=True)['changed'] is False
-    assert run_module(pool, args)['changed'] is False
 
 
 def test_type_cannot_change(run_module, node_uri):
@@ -148,12 +134,9 @@ def make_inactive(node_uri, name='p1'):
 ])
 def test_mode_strings_are_octal_and_ints_are_modes(run_module, node_uri, mode, expected):
     args = dict(uri=node_uri, name='new', target=dict(path='/srv/new', mode=mode))
-    checked = run_module(pool, args, check_mode=True, diff=True)
+    checked, applied = four_ways(run_module, pool, args, diff=DIFF_FIRST)[:2]
     assert checked['diff']['after']['target']['mode'] == expected
-    applied = run_module(pool, args)
-    assert applied['changed'] is True and applied['pool']['target']['mode'] == expected
-    assert run_module(pool, args, check_mode=True)['changed'] is False
-    assert run_module(pool, args)['changed'] is False
+    assert applied['pool']['target']['mode'] == expected
 
 
 def test_int_mode_of_an_existing_pool_is_compared_as_a_mode(run_module, node_uri):
