@@ -3,8 +3,11 @@
 
 Stages: unit (pytest), demo (the collection tarball builds, installs and every
 plugin's docs render; playbooks/demo.yml twice on a test-driver node, the second
-run changing nothing), sanity (ansible-test sanity in a proper
-ansible_collections/vmcat/libvirt tree), lint (ansible-lint, production
+run changing nothing), packaging (ansible-builder create for AWX and requirements.txt
+in a clean venv, tests/stage_packaging.py), docs (the docs site with warnings as
+errors and CHANGELOG.md, tests/stage_docs.py), sanity (ansible-test sanity in a
+proper ansible_collections/vmcat/libvirt tree; sanity-2.16 the same with the oldest
+supported ansible-core), lint (ansible-lint, production
 profile), smoke (boot the guest fixture and reach its agent) and integration
 (tests/integration/run.py against qemu:///system).  Integration never skips
 silently: when it cannot run (not root, no libvirtd) the stage fails and says why.
@@ -23,11 +26,15 @@ import sys
 import tempfile
 import time
 
+from stage_docs import stage_docs  # tests/stage_docs.py: the docs site and CHANGELOG.md
+from stage_packaging import stage_packaging  # tests/stage_packaging.py: AWX execution environment, clean venv
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 BUILD = os.path.join(ROOT, 'build')
 DEV = os.path.join(BUILD, 'collections')
 SANITY_TREE = os.path.join(BUILD, 'sanity', 'ansible_collections', 'vmcat', 'libvirt')
+OLDEST_CORE = '2.16.19'  # the oldest ansible-core the collection supports (meta/runtime.yml requires_ansible)
 PY = '%d.%d' % sys.version_info[:2]
 
 
@@ -61,7 +68,7 @@ def stage_unit():
 REQUIREMENTS_HEADER = '>>> Requirements Commands\n'
 
 
-def _bootstrap_pip_versions(ansible_test, env):
+def _bootstrap_pip_versions(ansible_test, env, tree):
     """The pip versions ansible-test bootstraps into new sanity venvs, as its own CLI plans them.
 
     `ansible-test sanity --explain -vvv` prints the pip commands it would run for each venv it would create,
@@ -72,7 +79,7 @@ def _bootstrap_pip_versions(ansible_test, env):
     try:
         cmd = [ansible_test, 'sanity', '--local', '--requirements', '--python', PY, '--test', 'pep8',
                '--explain', '-vvv', '--color', 'no']
-        proc = subprocess.run(cmd, cwd=SANITY_TREE, env=dict(os.environ, HOME=home, **env), stdout=subprocess.PIPE,
+        proc = subprocess.run(cmd, cwd=tree, env=dict(os.environ, HOME=home, **env), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -88,7 +95,7 @@ def _bootstrap_pip_versions(ansible_test, env):
     return sorted(versions)
 
 
-def _install_pip_bootstrap(ansible_test, env):
+def _install_pip_bootstrap(ansible_test, env, tree):
     """Put tests/sanity/pip_bootstrap.py where ansible-test looks for its cached get-pip script.
 
     That place (~/.ansible/test/cache/get_pip_<version>.py) is the one ansible-test names when it cannot
@@ -96,38 +103,51 @@ def _install_pip_bootstrap(ansible_test, env):
     """
     cache = os.path.expanduser('~/.ansible/test/cache')
     os.makedirs(cache, exist_ok=True)
-    for version in _bootstrap_pip_versions(ansible_test, env):
+    for version in _bootstrap_pip_versions(ansible_test, env, tree):
         dest = os.path.join(cache, 'get_pip_%s.py' % version.replace('.', '_'))
         print('+ pip %s bootstrap for ansible-test: %s' % (version, dest), flush=True)
         shutil.copy(os.path.join(ROOT, 'tests', 'sanity', 'pip_bootstrap.py'), dest)
 
 
-def stage_sanity():
-    """ansible-test wants the collection at .../ansible_collections/vmcat/libvirt and a git checkout."""
-    if os.path.exists(SANITY_TREE):
-        shutil.rmtree(SANITY_TREE)
+def _sanity(core, venv, tree):
+    """ansible-test sanity of ansible-core `core` (installed into `venv`) on a copy of the checkout in `tree`.
+
+    ansible-test wants the collection at .../ansible_collections/vmcat/libvirt and a git checkout.
+    """
+    if os.path.exists(tree):
+        shutil.rmtree(tree)
     for rel in tracked_files():
-        dest = os.path.join(SANITY_TREE, rel)
+        dest = os.path.join(tree, rel)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copy2(os.path.join(ROOT, rel), dest)
     git = ['git', '-c', 'user.name=sanity', '-c', 'user.email=sanity@localhost']
-    subprocess.check_call(git + ['init', '-q'], cwd=SANITY_TREE)
-    subprocess.check_call(git + ['add', '-A'], cwd=SANITY_TREE)
-    subprocess.check_call(git + ['commit', '-q', '-m', 'sanity'], cwd=SANITY_TREE)
+    subprocess.check_call(git + ['init', '-q'], cwd=tree)
+    subprocess.check_call(git + ['add', '-A'], cwd=tree)
+    subprocess.check_call(git + ['commit', '-q', '-m', 'sanity'], cwd=tree)
     # ansible-test's --venv mode downloads a pip bootstrap from a host this network cannot reach, so the
     # sanity requirements go into a venv of their own (kept apart from ansible-lint's) with --local.
-    venv = os.path.join(BUILD, 'sanity-venv')
     python = os.path.join(venv, 'bin', 'python')
     if not os.path.exists(python):
         subprocess.check_call([sys.executable, '-m', 'venv', venv])
-    core = subprocess.check_output([sys.executable, '-c', 'import ansible; print(ansible.__version__)']).decode().strip()
     subprocess.check_call([python, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'ansible-core==%s' % core])
     env = {'PATH': os.path.join(venv, 'bin') + os.pathsep + os.environ.get('PATH', '')}
     ansible_test = os.path.join(venv, 'bin', 'ansible-test')
-    _install_pip_bootstrap(ansible_test, env)
+    _install_pip_bootstrap(ansible_test, env, tree)
     code, dummy = sh([ansible_test, 'sanity', '--local', '--requirements', '--python', PY, '--color', 'no'],
-                     cwd=SANITY_TREE, env=env)
+                     cwd=tree, env=env)
     return code == 0, 'ansible-test sanity --local --python %s (ansible-core %s)' % (PY, core)
+
+
+def stage_sanity():
+    """ansible-test sanity of the ansible-core that .venv runs (the newest the Makefile installs)."""
+    core = subprocess.check_output([sys.executable, '-c', 'import ansible; print(ansible.__version__)']).decode().strip()
+    return _sanity(core, os.path.join(BUILD, 'sanity-venv'), SANITY_TREE)
+
+
+def stage_sanity_oldest():
+    """ansible-test sanity of the oldest supported ansible-core, in a venv and a tree of its own."""
+    return _sanity(OLDEST_CORE, os.path.join(BUILD, 'sanity-venv-%s' % OLDEST_CORE),
+                   os.path.join(BUILD, 'sanity-%s' % OLDEST_CORE, 'ansible_collections', 'vmcat', 'libvirt'))
 
 
 def stage_lint():
@@ -221,7 +241,10 @@ def stage_integration():
 STAGES = [
     ('unit', stage_unit),
     ('demo', stage_demo),
+    ('packaging', stage_packaging),
+    ('docs', stage_docs),
     ('sanity', stage_sanity),
+    ('sanity-2.16', stage_sanity_oldest),
     ('lint', stage_lint),
     ('smoke', stage_smoke),
     ('integration', stage_integration),
