@@ -9,7 +9,7 @@ COLLECTIONS := build/installed
 DEMO_NODE := .demo/node.xml
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: help demo demo-reset test unit sanity lint integration smoke collection dev-tree deps-build deps-test venv bench bench-venv clean
+.PHONY: help demo demo-reset test unit sanity lint integration smoke collection dev-tree deps-build deps-test venv bench bench-venv clean docs changelog
 
 help:
 	@echo "make demo        run playbooks/demo.yml on libvirt's embedded test driver (no daemon, no root)"
@@ -17,6 +17,8 @@ help:
 	@echo "make test        unit tests, ansible-test sanity, ansible-lint, integration tests on qemu:///system"
 	@echo "make unit | sanity | lint | integration | smoke   one stage of make test"
 	@echo "make collection  build the collection tarball into build/"
+	@echo "make docs        build the docs site into build/docs-site (antsibull-docs, Sphinx; make test's docs stage)"
+	@echo "make changelog   fold new changelogs/fragments into the release galaxy.yml names and regenerate CHANGELOG.md"
 	@echo "make bench       run the benchmarks in bench/ (not part of make test)"
 
 deps-build:
@@ -68,6 +70,13 @@ sanity: deps-build $(BIN)/.test
 
 lint: deps-build $(BIN)/.test
 	$(BIN)/python tests/run_all.py lint
+
+docs: deps-build $(BIN)/.test dev-tree
+	$(BIN)/python tests/stage_docs.py
+
+# A new version in galaxy.yml makes a new release; the same version again adds the fragments written since.
+changelog: $(BIN)/.test
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-changelog release --reload-plugins
 
 integration: deps-test deps-build $(BIN)/.test dev-tree
 	$(BIN)/python tests/run_all.py integration
