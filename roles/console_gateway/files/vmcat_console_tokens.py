@@ -17,7 +17,7 @@ The store (docs/console.md of the collection has the full contract):
   connections racing for one token exactly one wins); the ``.used`` file's mtime is the time of first use;
 - a used token admits further connections only while ``now - used_at <= grace`` (SPICE opens four
   WebSockets with one URL); grace 0 means strictly once;
-- expired and used files are removed lazily, by later look-ups.
+- expired and used files are removed lazily: by their own look-up, or by any look-up a minute later.
 
 A target on a remote node is reached through that node's SSH tunnel: a ControlMaster ``ssh -N`` kept
 running by the role's supervisor, whose control socket is ``$VMCAT_CONSOLE_TUNNEL_DIR/<node>.ctl``. The
@@ -46,8 +46,9 @@ TOKEN_SUFFIX = '.json'
 USED_SUFFIX = '.used'
 # A writer's temporary file starts with "."; one older than this was left by a writer that died.
 STALE_TEMP_AGE = 300
-# A used token's file stays this long after its grace, so a second use is logged as "already used".
-USED_RETENTION = 60
+# Used and expired tokens' files stay this long (after the grace, after the expiry), so that a late use is
+# logged as "already used" or "expired" rather than "unknown".
+RETENTION = 60
 FORWARD_TIMEOUT = 15
 # Tokens are secrets.token_urlsafe(32) or longer; anything else is refused before the store is read.
 TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]{32,512}$')
@@ -128,6 +129,8 @@ class OneTimeTokens(object):
             LOG.info('console token %s refused: %s', short, exc)
         except Exception as exc:  # pylint: disable=broad-except  # a look-up that fails for any reason refuses
             LOG.warning('console token %s refused: look-up failed: %s', short, exc)
+        finally:
+            self._sweep_quietly()
         return None
 
     # -- the store ---------------------------------------------------------------------------------
@@ -135,11 +138,13 @@ class OneTimeTokens(object):
         if not isinstance(token, str) or not TOKEN_RE.match(token):
             raise Refused('not a console token')
         now = self.clock()
-        self.sweep(now)
         base = os.path.join(self.token_dir, token_id(token))
         fresh, used = base + TOKEN_SUFFIX, base + USED_SUFFIX
 
-        record, dummy = _read(fresh)
+        try:
+            record, dummy = _read(fresh)
+        except PermissionError as exc:
+            raise Refused('the token store is not readable by this user: %s' % exc)
         if record is not None:
             if now > record['expires_at']:
                 _remove(fresh)
@@ -163,20 +168,23 @@ class OneTimeTokens(object):
             return self._target(record)
         raise Refused('already used')
 
+    def _sweep_quietly(self):
+        try:
+            self.sweep(self.clock())
+        except OSError as exc:
+            LOG.warning('console tokens: cannot clean up %s: %s', self.token_dir, exc)
+
     def sweep(self, now):
         """Remove expired tokens, used tokens past their grace (and retention) and stale temporary files."""
-        try:
-            names = os.listdir(self.token_dir)
-        except OSError as exc:
-            raise Refused('token directory %s unreadable: %s' % (self.token_dir, exc))
+        names = os.listdir(self.token_dir)
         for name in names:
             path = os.path.join(self.token_dir, name)
             if name.startswith('.'):
                 _remove_if(path, lambda record, mtime: now - mtime > STALE_TEMP_AGE, parse=False)
             elif name.endswith(TOKEN_SUFFIX):
-                _remove_if(path, lambda record, mtime: now > record['expires_at'])
+                _remove_if(path, lambda record, mtime: now > record['expires_at'] + RETENTION)
             elif name.endswith(USED_SUFFIX):
-                _remove_if(path, lambda record, mtime: now - mtime > (record.get('grace') or 0) + USED_RETENTION)
+                _remove_if(path, lambda record, mtime: now - mtime > (record.get('grace') or 0) + RETENTION)
 
     # -- targets -----------------------------------------------------------------------------------
     def _target(self, record):

@@ -74,6 +74,19 @@ def _read_frame(sock):
     return opcode, payload
 
 
+def _close(sock):
+    """Close the WebSocket (a masked close frame, code 1000) and TLS properly, so the gateway logs no error."""
+    mask = os.urandom(4)
+    payload = struct.pack('!H', 1000)
+    sock.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    try:
+        _read_frame(sock)  # the gateway's close frame
+        if isinstance(sock, ssl.SSLSocket):
+            sock.unwrap()
+    except (Refused, OSError, ValueError):
+        pass
+
+
 def probe(url, token, cafile=None, timeout=10.0):
     """Open url?token=token; the probe's result as a dict (see the module docstring)."""
     parts = urlsplit(url)
@@ -99,6 +112,7 @@ def probe(url, token, cafile=None, timeout=10.0):
         opcode, payload = _read_frame(sock)
         if opcode == 8:
             raise Refused('the gateway closed the WebSocket: %s' % payload[2:].decode('utf-8', 'replace'))
+        _close(sock)
         return {'admitted': True, 'banner': payload.decode('latin-1')}
     except (Refused, OSError) as exc:
         return {'admitted': False, 'reason': str(exc)}

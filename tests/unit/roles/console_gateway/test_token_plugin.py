@@ -37,12 +37,14 @@ def test_malformed_token_is_refused_before_the_store_is_read(tokens_module, tmp_
     assert plugin.lookup(token) is None
 
 
-def test_expired_token_is_refused_and_removed(plugin, store, clock):
+def test_expired_token_is_refused_and_removed(plugin, store, clock, caplog):
     token = new_token()
     name = store.write(token, ttl=120)
     clock.now += 121
-    assert plugin.lookup(token) is None
+    with caplog.at_level(logging.INFO, logger='websocket'):
+        assert plugin.lookup(token) is None
     assert name + '.json' not in store.files()
+    assert 'refused: expired' in caplog.text
 
 
 def test_token_is_admitted_until_it_expires(plugin, store, clock):
@@ -116,7 +118,8 @@ def test_spice_grace_admits_its_channels_within_the_window(plugin, store, clock)
 # -- lazy clean-up -------------------------------------------------------------------------------------
 
 def test_sweep_removes_what_can_no_longer_admit(plugin, tokens_module, store, clock):
-    expired = store.write(new_token(), ttl=10, created=clock.now - 60)
+    expired = store.write(new_token(), ttl=10, created=clock.now - 10 - tokens_module.RETENTION - 1)
+    recently_expired = store.write(new_token(), ttl=10, created=clock.now - 20)
     alive = store.write(new_token(), ttl=120)
     used_token = new_token()
     used = store.write(used_token)
@@ -128,7 +131,8 @@ def test_sweep_removes_what_can_no_longer_admit(plugin, tokens_module, store, cl
             handle.write('{')
         os.utime(path, (clock.now - age, clock.now - age))
     assert expired + '.json' not in store.files()  # the look-up swept it
-    clock.now += tokens_module.USED_RETENTION + 1
+    assert recently_expired + '.json' in store.files()  # kept a while: its late use is logged as expired
+    clock.now += tokens_module.RETENTION + 1
     plugin.sweep(clock.now)
     assert store.files() == ['.fresh.tmp', alive + '.json']
     assert used + '.used' not in store.files()
