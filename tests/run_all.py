@@ -8,8 +8,10 @@ in a clean venv, tests/stage_packaging.py), docs (the docs site with warnings as
 errors and CHANGELOG.md, tests/stage_docs.py), sanity (ansible-test sanity in a
 proper ansible_collections/vmcat/libvirt tree; sanity-2.16 the same with the oldest
 supported ansible-core), lint (ansible-lint, production
-profile), smoke (boot the guest fixture and reach its agent) and integration
-(tests/integration/run.py against qemu:///system).  Integration never skips
+profile), smoke (boot the guest fixture and reach its agent), molecule (each
+role's molecule/default scenario on TCG guests reached through the qga
+connection, tests/molecule/) and integration (tests/integration/run.py against
+qemu:///system).  Integration never skips
 silently: when it cannot run (not root, no libvirtd) the stage fails and says why.
 
 Usage: run_all.py [STAGE ...]   (default: all stages)
@@ -227,6 +229,53 @@ def stage_smoke():
     return code == 0, 'guest fixture boots under TCG and its agent answers'
 
 
+MOLECULE_IMAGES = '/var/lib/libvirt/images/vmcat-molecule'  # QEMU's user must read the guest image: not under /root
+
+
+def _molecule_guest():
+    """The guest fixture's Python variant, its kernel and initrd copied where QEMU can read them."""
+    out = subprocess.check_output([sys.executable, 'tests/integration/harness/guest.py', '--python'], cwd=ROOT)
+    guest = json.loads(out)
+    folder = os.path.join(MOLECULE_IMAGES, guest['key'])
+    os.makedirs(folder, mode=0o755, exist_ok=True)
+    paths = {}
+    for name in ('kernel', 'initrd'):
+        dest = os.path.join(folder, os.path.basename(guest[name]))
+        if not os.path.exists(dest) or os.path.getsize(dest) != os.path.getsize(guest[name]):
+            shutil.copyfile(guest[name], dest + '.tmp')
+            os.chmod(dest + '.tmp', 0o644)
+            os.rename(dest + '.tmp', dest)
+        paths[name] = dest
+    return paths, guest['kernel_cmdline']
+
+
+def stage_molecule():
+    """molecule test in every role that has a molecule/default scenario, on the shared base (tests/molecule/)."""
+    problem = _integration_preflight()
+    if problem:
+        return False, problem
+    code, dummy = sh([sys.executable, 'tests/integration/harness/daemons.py'])
+    if code:
+        return False, 'libvirtd does not answer'
+    paths, cmdline = _molecule_guest()
+    roles = sorted(r for r in os.listdir(os.path.join(ROOT, 'roles'))
+                   if os.path.isfile(os.path.join(ROOT, 'roles', r, 'molecule', 'default', 'molecule.yml')))
+    results = []
+    for role in roles:
+        env = {'ANSIBLE_COLLECTIONS_PATH': DEV, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0',
+               'VMCAT_MOLECULE_URI': 'qemu:///system',
+               'VMCAT_MOLECULE_PREFIX': 'vmcat-mol-%s-' % os.urandom(3).hex(),
+               'VMCAT_MOLECULE_KERNEL': paths['kernel'], 'VMCAT_MOLECULE_INITRD': paths['initrd'],
+               'VMCAT_MOLECULE_CMDLINE': cmdline}
+        start = time.monotonic()
+        code, dummy = sh([os.path.join(BIN, 'molecule'), '-c', '../../tests/molecule/config.yml', 'test'],
+                         cwd=os.path.join(ROOT, 'roles', role), env=env)
+        results.append((role, code == 0, time.monotonic() - start))
+    failed = [r for r, ok, dummy in results if not ok]
+    detail = ', '.join('%s %s in %.0fs' % (r, 'passed' if ok else 'FAILED', t) for r, ok, t in results)
+    return bool(roles) and not failed, detail or 'no role has a molecule/default scenario'
+
+
 def stage_integration():
     problem = _integration_preflight()
     if problem:
@@ -247,6 +296,7 @@ STAGES = [
     ('sanity-2.16', stage_sanity_oldest),
     ('lint', stage_lint),
     ('smoke', stage_smoke),
+    ('molecule', stage_molecule),
     ('integration', stage_integration),
 ]
 
