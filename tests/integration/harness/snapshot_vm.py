@@ -34,8 +34,7 @@ import sys
 import libvirt
 from lxml import etree
 
-from harness.fixture_vm import connect, domain_xml, lookup, remove
-from harness.smoke_guest import guest_exec, wait_for_agent
+from harness.fixture_vm import connect, decoded, domain_xml, guest_exec, lookup, remove, wait_agent
 
 MARK_SECTOR = 40960  # 20 MiB into the 22 MiB fixture disk
 UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
@@ -61,10 +60,10 @@ def define(conn, name, disk_dir, guest_json, no_agent=False):
 
 
 def shell(dom, command):
-    result = guest_exec(dom, '/bin/sh', ['-c', command])
-    sys.stdout.write(result['stdout'])
-    sys.stderr.write(result['stderr'])
-    return result['exitcode']
+    status = guest_exec(dom, '/bin/sh', ['-c', command], check=False)
+    sys.stdout.write(decoded(status, 'out-data'))
+    sys.stderr.write(decoded(status, 'err-data'))
+    return status.get('exitcode')
 
 
 def disk_source(dom):
@@ -105,9 +104,9 @@ def main(argv):
                 dom.create()
                 print('started %s' % name)
             if 'no-wait' not in rest:
-                wait_for_agent(dom, 120)
+                wait_agent(dom, 120)
         elif action == 'wait':
-            wait_for_agent(dom, 120)
+            wait_agent(dom, 120)
         elif action == 'stop':
             if dom.isActive():
                 dom.destroy()
