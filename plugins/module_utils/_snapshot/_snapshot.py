@@ -274,8 +274,10 @@ def _update(ctx, tree):
         fresh = Tree(ctx.conn, tree.dom)
         return fresh, fresh.info[name], before, describe(fresh, name)
 
-    return ctx.after(True, read_back, lambda: (tree, dict(info, description=wanted or None), before,
-                                                dict(before, description=wanted or None)))
+    def predict():
+        return tree, dict(info, description=wanted or None), before, dict(before, description=wanted or None)
+
+    return ctx.after(True, read_back, predict)
 
 
 def _present(ctx, tree):
