@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    VmcatError, WaitTimeout, is_flag_refused)
+    LibvirtError, VmcatError, WaitTimeout, is_flag_refused)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_shutdown
@@ -68,7 +68,7 @@ def _with_flags(conn, what, verb, flagged, fallback, flags):
     with conn.translated(verb, what):
         try:
             return flagged(flags)
-        except Exception as exc:  # only a refused flag, told by its libvirt code (the tests' fakes have one too)
+        except LibvirtError as exc:
             if not is_flag_refused(exc):
                 raise
         return fallback()
@@ -107,7 +107,7 @@ class StateMachine:
         with self.ctx.conn.translated('start', self.what, hint):
             try:
                 return self.dom.createWithFlags(_START_PAUSED)
-            except Exception as exc:  # only a refused flag, told by its libvirt code (the tests' fakes have one too)
+            except LibvirtError as exc:
                 if not is_flag_refused(exc):
                     raise
             return started_then_paused()  # drivers without START_PAUSED (the test driver)

@@ -24,7 +24,7 @@ import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    is_libvirt_error, is_unimplemented, is_unsupported, libvirt_message)
+    LibvirtError, is_unimplemented, is_unsupported, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import (
     KIB,
     MIB,
@@ -118,9 +118,7 @@ class Probe:
         """``fn(*args)``, or None (noted under ``key``) when libvirt cannot answer it."""
         try:
             return fn(*args)
-        except Exception as exc:  # a libvirt error, or the fakes of the unit tests; anything else is re-raised
-            if not is_libvirt_error(exc):
-                raise
+        except LibvirtError as exc:
             self.gap(key, libvirt_message(exc))
             if not is_unsupported(exc):  # "this driver (or host) cannot tell": no warning for those
                 self.warn('%s on %s: %s' % (key, self.uri, libvirt_message(exc)))
@@ -170,9 +168,7 @@ class Probe:
             try:
                 text = self.virt.getDomainCapabilities(None, arch, None, virttype, 0)
                 return virttype, _xml.parse(text, 'domain capabilities'), kvm_error
-            except Exception as exc:  # a libvirt error, or the fakes of the unit tests; anything else is re-raised
-                if not is_libvirt_error(exc):
-                    raise
+            except LibvirtError as exc:
                 if is_unimplemented(exc):  # not is_unsupported: refusing kvm (CONFIG_UNSUPPORTED) falls back to qemu
                     self.gap('domain_capabilities', libvirt_message(exc))
                     return virttype, None, None

@@ -22,7 +22,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _devi
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _nics as nics
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, LibvirtError, is_libvirt_error, is_not_found)
+    InvalidInput, LibvirtError, is_not_found)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size
 
@@ -130,10 +130,8 @@ def machine_vcpu_limit(conn, root):
     try:
         text = conn.virt.getDomainCapabilities(None, options.read_arch(root), options.read_machine(root),
                                                options.read_virt_type(root), 0)
-    except Exception as exc:  # libvirt's refusals only (is_libvirt_error knows the unit tests' fakes too)
-        if not is_libvirt_error(exc):
-            raise
-        return None, None  # not supported, or no such machine or virt type here
+    except LibvirtError:  # not supported, or no such machine or virt type here
+        return None, None
     caps = _xml.parse(text, 'domain capabilities')
     limit = caps.find('vcpu')
     if limit is None or not (limit.get('max') or '').isdigit():
