@@ -39,22 +39,25 @@ import urllib.request
 
 import websocket
 
-__all__ = ['Browser', 'BrowserError', 'NOVNC_CANVAS', 'NOVNC_CONNECTED', 'NOVNC_FAILED', 'SPICE_CANVAS',
+__all__ = ['Browser', 'BrowserError', 'NOVNC_CANVAS', 'NOVNC_CONNECTED', 'NOVNC_FAILED', 'NOVNC_STARTED', 'SPICE_CANVAS',
            'SPICE_CONNECTED']
 
 CHROMIUM = '/usr/bin/chromium'
 
 # noVNC 1.3 (vnc.html): <html> gets class noVNC_connected once the RFB session is up; a refused or
-# dropped session shows the status bar with class noVNC_status_error.
+# dropped session shows the status bar with class noVNC_status_error ("Failed to connect to server").
 NOVNC_CONNECTED = "document.documentElement.classList.contains('noVNC_connected')"
-NOVNC_FAILED = ("!!document.querySelector('#noVNC_status.noVNC_status_error') || "
-                "document.documentElement.classList.contains('noVNC_disconnected')")
+NOVNC_FAILED = "!!document.querySelector('#noVNC_status.noVNC_status_error')"
+# noVNC has begun to connect (its WebSocket may have used the token): the page must not be loaded again.
+NOVNC_STARTED = ("['noVNC_connecting', 'noVNC_connected'].some(c => document.documentElement.classList.contains(c))"
+                 " || !!document.querySelector('#noVNC_status.noVNC_open')")
 NOVNC_CANVAS = '#noVNC_container canvas'
 # spice-html5 0.3 (spice_auto.html): the primary surface is the canvas spice_surface_0.
 SPICE_CANVAS = '#spice_surface_0'
 SPICE_CONNECTED = "!!document.getElementById('spice_surface_0')"
 
 _PR_SET_PDEATHSIG = 1
+NETWORK_CHANGED = 'net::ERR_NETWORK_CHANGED'
 
 
 class BrowserError(RuntimeError):
@@ -156,9 +159,7 @@ class Browser:
                 pass  # Chromium is killed next anyway
             self._ws = None
         if self.process is not None:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                if self._signal_group(sig, wait=5):
-                    break
+            self._signal_group(signal.SIGKILL, wait=10)  # nothing of its throw-away profile is worth a clean exit
             self.process.wait()
             self.process = None
         if self.profile is not None:
@@ -245,7 +246,8 @@ class Browser:
             self._log.append('exception: %s' % details.get('exception', {}).get('description', details.get('text')))
         elif method == 'Log.entryAdded':
             entry = params.get('entry', {})
-            self._log.append('log.%s: %s' % (entry.get('level'), entry.get('text')))
+            where = ' (%s)' % entry['url'].split('#')[0] if entry.get('url') else ''
+            self._log.append('log.%s: %s%s' % (entry.get('level'), entry.get('text'), where))
 
     def console_log(self):
         """What the page printed so far: console calls, uncaught exceptions and browser log entries."""
@@ -254,12 +256,30 @@ class Browser:
 
     # -- pages ---------------------------------------------------------------------------------------
 
-    def open(self, url, timeout=None):
-        """Navigate to url and wait until the document has loaded."""
-        result = self.call('Page.navigate', url=url)
-        if result.get('errorText'):
-            raise BrowserError('could not open %s: %s' % (url.split('#')[0], result['errorText']))
-        self.wait_for("document.readyState === 'complete'", timeout)
+    def open(self, url, timeout=None, started=None, attempts=3):
+        """Navigate to url and wait until the document has loaded.
+
+        Chromium aborts the requests in flight when the machine's network interfaces change
+        (ERR_NETWORK_CHANGED; on a test machine other VMs' tap devices come and go), which can leave a
+        page without its scripts. Such a load is repeated, up to attempts times in all, unless the page
+        already started its work: the JavaScript condition started is true (e.g. noVNC is connecting,
+        which may have used a one-time token).
+        """
+        for attempt in range(1, attempts + 1):
+            seen = len(self._log)
+            result = self.call('Page.navigate', url=url)
+            if result.get('errorText') and attempt == attempts:
+                raise BrowserError('could not open %s: %s' % (url.split('#')[0], result['errorText']))
+            if not result.get('errorText'):
+                self.wait_for("document.readyState === 'complete'", timeout)
+                self.evaluate('0')  # collect the log entries of the load
+                if not any(NETWORK_CHANGED in line for line in self._log[seen:]):
+                    return attempt
+                if attempt == attempts or (started and self.evaluate(started)):
+                    return attempt
+            self._log.append('harness: the network changed while loading %s; loading it again' % url.split('#')[0])
+            self.call('Page.navigate', url='about:blank')
+        return attempts
 
     def evaluate(self, expression):
         """The value of a JavaScript expression in the page (awaited when it is a promise)."""
