@@ -16,7 +16,7 @@ description:
   - Gives a one-time URL that opens a running VM's screen in a browser (noVNC for VNC, spice-html5 for SPICE)
     through the console gateway that the C(vmcat.libvirt.console_gateway) role runs, and for SPICE the content
     of a virt-viewer C(.vv) file that C(remote-viewer) opens.
-  - Runs on the gateway host (use C(delegate_to) when the play targets something else): it writes the token into
+  - Runs on the gateway host (use C(delegate_to) when the play targets something else); it writes the token into
     the gateway's token store and reads the gateway's configuration there. The VM may be on any libvirt URI the
     gateway host can reach; when the URI is one of the gateway's SSH-tunnelled nodes, the gateway reaches the
     VM's screen on that node's loopback through the tunnel.

@@ -31,6 +31,7 @@ author:
   - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
+  - vmcat.libvirt.running_vm
 attributes:
   check_mode:
     description: Compares the guest file (checksum, mode, owner) and reports what would change without writing.
@@ -45,10 +46,6 @@ attributes:
     description: An action plugin reads O(src) and writes O(dest) on the controller.
     support: full
 options:
-  name:
-    description: Name of the running libvirt VM.
-    type: str
-    required: true
   path:
     description: Absolute path of the file inside the guest.
     type: str
@@ -251,13 +248,13 @@ content_b64:
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_file import guest_file
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 
 
 def main():
     module = LibvirtModule(
         supports_check_mode=True,
-        argument_spec=dict(
-            name=dict(type='str', required=True),
+        argument_spec=running_vm_options(
             path=dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent', 'fetched']),
             content=dict(type='str'),
@@ -273,9 +270,7 @@ def main():
         mutually_exclusive=[('content', 'content_b64', 'src')],
         required_if=[('state', 'present', ('content', 'content_b64', 'src'), True)],
     )
-    if module.params['agent_timeout'] <= 0:
-        module.fail_json(msg='agent_timeout must be a positive number of seconds (got %d)'
-                         % module.params['agent_timeout'])
+    require_positive_seconds(module, 'agent_timeout')
     module.run_change('file', guest_file)
 
 

@@ -27,7 +27,7 @@ import os
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, is_not_found
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, LibvirtError, Refused, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._tree import volume_path
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
@@ -326,7 +326,7 @@ def _definitions(dom):
         xmls = [dom.XMLDesc(0)]
         if dom.isActive() and dom.isPersistent():
             xmls.append(dom.XMLDesc(sx.DOMAIN_XML_INACTIVE))
-    except Exception as exc:  # libvirt.libvirtError; a VM undefined meanwhile uses nothing
+    except LibvirtError as exc:  # a VM undefined meanwhile uses nothing
         if is_not_found(exc):
             return []
         raise

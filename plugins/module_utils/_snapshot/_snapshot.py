@@ -40,7 +40,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _clone
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot import _definition as sx
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, LibvirtError, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._tree import (
     Tree,
@@ -177,7 +177,7 @@ def refresh_pools(conn, paths):
         try:
             if pool.isActive() and os.path.normpath(_xml.text_of(_xml.parse(pool.XMLDesc(0)), 'target/path') or '/-') in dirs:
                 pool.refresh(0)
-        except Exception:  # libvirt.libvirtError: a pool busy or gone meanwhile stays as it was
+        except (LibvirtError, VmcatError):  # a pool busy or gone meanwhile (or its XML unreadable) stays as it was
             pass
 
 

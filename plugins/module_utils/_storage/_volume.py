@@ -29,7 +29,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _vol
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import (
     GONE_HINT, LIST_HINT, allocation_plan, check_name, check_room, target_capacity, what)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, NotFound, Refused, VmcatError, is_libvirt_error, is_unsupported, libvirt_message)
+    InvalidInput, LibvirtError, NotFound, Refused, VmcatError, is_libvirt_error, is_unsupported, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size, parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users, volume_users_index
@@ -159,7 +159,7 @@ def list_volumes(ctx, pool_name=None, name=None):
 def _still_active(pool):
     try:
         return bool(pool.isActive())
-    except Exception:  # best-effort read: a pool removed or broken while we look is not active
+    except LibvirtError:  # a pool removed or broken while we look is not active
         return False
 
 
@@ -181,7 +181,7 @@ def backing_dependents(conn, path):
         for vol in vols:
             try:
                 root = _xml.parse(vol.XMLDesc(0))
-            except Exception:  # best-effort read: a volume deleted meanwhile (or unreadable) is no dependent
+            except (LibvirtError, VmcatError):  # a volume deleted meanwhile (or unreadable) is no dependent
                 continue
             if _xml.text_of(root, 'backingStore/path') == path:
                 found.append('%s/%s' % (pool.name(), vol.name()))

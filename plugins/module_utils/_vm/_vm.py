@@ -32,7 +32,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks as
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _validate as validate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._live import Planner, run_ops
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, NotFound, Refused, is_unsupported)
+    InvalidInput, LibvirtError, NotFound, Refused, is_unsupported)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._node._caps import parse_guests
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
@@ -72,7 +72,7 @@ class NodeFacts:
             with self.conn.translated('read', 'the capabilities of the node', _CAPS_HINT):
                 try:
                     text = self.conn.virt.getCapabilities()
-                except Exception as exc:  # only "the driver cannot tell" means no guest types; the rest is translated
+                except LibvirtError as exc:  # only "the driver cannot tell" means no guest types; the rest is translated
                     if not is_unsupported(exc):
                         raise
                     text = None
@@ -92,7 +92,7 @@ class NodeFacts:
         try:
             self.conn.virt.getDomainCapabilities(None, arch, None, 'kvm', 0)
             return 'kvm'
-        except Exception:  # probing: any refusal (no KVM here, no domain capabilities) means qemu
+        except LibvirtError:  # probing: any refusal (no KVM here, no domain capabilities) means qemu
             return 'qemu'
 
     def default_arch_machine(self, virt_type, arch=None, machine=None):
@@ -105,14 +105,14 @@ class NodeFacts:
             caps = _xml.parse(self.conn.virt.getDomainCapabilities(None, arch, machine, virt_type, 0),
                               'domain capabilities')
             return _xml.text_of(caps, 'arch') or arch, _xml.text_of(caps, 'machine') or machine
-        except Exception:  # best-effort read: not supported, no such virt type or machine here; defaults follow
+        except (LibvirtError, InvalidInput):  # not supported, no such virt type or machine here: defaults follow
             pass
         if arch:
             return arch, machine
         arches = [g['arch'] for g in self.guests()]
         try:
             host = self.conn.virt.getInfo()[0]
-        except Exception:  # best-effort read: without the host's arch the first guest type's is taken
+        except LibvirtError:  # without the host's arch the first guest type's is taken
             host = None
         return (host if host in arches else (arches[0] if arches else None)), machine
 
@@ -157,7 +157,7 @@ def _hotplug(conn):
     """Whether the driver can attach and detach devices of a running VM (libvirt's test driver cannot)."""
     try:
         return conn.virt.getType().lower() != 'test'
-    except Exception:  # best-effort read: assume hotplug, libvirt refuses it itself where it cannot
+    except LibvirtError:  # assume hotplug: libvirt refuses it itself where it cannot
         return True
 
 
@@ -168,7 +168,7 @@ def undefine_flags(dom, root):
     try:
         if dom.hasManagedSaveImage(0):
             flags |= _UNDEFINE_MANAGED_SAVE
-    except Exception:  # best-effort read: drivers without managed save (no image to remove)
+    except LibvirtError:  # drivers without managed save (no image to remove)
         pass
     return flags
 
