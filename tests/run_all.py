@@ -178,7 +178,7 @@ def stage_demo():
         tarballs = [f for f in os.listdir(work) if f.endswith('.tar.gz')]
         if code or len(tarballs) != 1:
             return False, 'ansible-galaxy collection build failed'
-        code, dummy = sh(['ansible-galaxy', 'collection', 'install', '-p', installed, os.path.join(work, tarballs[0])])
+        code, dummy = sh(['ansible-galaxy', 'collection', 'install', '--force', '-p', installed, os.path.join(work, tarballs[0])])
         if code:
             return False, 'the built tarball does not install'
         env = {'ANSIBLE_COLLECTIONS_PATH': installed, 'ANSIBLE_LOCALHOST_WARNING': '0',
