@@ -3,6 +3,9 @@
 
 Usage: payload.py COLLECTIONS_PATH   (a directory holding ansible_collections/vmcat/libvirt)
 
+The zip is built with the compression a real run uses (ansible-core's
+DEFAULT_MODULE_COMPRESSION, ZIP_DEFLATED unless configured otherwise).
+
 Prints one JSON object: module -> {payload_bytes, module_utils_files, module_utils_bytes}
 (the files of this collection's module_utils in the zip, __init__.py included).  The
 payload is what ansible-core sends to the managed host for one task (the
@@ -27,6 +30,7 @@ def main():
     from ansible.plugins.loader import init_plugin_loader, module_loader
     from ansible.template import Templar
     from ansible.parsing.dataloader import DataLoader
+    from ansible import constants
     init_plugin_loader([path])
     modules = os.path.join(path, 'ansible_collections', 'vmcat', 'libvirt', 'plugins', 'modules')
     out = {}
@@ -35,6 +39,7 @@ def main():
         found = module_loader.find_plugin_with_context(fq)
         built = module_common.modify_module(module_name=fq, module_path=found.plugin_resolved_path, module_args={},
                                             templar=Templar(loader=DataLoader()),
+                                            module_compression=constants.DEFAULT_MODULE_COMPRESSION,
                                             task_vars={'ansible_python_interpreter': sys.executable})
         data = getattr(built, 'b_module_data', None) or built[0]
         zipped = max(re.findall(rb'[A-Za-z0-9+/=]{4096,}', data), key=len)  # the base64 zip inside the wrapper
