@@ -2,8 +2,10 @@
 """The `docs` stage of `make test`, and `make docs`: the docs site and the changelog.
 
 - antsibull-docs writes a page per plugin and role of this checkout (from their own documentation) under
-  collections/; the Markdown guides of docs/ go under guides/ and CHANGELOG.md beside docs/site/index.rst;
-  sphinx-build makes the HTML site with warnings as errors (docs/site/conf.py).
+  collections/; the Markdown guides keep their places in the repository (docs/, roles/<role>/README.md,
+  bench/README.md), so the links between them work on the site as they do in the repository;
+  CHANGELOG.md goes beside docs/site/index.rst; sphinx-build makes the HTML site with warnings as errors
+  (docs/site/conf.py).
 - `antsibull-docs lint-collection-docs --plugin-docs` finds nothing.
 - CHANGELOG.md is what antsibull-changelog generates from changelogs/changelog.yaml, and the fragments lint.
 
@@ -70,12 +72,18 @@ def dev_tree():
     return DEV
 
 
-def copy_guides(dest):
-    """docs/ without the site sources and without docs/README.md (the index for browsing the repository;
-    the site has its own toctree)."""
-    docs = os.path.join(ROOT, 'docs')
-    shutil.copytree(docs, dest, ignore=shutil.ignore_patterns('site'))
-    os.remove(os.path.join(dest, 'README.md'))
+def copy_guides(source):
+    """The Markdown guides at their repository paths: docs/ (without the site sources, and without
+    docs/README.md, the index for browsing the repository: the site has its own), each role's README and
+    bench/README.md."""
+    shutil.copytree(os.path.join(ROOT, 'docs'), os.path.join(source, 'docs'), ignore=shutil.ignore_patterns('site'))
+    os.remove(os.path.join(source, 'docs', 'README.md'))
+    guides = [os.path.join('bench', 'README.md')]
+    guides += [os.path.join('roles', role, 'README.md') for role in sorted(os.listdir(os.path.join(ROOT, 'roles')))
+               if os.path.isfile(os.path.join(ROOT, 'roles', role, 'README.md'))]
+    for rel in guides:
+        os.makedirs(os.path.dirname(os.path.join(source, rel)), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, rel), os.path.join(source, rel))
 
 
 def build_site(output):
@@ -86,7 +94,7 @@ def build_site(output):
             env=env)
         shutil.copy(os.path.join(SITE, 'index.rst'), source)
         shutil.copy(os.path.join(ROOT, 'CHANGELOG.md'), os.path.join(source, 'changelog.md'))
-        copy_guides(os.path.join(source, 'guides'))
+        copy_guides(source)
         if os.path.exists(output):
             shutil.rmtree(output)
         run(['sphinx-build', '-b', 'html', '-W', '--keep-going', '-q', '-c', SITE, source, output], env=env)

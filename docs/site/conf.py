@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Sphinx configuration of the vmcat.libvirt docs site.  tests/stage_docs.py (`make docs`, make test's docs
-# stage) puts the plugin and role pages that antsibull-docs writes under collections/, the guides of docs/
-# under guides/ and this folder's index.rst at the top, then runs sphinx-build with warnings as errors.
+# stage) puts the plugin and role pages that antsibull-docs writes under collections/, the Markdown guides
+# at their repository paths (docs/, roles/<role>/README.md, bench/README.md) and this folder's index.rst at
+# the top, then runs sphinx-build with warnings as errors.
 
 from __future__ import absolute_import, division, print_function
 
