@@ -126,11 +126,12 @@ seealso:
 
 EXAMPLES = r'''
 # lab.libvirt.yml: the local node, hosts reachable through their DHCP lease
-plugin: vmcat.libvirt.libvirt
-nodes:
-  - qemu:///system
-address_sources: [lease, agent]
----
+#
+#   plugin: vmcat.libvirt.libvirt
+#   nodes:
+#     - qemu:///system
+#   address_sources: [lease, agent]
+
 # fleet.libvirt.yml: two nodes, running VMs only, web VMs in a group
 plugin: vmcat.libvirt.libvirt
 nodes:
