@@ -185,6 +185,11 @@ class Console:
             raise Refused('%s has SPICE on a TLS port only (%d); spice-html5 in the browser and the gateway need '
                           'the plain port: give the graphics autoport or a port with vmcat.libvirt.vm'
                           % (where, tls_port))
+        if not self.config['pages'].get(protocol):
+            raise Refused('%s shows its screen over %s, but the console gateway (%s) serves no %s page; install '
+                          'spice-html5 on the gateway (console_gateway_spice_html5_dir) and run the '
+                          'vmcat.libvirt.console_gateway role again, or open the VM with remote-viewer'
+                          % (where, protocol.upper(), p['gateway_config'], protocol.upper()))
         graphics_view = dict(type=protocol, listen=listen, port=port, tls_port=tls_port)
         had_password = bool(el.get('passwd'))
         password_set = had_password

@@ -184,3 +184,14 @@ def test_password_change_is_predicted_and_masked(run_module, uri, gateway):
     assert result['actions'] == ['set vnc password', 'issue a vnc token']
     assert result['diff']['before']['password_set'] is False and result['diff']['after']['password_set'] is True
     assert 's3cret' not in json.dumps(result)
+
+
+def test_gateway_without_a_spice_page_refuses_spice(run_module, uri, gateway):
+    config = json.loads(open(gateway['config']).read())
+    del config['pages']['spice']
+    with open(gateway['config'], 'w') as handle:
+        json.dump(config, handle)
+    with pytest.raises(ModuleFail) as err:
+        run_module(console, dict(uri=uri, name='spice1', gateway_config=gateway['config']))
+    assert "VM 'spice1' on %s shows its screen over SPICE, but the console gateway" % uri in err.value.result['msg']
+    assert list(gateway['tokens'].iterdir()) == []
