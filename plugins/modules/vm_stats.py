@@ -49,13 +49,13 @@ options:
   agent_timeout:
     description:
       - Seconds to wait for the guest agents' answers (all are asked at once, at the first sample).
-      - An agent that has not answered by then is reported with RV(vms[].guest.answered=false).
+      - An agent that has not answered by then is reported with C(answered=false) in RV(vms[].guest).
     type: float
     default: 3
 notes:
-  - RV(vms[].memory.used) is the guest's own view (balloon statistics) and needs a virtio balloon device, its
+  - C(used) in RV(vms[].memory) is the guest's own view (balloon statistics) and needs a virtio balloon device, its
     driver in the guest and a statistics period (C(<memballoon><stats period='10'/>)); without them it is null
-    and RV(vms[].memory.rss) (the QEMU process on the node) is the best figure.
+    and C(rss) (the QEMU process on the node) is the best figure.
   - Counters (CPU time, bytes, requests, packets) start at 0 when the VM's QEMU process starts.
 seealso:
   - module: vmcat.libvirt.vm_info
