@@ -10,7 +10,9 @@ qemu-ga's guest-get-fsinfo lists (the fixture's own root is an initramfs,
 which it leaves out).  The VM carries the tag given on the command line.
 
 Usage: stats_vm.py URI start NAME GUEST_JSON WORKDIR TAG   boot it; wait for its agent and the mounted ISO
-       stats_vm.py URI scrape NAME WORKDIR                run the exporter on 127.0.0.1, print what it shows
+       stats_vm.py URI scrape NAME WORKDIR [silent]       run the exporter on 127.0.0.1, print what it shows
+                                                          (silent: once it reports the agent silent)
+       stats_vm.py URI freeze NAME                        stop qemu-ga in the guest (SIGSTOP): connected, silent
        stats_vm.py URI remove NAME                        destroy and undefine it
 """
 
@@ -26,7 +28,8 @@ import urllib.request
 
 from lxml import etree
 
-from harness.fixture_vm import add_tags, agent, boot, connect, define, domain_xml, remove, say_changed, serial_tail
+from harness.fixture_vm import (
+    add_tags, agent, boot, connect, define, domain_xml, lookup, remove, say_changed, serial_tail, shell)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..'))
@@ -94,8 +97,23 @@ def _value(text, name, **labels):
     return None
 
 
-def scrape(uri, name, workdir):
-    """Run the exporter until it shows the guest's filesystem, scrape it twice and print what it said (JSON)."""
+def freeze(uri, name):
+    """SIGSTOP the guest's qemu-ga (its channel stays connected; no answer comes): libvirt then waits for it."""
+    with connect(uri) as conn:
+        shell(lookup(conn, name), '(sleep 1; kill -STOP $(pidof qemu-ga)) >/dev/null 2>&1 &')
+    time.sleep(2)
+    say_changed(True)
+
+
+def _ready(text, name, silent):
+    if silent:
+        return _value(text, 'libvirt_domain_guest_agent_up', domain=name) == 0
+    return _value(text, 'libvirt_domain_guest_filesystem_size_bytes', domain=name, mountpoint=MOUNTPOINT) is not None
+
+
+def scrape(uri, name, workdir, mode=''):
+    """Run the exporter until it shows the guest's filesystem (or, silent, its silent agent), scrape it once
+    more and print what it said (JSON)."""
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     log = open(os.path.join(workdir, 'exporter.log'), 'w')
@@ -111,7 +129,7 @@ def scrape(uri, name, workdir):
                 text = _metrics(url)
             except OSError:  # not listening yet
                 text = ''
-            if _value(text, 'libvirt_domain_guest_filesystem_size_bytes', **fs) is not None:
+            if _ready(text, name, mode == 'silent'):
                 break
             time.sleep(0.5)
         started = time.monotonic()
@@ -146,7 +164,7 @@ def remove_vm(uri, name):
 
 
 if __name__ == '__main__':
-    ACTIONS = {'start': start, 'scrape': scrape, 'remove': remove_vm}
+    ACTIONS = {'start': start, 'scrape': scrape, 'freeze': freeze, 'remove': remove_vm}
     if len(sys.argv) < 4 or sys.argv[2] not in ACTIONS:
         sys.exit(__doc__)
     ACTIONS[sys.argv[2]](sys.argv[1], *sys.argv[3:])
