@@ -13,6 +13,12 @@ Usage: stats_vm.py URI start NAME GUEST_JSON WORKDIR TAG   boot it; wait for its
        stats_vm.py URI scrape NAME WORKDIR [silent]       run the exporter on 127.0.0.1, print what it shows
                                                           (silent: once it reports the agent silent)
        stats_vm.py URI freeze NAME                        stop qemu-ga in the guest (SIGSTOP): connected, silent
+       stats_vm.py - reconnect - WORKDIR                  the exporter against a second libvirtd of its own that
+                                                          is stopped and started again; print what it showed
+
+The reconnect check uses the vm_migrate target's second libvirtd (its own
+mount namespace, sockets and state under WORKDIR), so the machine's libvirtd,
+which other work shares, is never stopped.
        stats_vm.py URI remove NAME                        destroy and undefine it
 """
 
@@ -35,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..'))
 EXPORTER = os.path.join(ROOT, 'roles', 'monitoring', 'files', 'vmcat_libvirt_exporter.py')
 COLLECTIONS = os.path.join(ROOT, 'build', 'collections')
+SECOND_DAEMON = os.path.join(ROOT, 'tests', 'integration', 'targets', 'vm_migrate', 'files', 'dest_daemon.py')
 MOUNTPOINT = '/run/cidata'
 
 
@@ -158,13 +165,57 @@ def scrape(uri, name, workdir, mode=''):
     print(json.dumps(result))
 
 
+def _daemon(action, directory):
+    done = subprocess.run([sys.executable, SECOND_DAEMON, action, directory], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _node_values(url):
+    text = _metrics(url)
+    return dict(up=_value(text, 'libvirt_up'), connects=_value(text, 'libvirt_exporter_connects_total'),
+                domains=_value(text, 'libvirt_domains'))
+
+
+def reconnect(dummy_uri, dummy_name, workdir):
+    """libvirt_up and the connection count before, while and after the exporter's libvirtd is away."""
+    directory = os.path.join(workdir, 'second-libvirtd')
+    uri = _daemon('start', directory)['uri']
+    port = _free_port()
+    log = open(os.path.join(workdir, 'exporter-reconnect.log'), 'w')
+    proc = subprocess.Popen([sys.executable, EXPORTER, '--uri', uri, '--listen', '127.0.0.1:%d' % port,
+                             '--agent-interval', '0', '--log-level', 'INFO'],
+                            env=dict(os.environ, PYTHONPATH=COLLECTIONS), stdout=log, stderr=subprocess.STDOUT)
+    url = 'http://127.0.0.1:%d/metrics' % port
+    seen = {}
+    try:
+        deadline = time.monotonic() + 30
+        while 'before' not in seen:
+            try:
+                seen['before'] = _node_values(url)
+            except OSError:  # not listening yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        _daemon('stop', directory)
+        seen['away'] = _node_values(url)
+        _daemon('start', directory)
+        seen['back'] = _node_values(url)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+        _daemon('stop', directory)
+    print(json.dumps(seen))
+
+
 def remove_vm(uri, name):
     with connect(uri) as conn:
         say_changed(remove(conn, name))
 
 
 if __name__ == '__main__':
-    ACTIONS = {'start': start, 'scrape': scrape, 'freeze': freeze, 'remove': remove_vm}
+    ACTIONS = {'start': start, 'scrape': scrape, 'freeze': freeze, 'reconnect': reconnect, 'remove': remove_vm}
     if len(sys.argv) < 4 or sys.argv[2] not in ACTIONS:
         sys.exit(__doc__)
     ACTIONS[sys.argv[2]](sys.argv[1], *sys.argv[3:])
