@@ -320,3 +320,21 @@ def test_the_files_installed_with_it_are_all_it_imports():
                 needed.add(rel)
                 todo.append(os.path.join(PLUGINS, rel))
     assert needed == INSTALLED_WITH_IT
+
+
+def test_names_with_quotes_backslashes_and_newlines_survive_the_text_format(exporter):
+    virt = FakeVirt()
+    odd = 'we"b\\1\nx'
+    virt.doms[0] = FakeDom(odd, 'u-odd')
+    found = scrape(build(exporter, Opener(virt)))
+    assert one(found, 'libvirt_domain_info_virtual_cpus', domain=odd) == 2
+    assert one(found, 'libvirt_domain_block_stats_read_bytes_total', domain=odd, target_device='vda') == 409600
+
+
+def test_an_empty_scrape_is_still_valid_text(exporter):
+    series = exporter.Series()
+    assert series.text() == ''
+    series.gauge('libvirt_up', 'doc', [], [], 0)
+    series.counter('libvirt_x_total', 'doc', ['a'], ['1'], 2.5)
+    assert series.text() == ('# HELP libvirt_up doc\n# TYPE libvirt_up gauge\nlibvirt_up 0\n'
+                             '# HELP libvirt_x_total doc\n# TYPE libvirt_x_total counter\nlibvirt_x_total{a="1"} 2.5\n')
