@@ -50,7 +50,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import answers_dead, is_connection_lost
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
-    AgentCommandError, AgentError, agent_command)
+    AgentCommandError, AgentError, AgentNotConfigured, agent_command)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._stats import _readings as readings
 
 LOG = logging.getLogger('vmcat_libvirt_exporter')
@@ -171,7 +171,10 @@ class AgentPoller:
         except AgentCommandError as exc:  # the agent is there but refuses fsinfo (blocked by its configuration)
             answered = True
             LOG.info('%s', exc)
-        except AgentError as exc:  # stopped, no channel, not connected, silent
+        except AgentNotConfigured as exc:  # no agent channel: nothing to be silent, so no agent series at all
+            answered = None
+            LOG.debug('%s', exc)
+        except AgentError as exc:  # stopped, not connected, silent
             LOG.debug('%s', exc)
         except Exception as exc:  # a worker must always clear its VM's question, whatever went wrong
             LOG.warning('asking the guest agent of %s failed: %s', uuid, exc)
@@ -307,6 +310,8 @@ def domain_metrics(out, name, record):
 
 
 def guest_metrics(out, name, answer):
+    if answer['answered'] is None:
+        return  # a VM without an agent channel
     out.gauge('libvirt_domain_guest_agent_up', "1 when the VM's guest agent answered the last filesystem question.",
               ['domain'], [name], 1 if answer['answered'] else 0)
     for fs in answer['filesystems'] or []:

@@ -20,6 +20,7 @@ import libvirt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentNotConfigured
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._stats.test_readings import RUNNING
 from ansible_collections.vmcat.libvirt.tests.unit.roles.monitoring.conftest import EXPORTER
@@ -282,6 +283,23 @@ def test_a_stopped_vm_leaves_the_agent_answers(exporter):
         agents_virt.listAllDomains = lambda flags: []
         poller.poll()
         assert poller.answers() == {}
+    finally:
+        poller.stop()
+
+
+def test_a_vm_without_an_agent_channel_has_no_agent_series(exporter):
+    def no_channel(dom, command, timeout):
+        raise AgentNotConfigured("VM 'web1' has no guest agent channel", reason='no_channel')
+    virt = FakeVirt()
+    poller = exporter.AgentPoller(exporter.Node('test:///fake', Opener(FakeVirt())), 60, 1, 1, ask=no_channel)
+    try:
+        poller.poll()
+        deadline = time.monotonic() + 5
+        while 'u-web1' not in poller.answers() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        found = scrape(exporter.Scraper(exporter.Node('test:///fake', Opener(virt)), poller))
+        assert 'libvirt_domain_guest_agent_up' not in found  # nothing to alert on: it never had an agent
+        assert one(found, 'libvirt_domain_info_state', domain='web1') == 1
     finally:
         poller.stop()
 
