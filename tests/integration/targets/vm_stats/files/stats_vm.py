@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..'))
 EXPORTER = os.path.join(ROOT, 'roles', 'monitoring', 'files', 'vmcat_libvirt_exporter.py')
 COLLECTIONS = os.path.join(ROOT, 'build', 'collections')
-SECOND_DAEMON = os.path.join(ROOT, 'tests', 'integration', 'targets', 'vm_migrate', 'files', 'dest_daemon.py')
+SECOND_DAEMON = os.path.join(ROOT, 'tests', 'integration', 'harness', 'dest_daemon.py')
 MOUNTPOINT = '/run/cidata'
 
 
