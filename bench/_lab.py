@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 import base64
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -190,4 +191,13 @@ def leftovers(prefix, uri='qemu:///system'):
             + [n.name() for n in conn.listAllNetworks(0) if n.name().startswith(prefix)])
 
 
-__all__ = ['Lab', 'agent', 'guest_run', 'leftovers']
+def tear_down(lab, work, prefix):
+    """Take a benchmark's lab down, remove its work directory, and say what was left behind."""
+    lab.down()
+    shutil.rmtree(work, ignore_errors=True)
+    left = leftovers(prefix)
+    if left:
+        print('LEFTOVERS (remove by hand): %s' % left)
+
+
+__all__ = ['Lab', 'agent', 'guest_run', 'leftovers', 'tear_down']

@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import socket
 import statistics
 import subprocess
@@ -337,11 +336,7 @@ def main(argv=None):
             result['resources'] = resources('qemu:///system', args.duration, args.period, python, work)
         result['load_after'] = load_average()
     finally:
-        lab.down()
-        shutil.rmtree(work, ignore_errors=True)
-        left = _lab.leftovers(prefix)
-        if left:
-            print('LEFTOVERS (remove by hand): %s' % left)
+        _lab.tear_down(lab, work, prefix)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, 'exporter.json'), 'w') as f:
         json.dump(result, f, indent=2)

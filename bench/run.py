@@ -227,11 +227,7 @@ def run_agent_benchmarks(args):
             result['real_node'] = inv_bench.bench_real_node(args, lab, args.inventory_runs)
             save('inventory', result)
     finally:
-        lab.down()
-        shutil.rmtree(work, ignore_errors=True)
-        left = _lab.leftovers(prefix)
-        if left:
-            print('LEFTOVERS (remove by hand): %s' % left)
+        _lab.tear_down(lab, work, prefix)
 
 
 def run_pool_benchmarks(args):
