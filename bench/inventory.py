@@ -108,13 +108,17 @@ def write_sources(work, tag, uri):
     ours = os.path.join(work, '%s.libvirt.yml' % tag)
     with open(ours, 'w') as handle:
         json.dump({'plugin': 'vmcat.libvirt.libvirt', 'nodes': [uri]}, handle)
+    # details: true sets the host variables every version before it set (the "before" of bench/README.md)
+    details = os.path.join(work, '%s-details.libvirt.yml' % tag)
+    with open(details, 'w') as handle:
+        json.dump({'plugin': 'vmcat.libvirt.libvirt', 'nodes': [uri], 'details': True}, handle)
     community = os.path.join(work, '%s-community.yml' % tag)
     with open(community, 'w') as handle:
         json.dump({'plugin': 'community.libvirt.libvirt', 'uri': uri}, handle)
     empty = os.path.join(work, 'empty.ini')
     with open(empty, 'w') as handle:
         handle.write('')
-    return {'ours': ours, 'community': community, 'empty': empty}
+    return {'ours': ours, 'ours_details': details, 'community': community, 'empty': empty}
 
 
 def hosts_of(listing):
@@ -158,11 +162,11 @@ def measure(sources, uri, runs, label, count_prefix=None, settle=0, mode='--list
     ``settle`` seconds of pause before each plugin run: libvirtd goes on waiting for a hung agent after the
     client that asked has exited, and without the pause the next run would pay for the previous one.
     """
-    times = {'ours': [], 'community': [], 'empty': [], 'raw_process': [], 'raw_listing': []}
-    hosts = {'ours': [], 'community': [], 'raw': []}
+    times = {'ours': [], 'ours_details': [], 'community': [], 'empty': [], 'raw_process': [], 'raw_listing': []}
+    hosts = {'ours': [], 'ours_details': [], 'community': [], 'raw': []}
     samples = {}
     for run in range(runs):
-        for side in ('ours', 'community'):
+        for side in ('ours', 'ours_details', 'community'):
             time.sleep(settle)
             elapsed, hostvars, stderr = run_inventory(sources[side], mode)
             times[side].append(round(elapsed, 3))
@@ -176,9 +180,10 @@ def measure(sources, uri, runs, label, count_prefix=None, settle=0, mode='--list
         times['raw_process'].append(round(elapsed, 3))
         times['raw_listing'].append(round(inner['listing_s'], 4))
         hosts['raw'].append(inner['vms'])
-        print('  %s run %d: ours %.2fs, community %.2fs, empty %.2fs, raw %.2fs (listing %.3fs), hosts %s' % (
-            label, run + 1, times['ours'][-1], times['community'][-1], times['empty'][-1],
-            times['raw_process'][-1], times['raw_listing'][-1], {k: v[-1] for k, v in hosts.items()}))
+        print('  %s run %d: ours %.2fs, ours details %.2fs, community %.2fs, empty %.2fs, raw %.2fs (listing %.3fs), '
+              'hosts %s' % (label, run + 1, times['ours'][-1], times['ours_details'][-1], times['community'][-1],
+                            times['empty'][-1], times['raw_process'][-1], times['raw_listing'][-1],
+                            {k: v[-1] for k, v in hosts.items()}))
         sys.stdout.flush()
     med = {k: round(statistics.median(v), 3) for k, v in times.items()}
     floor = med['empty'] + med['raw_listing']
@@ -187,13 +192,16 @@ def measure(sources, uri, runs, label, count_prefix=None, settle=0, mode='--list
         'floor_s': round(floor, 3),
         'ratio_community_over_ours': round(med['community'] / med['ours'], 2),
         'ratio_ours_over_floor': round(med['ours'] / floor, 2),
+        'ratio_ours_over_community': round(med['ours'] / med['community'], 2),
+        'ratio_ours_details_over_floor': round(med['ours_details'] / floor, 2),
         'ours_minus_empty_s': round(med['ours'] - med['empty'], 3),
         'community_minus_empty_s': round(med['community'] - med['empty'], 3),
     }
-    print('%s: median ours %.2fs, community %.2fs, empty ansible-inventory %.2fs, raw listing %.3fs '
-          '(process %.2fs); community/ours %.2f, ours/floor %.2f' % (
-              label, med['ours'], med['community'], med['empty'], med['raw_listing'], med['raw_process'],
-              result['ratio_community_over_ours'], result['ratio_ours_over_floor']))
+    print('%s: median ours %.2fs, ours details %.2fs, community %.2fs, empty ansible-inventory %.2fs, raw listing '
+          '%.3fs (process %.2fs); ours/community %.2f, ours/floor %.2f, ours details/floor %.2f' % (
+              label, med['ours'], med['ours_details'], med['community'], med['empty'], med['raw_listing'],
+              med['raw_process'], result['ratio_ours_over_community'], result['ratio_ours_over_floor'],
+              result['ratio_ours_details_over_floor']))
     return result, samples
 
 

@@ -105,6 +105,15 @@ options:
     type: list
     elements: str
     default: []
+  details:
+    description:
+      - Also set C(vmcat_vcpus), C(vmcat_memory), C(vmcat_metadata), C(vmcat_nics) and C(vmcat_graphics) as host
+        variables (earlier versions always set them).
+      - O(filters), O(compose), O(groups) and O(keyed_groups) see these variables either way; V(false) only leaves
+        them out of the hosts' variables, which makes loading and C(ansible-inventory --list) of many VMs faster.
+    type: bool
+    default: false
+    version_added: 0.2.0
   want_xml:
     description: Add the live domain XML as C(vmcat_xml) (large; off by default).
     type: bool
@@ -116,10 +125,10 @@ options:
     type: bool
     default: false
 notes:
-  - Host variables are C(vmcat_node), C(vmcat_uri), C(vmcat_name), C(vmcat_uuid), C(vmcat_state), C(vmcat_vcpus),
-    C(vmcat_memory) (bytes), C(vmcat_tags), C(vmcat_metadata), C(vmcat_nics) (C(mac), C(network), C(bridge),
-    C(addresses)), C(vmcat_os) (the agent's C(guest-get-osinfo), or null), C(vmcat_graphics) (C(type), C(listen),
-    C(port)) and, with O(want_xml), C(vmcat_xml).
+  - Host variables are C(vmcat_node), C(vmcat_uri), C(vmcat_name), C(vmcat_uuid), C(vmcat_state), C(vmcat_tags),
+    C(vmcat_os) (the agent's C(guest-get-osinfo), or null), with O(details) also C(vmcat_vcpus), C(vmcat_memory)
+    (bytes), C(vmcat_metadata), C(vmcat_nics) (C(mac), C(network), C(bridge), C(addresses)) and C(vmcat_graphics)
+    (C(type), C(listen), C(port)), and with O(want_xml) C(vmcat_xml).
 seealso:
   - module: vmcat.libvirt.vm_info
 '''
@@ -216,6 +225,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for warning in warnings:
             self.display.warning('vmcat.libvirt.libvirt: %s' % warning)
         strict = self.get_option('strict')
+        details = self.get_option('details')
         for host, variables in entries:
             if not _CORE_MARKS_UNTRUSTED:
                 variables = make_unsafe(variables)
@@ -226,7 +236,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue
             host = make_unsafe(host)
             self.inventory.add_host(host)
-            for key, value in variables.items():
+            for key, value in inv.stored_vars(variables, details).items():
                 self.inventory.set_variable(host, key, value)
             for group in inv.default_groups(variables, self.get_option('group_by')):
                 self.inventory.add_group(group)

@@ -118,7 +118,8 @@ def test_node_names_and_input_errors():
 
 def test_hosts_groups_vars_and_duplicates(tmp_path, nodes):
     a, b = nodes
-    inventory, warnings, _p = run_inventory(tmp_path, {'nodes': [{'uri': a, 'name': 'a'}, {'uri': b, 'name': 'b'}]})
+    inventory, warnings, _p = run_inventory(tmp_path, {'nodes': [{'uri': a, 'name': 'a'}, {'uri': b, 'name': 'b'}],
+                                                       'details': True})
     hosts = sorted(inventory.hosts)
     assert 'web1' in hosts and 'db1' in hosts and 'shared' in hosts and 'b/shared' in hosts
     assert any("'shared'" in w and "b/shared" in w for w in warnings)
@@ -133,6 +134,15 @@ def test_hosts_groups_vars_and_duplicates(tmp_path, nodes):
     assert sorted(h.name for h in groups['node_a'].get_hosts()) == ['db1', 'shared', 'web1']
     assert 'db1' in [h.name for h in groups['state_shutdown'].get_hosts()]
     assert [h.name for h in groups['tag_prod_eu'].get_hosts()] == ['web1']
+
+
+def test_details_off_by_default(tmp_path, nodes):
+    a, b = nodes
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [{'uri': a, 'name': 'a'}]})
+    web = inventory.hosts['web1'].vars
+    assert web['vmcat_state'] == 'running' and sorted(web['vmcat_tags']) == ['prod-eu', 'web']
+    assert web['vmcat_name'] == 'web1' and web['vmcat_node'] == 'a' and 'vmcat_os' in web
+    assert not set(inv.DETAIL_VARS) & set(web)
 
 
 def test_hostname_formats(tmp_path, nodes):
@@ -152,6 +162,8 @@ def test_filters_skip_shutoff_and_constructed(tmp_path, nodes):
         'keyed_groups': [{'key': 'vmcat_metadata.owner', 'prefix': 'owner'}], 'compose': {'big': 'vmcat_memory > 1'}})
     assert sorted(inventory.hosts) == ['web1']
     assert 'owner_alice' in inventory.groups and inventory.hosts['web1'].vars['big'] is True
+    # without details, the constructed options still saw vmcat_metadata and vmcat_memory; the host does not get them
+    assert 'vmcat_metadata' not in inventory.hosts['web1'].vars and 'vmcat_memory' not in inventory.hosts['web1'].vars
     inventory, _w, _p = run_inventory(tmp_path, {'nodes': [a], 'skip_shutoff': True})
     assert 'db1' not in inventory.hosts and 'web1' in inventory.hosts
     inventory, _w, _p = run_inventory(tmp_path, {'nodes': [a], 'filters': {'include': [{'state': ['shutdown']}]}})
@@ -160,7 +172,7 @@ def test_filters_skip_shutoff_and_constructed(tmp_path, nodes):
 
 def test_remote_strings_are_unsafe(tmp_path, nodes):
     a, b = nodes
-    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [{'uri': b, 'name': 'b'}],
+    inventory, _w, _p = run_inventory(tmp_path, {'nodes': [{'uri': b, 'name': 'b'}], 'details': True,
                                                  'compose': {'owner_copy': 'vmcat_metadata.owner'}})
     evil = '{{ lookup("pipe", "id") }}'
     assert evil in inventory.hosts
