@@ -9,7 +9,10 @@ __metaclass__ = type
 
 class ModuleDocFragment:
 
+    # Every module of the collection extends this fragment, so its author line is written here once.
     DOCUMENTATION = r'''
+author:
+  - vmcat.libvirt developers (@vmcat)
 options:
   uri:
     description:

@@ -25,8 +25,6 @@ description:
   - An unused token of the same VM and protocol that still lives at least O(min_lifetime) seconds is handed out
     again, so an identical second run changes nothing; O(new_token=true) always issues a fresh one.
   - O(state=absent) revokes every token of the VM, used or not.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

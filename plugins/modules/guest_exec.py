@@ -20,8 +20,6 @@ description:
     use C(failed_when) or C(ignore_errors) to accept other codes.
   - The guest's agent must have C(guest-exec) and C(guest-exec-status) enabled. RHEL and its rebuilds block
     them by default; the error says which setting to change.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

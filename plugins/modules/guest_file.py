@@ -27,8 +27,6 @@ description:
   - O(src) and O(dest) are on the B(controller), handled by the collection's C(guest_file) action plugin, even when
     the module itself runs on a remote libvirt host (C(delegate_to)). A relative O(src) is looked up like
     M(ansible.builtin.copy) does (the role's C(files/), the playbook's directory).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

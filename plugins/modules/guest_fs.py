@@ -23,8 +23,6 @@ description:
   - The agent knows one state for the whole guest, not which filesystems are frozen. O(state=frozen) on a guest
     that is frozen changes nothing, whatever O(mountpoints) say; O(state=thawed) thaws everything.
   - The agent freezes filesystems on block devices only (not C(tmpfs), C(proc) or an initramfs root).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

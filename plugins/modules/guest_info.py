@@ -20,8 +20,6 @@ description:
     says which command and why. The module fails only when the agent cannot be asked at all (VM not running,
     no agent channel, agent not connected).
   - Only reads; runs in check mode too.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

@@ -33,8 +33,6 @@ description:
     from C(password_hash('sha512', 'fixed salt')).
   - The agent runs C(chpasswd) (C(chpasswd -e) for a hash) in the guest; a guest without C(chpasswd) in the
     agent's C(PATH) (busybox builds without that applet) fails with the agent's error.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

@@ -25,8 +25,6 @@ description:
     its definition and applies when the network restarts; the module reports it in RV(pending_changes) and
     restarts the network only with O(restart=true).
   - Stopping, restarting or removing a network that running VMs use is refused unless O(force=true).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -16,8 +16,6 @@ description:
   - Returns every virtual network of a node, or one by name, with its saved definition in the shape of
     M(vmcat.libvirt.network)'s options, its state, the changes waiting for a restart, and the DHCP leases
     handed out on it.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

@@ -20,8 +20,6 @@ description:
   - A driver that cannot answer an optional question (libvirt's test driver has no domain capabilities, memory
     statistics or free page counts; older daemons lack some calls) never fails the task; the value is null and
     the reason is listed in RV(unavailable). Only errors that are not "unsupported" are also shown as warnings.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

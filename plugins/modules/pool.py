@@ -22,8 +22,6 @@ description:
   - Removing a pool that still holds volumes is refused unless O(purge=true); volumes used by VMs are never purged.
   - Stopping a pool whose volumes running VMs use is refused unless O(force=true), as the network module does for
     networks.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -15,8 +15,6 @@ version_added: 0.1.0
 description:
   - Returns every storage pool of a node, or one by name, with its definition (in the shape of
     M(vmcat.libvirt.pool)'s options), state, capacity, allocation, free space and volumes.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

@@ -28,8 +28,6 @@ description:
     C(changed=false) and run in check mode too. Every other command reports C(changed=true) and is not
     sent in check mode.
   - A command that QEMU answers with an error fails the task with QEMU's error class and description.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
 attributes:

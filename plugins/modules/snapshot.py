@@ -27,8 +27,6 @@ description:
   - Reverting to an external snapshot needs libvirt 9.7 or later; deleting one needs libvirt 9.0 or later.
   - The saved disk state of an external snapshot can become a new VM (O(clone_to_vm), qcow2 overlays on the
     frozen images) or a template (O(to_template), a full copy).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -17,8 +17,6 @@ description:
     M(vmcat.libvirt.snapshot)'s result, with name, parent and children (the tree), whether it is the current one,
     creation time, saved state, kind (internal or external), the disks with their snapshot mode and files,
     description, and sizes where libvirt knows them.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

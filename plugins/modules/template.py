@@ -27,8 +27,6 @@ description:
     O(format): register the new image under a new name."
   - Deleting a template that disks still use (overlay volumes in any pool, or VMs whose disks reach its image) is
     refused unless O(force=true). When a running VM uses it, deleting is refused even with O(force=true).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -19,8 +19,6 @@ description:
     (overlay volumes in any pool whose backing chain reaches its image, VMs whose disks reach it) with a usage count.
   - Templates are found through libvirt alone (their metadata volumes are read with download streams), so this works
     the same over remote URIs. Templates in pools that are not running are not seen.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

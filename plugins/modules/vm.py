@@ -29,8 +29,6 @@ description:
     vCPUs above their maximum or the machine type's, memory above its maximum or the host, duplicate disk targets,
     the name of a new VM, ...); a new VM that fails to start is removed again with the volumes the task made for it.
     More vCPUs than the node has CPUs are allowed with a warning.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

@@ -24,8 +24,6 @@ description:
   - A task that writes reports C(changed); one that only reads does not.
   - The guest reads end of file on its port while no host program has the channel open (Linux virtio_console), so
     a guest program should open the port again after an end of file, and expects data only while a task runs.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.running_vm

@@ -18,8 +18,6 @@ description:
     (run state, disk sizes, NIC addresses, snapshots, uptime, changes waiting for a restart).
   - Graphics passwords are never returned.
   - O(query) runs a JMESPath expression over the list, for the cases the filters do not cover.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

@@ -27,8 +27,6 @@ description:
     M(vmcat.libvirt.qmp). Input events change nothing libvirt tracks.
   - Sending input is an action, so the task always reports C(changed=true). In check mode nothing is sent,
     the task still checks everything and reports C(changed=true).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
 attributes:

@@ -21,8 +21,6 @@ description:
     change reports C(changed=false). A running guest's screen often changes between two screenshots (a blinking
     cursor is enough); a paused VM's screen does not.
   - In check mode the screenshot is taken and compared, and nothing is written.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

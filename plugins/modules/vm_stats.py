@@ -23,8 +23,6 @@ description:
     in parallel; an agent that does not answer within O(agent_timeout) is reported as silent, the others still
     come back.
   - Read-only; it changes nothing, so check mode gives the same result.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info

@@ -25,8 +25,6 @@ description:
     unless O(allow_shrink=true).
   - Deleting or wiping a volume that a VM uses (in its saved or its running definition, by path or by pool and
     volume name) or that other volumes use as backing file is refused unless O(force=true).
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.check_diff

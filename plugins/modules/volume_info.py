@@ -15,8 +15,6 @@ version_added: 0.1.0
 description:
   - Returns the volumes of one pool or of every running pool, optionally only those with a given name, in the shape
     of M(vmcat.libvirt.volume)'s options, with their size, allocation, backing volume and the VMs that use them.
-author:
-  - vmcat.libvirt developers (@vmcat)
 extends_documentation_fragment:
   - vmcat.libvirt.connection
   - vmcat.libvirt.connection.info
