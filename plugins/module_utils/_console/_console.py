@@ -31,13 +31,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _graphics as graphics
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._devices import strip_runtime
 
 PROTOCOLS = ('vnc', 'spice')
 VNC_PASSWORD_MAX = 8  # the VNC protocol's DES challenge uses 8 bytes of the password; QEMU refuses longer ones
 SPICE_GRACE = 10  # seconds a used SPICE token still admits the extra channels spice-html5 opens
 _XML_SECURE = 1  # VIR_DOMAIN_XML_SECURE: the running definition with its graphics password
-_AFFECT_LIVE = 1  # VIR_DOMAIN_AFFECT_LIVE
 _RUNNING_STATES = (1, 2, 3)  # running, blocked, paused: a paused VM still shows its last screen
 
 
@@ -194,8 +192,9 @@ class Console:
         had_password = bool(el.get('passwd'))
         password_set = had_password
         if p.get('password') is not None and p['password'] != (el.get('passwd') or ''):
-            ctx.act('set %s password' % protocol, self._set_password, dom, el, p['password'])
+            ctx.act('set %s password' % protocol, graphics.set_live_password, dom, el, p['password'])
             password_set = bool(p['password'])
+        node = node_for(self.config, conn.uri)
         now = time.time()
         before = self.view(name, protocol, self.store.count(name, conn.uri, now), graphics_view, had_password)
         record = None if p['new_token'] else next(
@@ -205,7 +204,6 @@ class Console:
             ttl = p['ttl'] or int(self.config.get('token_ttl') or 120)
             grace = int(self.config.get('token_grace', SPICE_GRACE)) if protocol == 'spice' else 0
             target = dict(host='127.0.0.1' if listen in ('0.0.0.0', '::') else listen, port=port or tls_port)
-            node = node_for(self.config, conn.uri)
             if node:
                 target['node'] = node
             record = ctx.act('issue a %s token' % protocol, self.store.issue, name, conn.uri, protocol, target, ttl,
@@ -220,16 +218,9 @@ class Console:
         if record is not None:
             extra['url'] = self.config['url'].rstrip('/') + self.config['pages'][protocol].format(token=record['token'])
         if protocol == 'spice':
-            host = p.get('viewer_host') or (listen if not node_for(self.config, conn.uri) else
-                                            urlsplit(conn.uri).hostname or listen)
+            host = p.get('viewer_host') or ((urlsplit(conn.uri).hostname or listen) if node else listen)
             extra['vv'] = viewer_file(gview, host, port, tls_port, p.get('password') or el.get('passwd'), name)
         return Outcome(bool(ctx.actions), before, after, **extra)
-
-    @staticmethod
-    def _set_password(dom, live_el, password):
-        el = strip_runtime(live_el)
-        graphics.set_password(el, password)
-        dom.updateDeviceFlags(_xml.to_string(el, pretty=False), _AFFECT_LIVE)
 
 
 def console(ctx):

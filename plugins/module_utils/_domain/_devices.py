@@ -66,6 +66,9 @@ DISK_SPEC = dict(type='list', elements='dict', options=dict(
 ))
 
 
+AFFECT_LIVE = 1  # VIR_DOMAIN_AFFECT_LIVE: a change to the running VM only
+
+
 def devices_of(root):
     return _xml.ensure(root, 'devices')
 

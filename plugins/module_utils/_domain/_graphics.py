@@ -18,7 +18,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._devices import insert_device
+from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._devices import AFFECT_LIVE, insert_device, strip_runtime
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 
 GRAPHICS_TYPES = ('vnc', 'spice')
@@ -124,6 +124,13 @@ def set_password(el, password):
         el.set('passwd', password)
     elif 'passwd' in el.attrib:
         del el.attrib['passwd']
+
+
+def set_live_password(dom, live_el, password):
+    """Give the running VM's graphics device ``live_el`` this password ('' or None removes it); live only."""
+    el = strip_runtime(live_el)
+    set_password(el, password)
+    dom.updateDeviceFlags(_xml.to_string(el, pretty=False), AFFECT_LIVE)
 
 
 def write_graphics(root, items, env=None):

@@ -48,7 +48,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._resources i
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, WaitTimeout
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
-AFFECT_LIVE = 1  # VIR_DOMAIN_AFFECT_LIVE
+AFFECT_LIVE = devices.AFFECT_LIVE
 # Buses QEMU can hot-plug disks on (IDE and AHCI/SATA cannot: such disks wait for a restart; their CD-ROM media
 # can still be changed live).
 HOTPLUG_BUSES = ('virtio', 'scsi', 'usb')
@@ -289,9 +289,7 @@ class Planner:
         self.dom.updateDeviceFlags(_xml.to_string(el, pretty=False), AFFECT_LIVE)
 
     def _set_password(self, live_el, password):
-        el = devices.strip_runtime(live_el)
-        graphics.set_password(el, password)
-        self.dom.updateDeviceFlags(_xml.to_string(el, pretty=False), AFFECT_LIVE)
+        graphics.set_live_password(self.dom, live_el, password)
 
     def _detach(self, live_el, what, still_there):
         self.dom.detachDeviceFlags(_xml.to_string(live_el, pretty=False), AFFECT_LIVE)
