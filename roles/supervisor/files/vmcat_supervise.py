@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Keep a few programs running, restarting each one when it dies.
 
-The vmcat.libvirt console gateway runs websockify and one ``ssh -N`` per remote node through this
-supervisor: under systemd as the unit's ExecStart (``run``), and where systemd is not PID 1 (containers,
-test machines) in the background with a pidfile (``start``). The command line of the programs is the same
-either way.
+Installed by the vmcat.libvirt.supervisor role for the roles that run programs as a service: the console
+gateway (websockify and one ``ssh -N`` per remote node, under systemd as the unit's ExecStart with ``run``,
+elsewhere in the background with ``start``) and monitoring (the exporters, Prometheus and Alertmanager where
+systemd is not PID 1: containers, test machines). The command line of the programs is the same either way.
 
 Usage: vmcat_supervise.py start CONFIG     start in the background; prints "started" or "running"
        vmcat_supervise.py run CONFIG       run in the foreground until SIGTERM or SIGINT
@@ -22,6 +22,9 @@ CONFIG is a JSON file:
      "log_dir": "/var/log/vmcat-console",                 # supervisor.log and <program>.log (stdout+stderr)
      "user": "vmcat-console", "group": "vmcat-console",   # started as root: everything runs as them
      "programs": [{"name": "websockify", "argv": ["/usr/bin/websockify", "..."], "env": {"PYTHONPATH": "..."}}]}
+
+Without "user" a supervisor started as root stays root, and each program may name its own "user" (with its
+primary "group" unless "group" is given, and the supplementary groups the system gives that user).
 
 A program that exits is started again after 1 s, then 2, 4, ... up to 30 s while it keeps dying within
 30 s of its start; a run longer than that resets the delay. On SIGTERM or SIGINT every program gets
@@ -66,8 +69,21 @@ def load_config(path):
     names = [p.get('name') for p in config['programs']]
     if len(set(names)) != len(names) or not all(names) or not all(p.get('argv') for p in config['programs']):
         raise SupervisorError('%s: every program needs a unique "name" and an "argv"' % path)
+    for program in config['programs']:
+        if program.get('user'):
+            program['credentials'] = _credentials(path, program)
     config['path'] = os.path.abspath(path)
     return config
+
+
+def _credentials(path, program):
+    """(uid, gid, supplementary gids, home) of a program's own user, checked before anything starts."""
+    try:
+        user = pwd.getpwnam(program['user'])
+        gid = grp.getgrnam(program['group']).gr_gid if program.get('group') else user.pw_gid
+    except KeyError as exc:
+        raise SupervisorError('%s: program "%s": no such user or group: %s' % (path, program['name'], exc))
+    return user.pw_uid, gid, os.getgrouplist(user.pw_name, gid), user.pw_dir
 
 
 # -- the running supervisor, as seen from outside ---------------------------------------------------
@@ -227,6 +243,9 @@ class Program(object):
         self.env['HOME'] = os.environ.get('HOME', '/')
         self.env.update(spec.get('env', {}))
         self.log_path = os.path.join(log_dir, '%s.log' % self.name)
+        self.credentials = spec.get('credentials') if os.geteuid() == 0 else None
+        if self.credentials:
+            self.env['HOME'] = self.credentials[3]
         self.proc = None
         self.started_at = None
         self.next_start = 0.0
@@ -237,13 +256,20 @@ class Program(object):
         with open(self.log_path, 'ab') as out:
             try:
                 self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
-                                             stderr=subprocess.STDOUT, env=self.env, cwd='/')
+                                             stderr=subprocess.STDOUT, env=self.env, cwd='/',
+                                             preexec_fn=self._become_user if self.credentials else None)
             except OSError as exc:
                 log('%s: cannot start %s: %s' % (self.name, self.argv[0], exc))
                 self._schedule_retry(log, time.monotonic())
                 return
         self.started_at = time.monotonic()
         log('%s: started, pid %d' % (self.name, self.proc.pid))
+
+    def _become_user(self):
+        uid, gid, groups, dummy = self.credentials
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
 
     def reap(self, log, now):
         """True when the process exited (and a restart is scheduled)."""

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The role's supervisor (roles/console_gateway/files/vmcat_supervise.py), as the role runs it without systemd."""
+"""The collection's supervisor (roles/supervisor/files/vmcat_supervise.py), as the roles run it without systemd."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from .conftest import PLUGIN_DIR
-
-SUPERVISE = os.path.join(PLUGIN_DIR, 'vmcat_supervise.py')
+SUPERVISE = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'supervisor', 'files',
+                                         'vmcat_supervise.py'))
 
 
 def supervise(command, config):
@@ -103,3 +102,34 @@ def test_bad_config_is_named(tmp_path):
     path.write_text('{"name": "x"}')
     code, dummy, err = supervise('start', path)
     assert code == 1 and '"pidfile" is missing' in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to change users')
+def test_a_program_runs_as_its_own_user_with_its_groups(tmp_path):
+    (tmp_path / 'log').mkdir()
+    os.chmod(str(tmp_path / 'log'), 0o777)
+    path = tmp_path / 'supervisor.json'
+    path.write_text(json.dumps({
+        'name': 'test-users', 'pidfile': str(tmp_path / 'supervisor.pid'),
+        'state_file': str(tmp_path / 'state.json'), 'log_dir': str(tmp_path / 'log'),
+        'programs': [{'name': 'as-nobody', 'argv': ['sh', '-c', 'id -un; id -gn; echo "home=$HOME"; sleep 600'],
+                      'user': 'nobody', 'group': 'nogroup'},
+                     {'name': 'as-root', 'argv': ['sh', '-c', 'id -un; sleep 600']}],
+    }))
+    try:
+        assert supervise('start', path)[:2] == (0, 'started')
+        log = tmp_path / 'log' / 'as-nobody.log'
+        wait_for(lambda: 'home=' in log.read_text())
+        assert log.read_text().split()[:2] == ['nobody', 'nogroup']
+        wait_for(lambda: (tmp_path / 'log' / 'as-root.log').read_text().strip() == 'root')
+    finally:
+        supervise('stop', path)
+
+
+def test_an_unknown_program_user_is_named_before_anything_starts(tmp_path):
+    path = tmp_path / 'supervisor.json'
+    path.write_text(json.dumps({
+        'name': 'x', 'pidfile': str(tmp_path / 'p'), 'state_file': str(tmp_path / 's'), 'log_dir': str(tmp_path),
+        'programs': [{'name': 'a', 'argv': ['true'], 'user': 'no-such-user-here'}]}))
+    code, dummy, err = supervise('start', path)
+    assert code == 1 and 'program "a": no such user or group' in err and not (tmp_path / 'p').exists()
