@@ -18,24 +18,23 @@ import time
 
 import libvirt
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentNotConfigured
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.errors import LibvirtFailure
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._stats.test_readings import RUNNING
-from ansible_collections.vmcat.libvirt.tests.unit.roles.monitoring.conftest import EXPORTER
+from ansible_collections.vmcat.libvirt.tests.unit.roles.monitoring.conftest import EXPORTER, ROLE
 
 PLUGINS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(EXPORTER))), '..', 'plugins')
 PREFIX = 'ansible_collections.vmcat.libvirt.plugins.'
 LOST = LibvirtFailure('internal error: client socket is closed', libvirt.VIR_ERR_INTERNAL_ERROR)
 # what the role copies beside the exporter (roles/monitoring and docs/monitoring.md say the same)
-INSTALLED_WITH_IT = {
-    'module_utils/_core/_errors.py',
-    'module_utils/_core/_guest_agent.py',
-    'module_utils/_core/_wait.py',
-    'module_utils/_domain/_state.py',
-    'module_utils/_stats/_readings.py',
-}
+def _installed_with_it():
+    """The module_utils files the role copies beside the exporter (its vars/main/main.yml)."""
+    with open(os.path.join(ROLE, 'vars', 'main', 'main.yml')) as handle:
+        role_vars = yaml.safe_load(handle)
+    return set('module_utils/' + path for path in role_vars['monitoring_exporter_module_utils'])
 
 
 class FakeDom:
@@ -330,14 +329,14 @@ def _imports_of_ours(path):
 
 
 def test_the_files_installed_with_it_are_all_it_imports():
-    """The role copies INSTALLED_WITH_IT beside the exporter; none of them may need Ansible."""
+    """The role copies exactly what the exporter imports beside it; none of those files may need Ansible."""
     needed, todo = set(), [EXPORTER]
     while todo:
         for rel in _imports_of_ours(todo.pop()):
             if rel not in needed:
                 needed.add(rel)
                 todo.append(os.path.join(PLUGINS, rel))
-    assert needed == INSTALLED_WITH_IT
+    assert needed == _installed_with_it()
 
 
 def test_names_with_quotes_backslashes_and_newlines_survive_the_text_format(exporter):
