@@ -160,7 +160,7 @@ def _draw_chart(draw, box, chart, start, end, fonts, legend_width):
             label = name
             while len(label) > 4 and draw.textlength(label, font=small) > legend_width - 30:
                 label = label[:-2]
-            draw.text((lx + 26, ly), label if label == name else label + '…', fill=INK, font=small)
+            draw.text((lx + 26, ly), label if label == name else label + '\u2026', fill=INK, font=small)
 
 
 def draw(charts, start, end, path=None, width=1000, chart_height=320, title=None):
