@@ -49,8 +49,7 @@ def walk_panels(panels):
     """Every panel of a list, depth first, with the panels rows hold (open rows and collapsed ones)."""
     for panel in panels or []:
         yield panel
-        for inner in walk_panels(panel.get('panels')):
-            yield inner
+        yield from walk_panels(panel.get('panels'))
 
 
 def _all_panels(dashboard):
@@ -116,7 +115,7 @@ def dashboard_values(dashboard, given=None):
             current = (variable.get('current') or {}).get('value')
             if isinstance(current, list):
                 current = current[0] if current else None
-            values[name] = current if current not in (None, '$__all') else str(variable.get('query', '')).split(',')[0]
+            values[name] = current if current not in (None, '$__all') else str(variable.get('query', '')).split(',', 1)[0]
         elif kind == 'datasource':
             values[name] = ''
     for entry in dashboard.get('__inputs') or []:

@@ -17,7 +17,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import sys
 import threading
 import urllib.parse
