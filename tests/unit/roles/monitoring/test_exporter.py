@@ -29,7 +29,8 @@ from ansible_collections.vmcat.libvirt.tests.unit.roles.monitoring.conftest impo
 PLUGINS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(EXPORTER))), '..', 'plugins')
 PREFIX = 'ansible_collections.vmcat.libvirt.plugins.'
 LOST = LibvirtFailure('internal error: client socket is closed', libvirt.VIR_ERR_INTERNAL_ERROR)
-# what the role copies beside the exporter (roles/monitoring and docs/monitoring.md say the same)
+
+
 def _installed_with_it():
     """The module_utils files the role copies beside the exporter (its vars/main/main.yml)."""
     with open(os.path.join(ROLE, 'vars', 'main', 'main.yml')) as handle:
