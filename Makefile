@@ -19,7 +19,7 @@ help:
 	@echo "make collection  build the collection tarball into build/"
 	@echo "make docs        build the docs site into build/docs-site (antsibull-docs, Sphinx; make test's docs stage)"
 	@echo "make changelog   fold new changelogs/fragments into the release galaxy.yml names and regenerate CHANGELOG.md"
-	@echo "make bench       run the benchmarks in bench/ (not part of make test)"
+	@echo "make bench       run the benchmarks in bench/ (make test only checks they still run: bench/run.py --quick)"
 
 deps-build:
 	@scripts/system-packages.sh build

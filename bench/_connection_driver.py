@@ -5,7 +5,7 @@ Runs in the bench venv (build/bench-venv-ansible: ansible-core with community.li
 ANSIBLE_COLLECTIONS_PATH pointing at the dev tree, so both plugins load through the same
 connection_loader and PlayContext as ansible-playbook would use.
 
-Usage: _connection_driver.py CONFIG_JSON   (uri, vm, work, runs, commands, size_mib)
+Usage: _connection_driver.py CONFIG_JSON   (uri, vm, work, runs, commands, size_mib; sides: which of SIDES, default all)
 Prints one JSON document on stdout.
 """
 
@@ -154,6 +154,7 @@ def guest_sha256(checker, path):
 def main(argv):
     config = json.load(open(argv[1]))
     uri, vm, runs, count = config['uri'], config['vm'], config['runs'], config['commands']
+    sides = dict((side, SIDES[side]) for side in config.get('sides') or SIDES)
     init_plugin_loader([])
     src = os.path.join(config['work'], 'payload-%dm.bin' % config['size_mib'])
     with open(src, 'wb') as handle:
@@ -161,14 +162,14 @@ def main(argv):
     local_sha = hashlib.sha256(open(src, 'rb').read()).hexdigest()
     checker = Raw(uri, vm)
     cmds = commands(count)
-    times = {side: {'put_s': [], 'commands_s': []} for side in SIDES}
-    problems = {side: [] for side in SIDES}
+    times = {side: {'put_s': [], 'commands_s': []} for side in sides}
+    problems = {side: [] for side in sides}
     verify_s = []
     for run in range(runs):
-        order = list(SIDES) if run % 2 == 0 else list(reversed(list(SIDES)))
+        order = list(sides) if run % 2 == 0 else list(reversed(list(sides)))
         for side in order:
             checker.exec_command('rm -f %s' % DEST)
-            conn = SIDES[side](uri, vm)
+            conn = sides[side](uri, vm)
             try:
                 started = time.monotonic()
                 box = with_timeout(lambda: conn.put_file(src, DEST), 600)
@@ -197,8 +198,8 @@ def main(argv):
 
     # What each side does with stdin (the task's in_data, used by pipelining and some raw-like actions).
     stdin = {}
-    for side in SIDES:
-        conn = SIDES[side](uri, vm)
+    for side in sides:
+        conn = sides[side](uri, vm)
         box = with_timeout(lambda: conn.exec_command("/bin/sh -c 'head -c 5'", in_data=b'hello world'), 20)
         if 'value' in box:
             rc, out, err = box['value']

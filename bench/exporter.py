@@ -30,7 +30,14 @@ Debian's exporter comes from the ``prometheus-libvirt-exporter`` package
 (``apt-get install prometheus-libvirt-exporter``; its service stays
 stopped). Objects are named ``vmxbench-<random>-*`` and removed at the end.
 
-Usage: python bench/exporter.py [--vms 50] [--scrapes 30] [--duration 180] [--period 15] [--no-guest]
+Quick mode (``--quick``, bench/run.py --quick in make test): a test node
+of 5 VMs and 2 paused QEMU VMs (no guest), one scrape round, the bulk call
+per group once, a 1 s CPU/memory window; Debian's exporter only when it is
+installed (said otherwise).  It fails when an exporter does not come up or
+a scrape lacks the VMs or the block and vCPU series; it checks no time and
+saves nothing.
+
+Usage: python bench/exporter.py [--vms 50] [--scrapes 30] [--duration 180] [--period 15] [--no-guest] [--quick]
 Results: printed, and bench/results/exporter.json.
 """
 
@@ -174,17 +181,19 @@ def summary(values):
                 p95_ms=round(ordered[max(0, int(round(0.95 * len(ordered))) - 1)] * 1000, 2), runs=len(ordered))
 
 
-def scrape_times(uri, scrapes, python, work):
-    """Interleaved scrapes of both exporters and the bulk call alone, on one node."""
-    ours, debian = Exporter('ours', uri, python, work), Exporter('debian', uri, python, work)
-    floor_conn = libvirt.openReadOnly(uri)
-    times = dict(ours=[], debian=[], bulk_call=[], ours_stats_call=[], ours_collect=[])
-    daemon = dict(ours=[], debian=[])  # libvirtd's CPU seconds during each scrape (others' work adds noise)
+def scrape_times(uri, scrapes, python, work, kinds=('ours', 'debian')):
+    """Interleaved scrapes of the exporters (ours, Debian's) and the bulk call alone, on one node."""
+    exporters = []
+    floor_conn = None
+    times = dict((k, []) for k in kinds + ('bulk_call', 'ours_stats_call', 'ours_collect'))
+    daemon = dict((k, []) for k in kinds)  # libvirtd's CPU seconds during each scrape (others' work adds noise)
     daemon_pid = libvirtd_pid() if uri.startswith('qemu') else None
     bodies = {}
     try:
+        exporters = [Exporter(kind, uri, python, work) for kind in kinds]
+        floor_conn = libvirt.openReadOnly(uri)
         for dummy in range(scrapes):
-            for exporter in (ours, debian):
+            for exporter in exporters:
                 before = cpu_seconds(daemon_pid) if daemon_pid else None
                 seconds, body = exporter.scrape()
                 if daemon_pid:
@@ -197,14 +206,15 @@ def scrape_times(uri, scrapes, python, work):
             records = floor_conn.getAllDomainStats(STATS, NOWAIT)
             times['bulk_call'].append(time.monotonic() - started)
     finally:
-        ours.stop()
-        debian.stop()
-        floor_conn.close()
+        for exporter in exporters:
+            exporter.stop()
+        if floor_conn:
+            floor_conn.close()
     result = dict((k, summary(v)) for k, v in times.items())
     if daemon_pid:
         result['libvirtd_cpu_ms_per_scrape'] = dict((k, round(statistics.median(v) * 1000, 1)) for k, v in daemon.items())
     result['vms_seen'] = dict(ours=sample_value(bodies['ours'], 'libvirt_domains'), bulk_call=len(records),
-                              debian=sample_value(bodies['debian'], 'libvirt_domains_number'))
+                              debian=sample_value(bodies.get('debian', ''), 'libvirt_domains_number'))
     result['series'] = dict((k, sum(1 for line in b.splitlines() if line.startswith('libvirt_')))
                             for k, b in bodies.items())
     result['metric_names'] = dict((k, metric_names(b)) for k, b in bodies.items())
@@ -212,10 +222,11 @@ def scrape_times(uri, scrapes, python, work):
     return result
 
 
-def resources(uri, duration, period, python, work):
-    """Both exporters scraped every ``period`` s for ``duration`` s: CPU % of one core and resident memory."""
-    exporters = [Exporter('ours', uri, python, work), Exporter('debian', uri, python, work)]
+def resources(uri, duration, period, python, work, kinds=('ours', 'debian')):
+    """The exporters scraped every ``period`` s for ``duration`` s: CPU % of one core and resident memory."""
+    exporters = []
     try:
+        exporters = [Exporter(kind, uri, python, work) for kind in kinds]
         for exporter in exporters:
             exporter.scrape()  # warm-up: connections opened, code paths loaded
         start_cpu = dict((e.kind, e.cpu_seconds()) for e in exporters)
@@ -258,7 +269,7 @@ def paused_vms(conn, prefix, count, network, work):
 GROUPS = (('state', 1), ('cpu', 2), ('balloon', 4), ('vcpu', 8), ('interface', 16), ('block', 32), ('all six', 63))
 
 
-def group_costs(prefix, runs=7):
+def group_costs(prefix, runs):
     """Median ms of the bulk call per stats group for the benchmark's own VMs, and of per-VM calls beside it."""
     conn = libvirt.openReadOnly('qemu:///system')
     try:
@@ -290,22 +301,52 @@ def load_average():
 def print_summary(result):
     for node in ('test_node', 'real_node'):
         part = result[node]
-        print('%s (%s VMs seen by ours, %s by Debian\'s): scrape median ours %.2f ms, Debian %.2f ms; '
-              'p95 ours %.2f ms, Debian %.2f ms; bulk call alone %.2f ms; series ours %d, Debian %d; '
+        debian = part.get('debian', {})
+        print('%s (%s VMs seen by ours, %s by Debian\'s): scrape median ours %.2f ms, Debian %s ms; '
+              'p95 ours %.2f ms, Debian %s ms; bulk call alone %.2f ms; series ours %d, Debian %s; '
               'libvirtd CPU per scrape %s'
               % (node, part['vms_seen']['ours'], part['vms_seen']['debian'], part['ours']['median_ms'],
-                 part['debian']['median_ms'], part['ours']['p95_ms'], part['debian']['p95_ms'],
-                 part['bulk_call']['median_ms'], part['series']['ours'], part['series']['debian'],
+                 debian.get('median_ms'), part['ours']['p95_ms'], debian.get('p95_ms'),
+                 part['bulk_call']['median_ms'], part['series']['ours'], part['series'].get('debian'),
                  part.get('libvirtd_cpu_ms_per_scrape', '-')))
     print('bulk call per stats group for the %d paused VMs (median ms): %s'
           % (result['group_costs_ms']['vms'], result['group_costs_ms']))
     res = result.get('resources')
-    for kind in ('ours', 'debian') if res else ():
+    for kind in [k for k in ('ours', 'debian') if k in (res or {})]:
         print('%s while scraped every %ss for %ss: CPU %.2f %% of one core, RSS max %.1f MB'
               % (kind, res['period'], res['seconds'], res[kind]['cpu_percent'], res[kind]['rss_mb_max']))
 
 
-def main(argv=None):
+QUICK_REAL_VMS = 2  # paused QEMU VMs on the real node in quick mode
+
+
+def check_quick(result, kinds, prefix):
+    """Quick mode's checks (never of a time): every exporter up and reporting the VMs, ours with QEMU's series."""
+    problems = []
+    test, real = result['test_node'], result['real_node']
+    if test['vms_seen']['ours'] != result['vms']:
+        problems.append('ours saw %s VMs on the test node, expected %d' % (test['vms_seen']['ours'], result['vms']))
+    if (real['vms_seen']['ours'] or 0) < QUICK_REAL_VMS:
+        problems.append('ours saw %s VMs on qemu:///system, expected at least %d' % (
+            real['vms_seen']['ours'], QUICK_REAL_VMS))
+    for name in ('libvirt_domain_block_stats_capacity_bytes', 'libvirt_domain_vcpu_time_seconds_total'):
+        if name not in real['metric_names']['ours']:
+            problems.append('no %s in our scrape of qemu:///system' % name)
+    if 'debian' in kinds and not (test['series'].get('debian') and real['series'].get('debian')):
+        problems.append('Debian\'s exporter gave no libvirt_ series (%s)' % dict(
+            (node, result[node]['series'].get('debian')) for node in ('test_node', 'real_node')))
+    if result['group_costs_ms']['vms'] != QUICK_REAL_VMS:
+        problems.append('the per-group bulk call found %s of the %d paused VMs %s*' % (
+            result['group_costs_ms']['vms'], QUICK_REAL_VMS, prefix))
+    if sorted(result['resources']) != sorted(kinds + ('seconds', 'scrapes', 'period')):
+        problems.append('CPU/memory window gave %s' % sorted(result['resources']))
+    if problems:
+        raise SystemExit('exporter quick check: %s' % '; '.join(problems))
+    print('exporter: quick check passed (%s up; VMs, block and vCPU series reported)' % ' and '.join(kinds))
+
+
+def main(argv=None, note=None):
+    """note(benchmark, what): told what a quick run leaves out (bench/run.py collects it); printed otherwise."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--vms', type=int, default=50, help='VMs on each node (default %(default)s)')
     parser.add_argument('--scrapes', type=int, default=30, help='interleaved scrapes per node (default %(default)s)')
@@ -313,10 +354,23 @@ def main(argv=None):
     parser.add_argument('--period', type=float, default=15, help='seconds between scrapes in that phase')
     parser.add_argument('--python', help="interpreter for our exporter (default: Debian's python3 when it can)")
     parser.add_argument('--no-guest', action='store_true', help='no fixture guest with an answering agent')
+    parser.add_argument('--quick', action='store_true',
+                        help='smallest run that checks the benchmark works (make test); times mean nothing')
     args = parser.parse_args(argv)
+    note = note or (lambda benchmark, what: print('%s: NOT RUN in quick mode: %s' % (benchmark, what)))
+    kinds = ('ours', 'debian')
+    real_vms = args.vms
+    if args.quick:
+        args.vms, args.scrapes, args.duration, args.period, args.no_guest = 5, 1, 1, 1, True
+        real_vms = QUICK_REAL_VMS
+        note('exporter', 'the fixture guest with an answering agent; %d paused VMs instead of 50' % real_vms)
     if not os.path.exists(DEBIAN_EXPORTER):
-        sys.exit('%s is missing: apt-get install prometheus-libvirt-exporter (its service stays stopped)'
-                 % DEBIAN_EXPORTER)
+        missing = '%s is missing: apt-get install prometheus-libvirt-exporter (its service stays stopped)' % (
+            DEBIAN_EXPORTER)
+        if not args.quick:
+            sys.exit(missing)
+        kinds = ('ours',)
+        note('exporter', 'Debian\'s exporter (%s)' % missing)
     daemons.ensure_daemons()
     python = ours_python(args.python)
     prefix = 'vmxbench-%s-' % secrets.token_hex(2)
@@ -327,20 +381,23 @@ def main(argv=None):
                   started=time.strftime('%Y-%m-%d %H:%M:%S'))
     try:
         test_uri = inv_bench.write_test_node(os.path.join(work, 'node-%d.xml' % args.vms), args.vms, prefix)
-        result['test_node'] = scrape_times(test_uri, args.scrapes, python, work)
+        result['test_node'] = scrape_times(test_uri, args.scrapes, python, work, kinds)
         lab.up([] if args.no_guest else [('guest', 'agent')])
-        paused_vms(lab.conn, prefix, args.vms, lab.network, work)
-        result['real_node'] = scrape_times('qemu:///system', args.scrapes, python, work)
-        result['group_costs_ms'] = group_costs(prefix)
+        paused_vms(lab.conn, prefix, real_vms, lab.network, work)
+        result['real_node'] = scrape_times('qemu:///system', args.scrapes, python, work, kinds)
+        result['group_costs_ms'] = group_costs(prefix, 1 if args.quick else 7)
         if args.duration > 0:
-            result['resources'] = resources('qemu:///system', args.duration, args.period, python, work)
+            result['resources'] = resources('qemu:///system', args.duration, args.period, python, work, kinds)
         result['load_after'] = load_average()
     finally:
         _lab.tear_down(lab, work, prefix)
+    print_summary(result)
+    if args.quick:
+        check_quick(result, kinds, prefix)
+        return result
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, 'exporter.json'), 'w') as f:
         json.dump(result, f, indent=2)
-    print_summary(result)
     return result
 
 

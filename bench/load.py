@@ -14,6 +14,9 @@ result is back (bench/callbacks/task_times.py), so with ``forks: 1`` it is
 what one task costs alone and with ``forks: 50`` what it costs when 49 others
 run beside it on the same node and the same 2 cores.  Also the playbook's
 wall time, and tasks per second.
+
+Quick mode (bench/run.py --quick: 3 hosts, one run of each mode) fails when
+a task failed or changed something or a task is missing; no time is checked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -118,6 +121,20 @@ def remove_vms(prefix):
                 dom.undefine()
     finally:
         conn.close()
+
+
+def check_quick(result):
+    """Every task of both modes ran, none failed, none changed (times are not looked at)."""
+    expected = 2 * result['hosts'] * result['runs']
+    problems = []
+    for mode in ('parallel', 'serial'):
+        one = result[mode]
+        if one['tasks'] != expected or one['failed'] or one['changed']:
+            problems.append('%s: %d tasks of %d, %d failed, %d changed' % (
+                mode, one['tasks'], expected, one['failed'], one['changed']))
+    if problems:
+        raise SystemExit('load quick check: %s' % '; '.join(problems))
+    print('load: quick check passed (%d tasks per mode, none failed or changed)' % expected)
 
 
 def bench_load(args, work, prefix):

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Benchmarks for vmcat.libvirt (not tests: `make bench`, never `make test`).
+"""Benchmarks for vmcat.libvirt (not tests: figures come from `make bench`; `make test` runs only --quick).
 
 Each benchmark measures our task side by side with its alternative in one
 run and prints the ratio:
@@ -19,11 +19,25 @@ run and prints the ratio:
 - load:      50 hosts each running vm_info and a no-op vm on its own VM of
              qemu:///system, with forks 50 against forks 1: failures, median
              and p95 task time (bench/load.py).
+- payload:   each module's AnsiballZ payload as ansible-core builds it
+             (bench/payload.py on build/collections).
+- exporter:  the monitoring role's exporter against Debian's
+             prometheus-libvirt-exporter (bench/exporter.py, its defaults).
+- console:   the browser console through the gateway against direct VNC
+             (bench/console.py, its defaults).
 
 inventory and connection need the bench venv (`make bench-venv`).
 
-Usage: python bench/run.py [noop] [provision] [inventory] [connection] [load] [--runs R] [--tasks N]
-Results are printed and written to bench/results/<name>.json.
+--quick (make test's bench-quick stage): every benchmark once, at its
+smallest (QUICK below), to prove it still runs: each one exercises its code
+path and fails (exit 1) when that path breaks, and asserts no time.  Its
+times mean nothing and nothing is written to bench/results.  make test
+builds no bench venv, so the community.libvirt side is not run; what a
+quick run leaves out is printed, and again in its last line.
+
+Usage: python bench/run.py [noop] [provision] [inventory] [connection] [load] [payload] [exporter] [console]
+                           [--runs R] [--tasks N] [--quick]
+Results are printed and written to bench/results/<name>.json (not with --quick).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -50,6 +65,8 @@ from harness import daemons, guest  # noqa: E402
 sys.path.insert(0, HERE)
 import _lab  # noqa: E402
 import connection as conn_bench  # noqa: E402
+import console as console_bench  # noqa: E402
+import exporter as exporter_bench  # noqa: E402
 import inventory as inv_bench  # noqa: E402
 import load as load_bench  # noqa: E402
 
@@ -80,6 +97,8 @@ def run_playbook(path, extra=None):
 
 
 def save(name, data):
+    if QUICK_MODE:
+        return
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, name + '.json'), 'w') as f:
         json.dump(data, f, indent=2)
@@ -175,9 +194,26 @@ def bench_provision(args, work, prefix):
     return names
 
 
+ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'payload', 'exporter', 'console')
+# --quick: each benchmark at the smallest size that still goes through its whole path
+QUICK = dict(runs=1, tasks=2, vms=1, inventory_vms=20, inventory_runs=1, commands=2, size_mib=1, load_hosts=3,
+             load_runs=1)
+QUICK_MODE = []  # holds True during a quick run: nothing is saved
+NOT_RUN = []  # (benchmark, what a quick run left out and why)
+
+
+def not_run(benchmark, what):
+    """Say what a quick run leaves out, now and in its last line."""
+    NOT_RUN.append((benchmark, what))
+    print('%s: NOT RUN in quick mode: %s' % (benchmark, what), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('benchmarks', nargs='*', default=['noop', 'provision'])
+    parser.add_argument('benchmarks', nargs='*', help='default: noop provision (with --quick: all)')
+    parser.add_argument('--quick', action='store_true',
+                        help='each benchmark once at its smallest: fails when one breaks, asserts no time, saves '
+                             'nothing (make test)')
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--tasks', type=int, default=20)
     parser.add_argument('--vms', type=int, default=5)
@@ -188,9 +224,12 @@ def main():
     parser.add_argument('--load-hosts', type=int, default=50, help='hosts (and forks) of the load benchmark')
     parser.add_argument('--load-runs', type=int, default=2, help='runs of each mode in the load benchmark')
     args = parser.parse_args()
-    unknown = set(args.benchmarks) - {'noop', 'provision', 'inventory', 'connection', 'load'}
+    unknown = set(args.benchmarks) - set(ALL)
     if unknown:
         parser.error('unknown benchmarks: %s' % ', '.join(sorted(unknown)))
+    if args.quick:
+        return run_quick(args)
+    args.benchmarks = args.benchmarks or ['noop', 'provision']
     daemons.ensure_daemons()
     if set(args.benchmarks) & {'noop', 'provision'}:
         run_pool_benchmarks(args)
@@ -198,13 +237,84 @@ def main():
         run_agent_benchmarks(args)
     if 'load' in args.benchmarks:
         run_load_benchmark(args)
+    if 'payload' in args.benchmarks:
+        bench_payload(args)
+    if 'exporter' in args.benchmarks:
+        exporter_bench.main([])
+    if 'console' in args.benchmarks:
+        console_bench.main([])
+    return 0
+
+
+def run_quick(args):
+    """Every benchmark (or those named) once at its smallest; 1 when any of them failed."""
+    QUICK_MODE.append(True)
+    args.benchmarks = args.benchmarks or list(ALL)
+    for key, value in QUICK.items():
+        setattr(args, key, value)
+    if set(args.benchmarks) & {'inventory', 'connection'}:
+        not_run('inventory, connection', 'the community.libvirt side (make test builds no bench venv, %s); '
+                'ours and the floors only' % os.path.relpath(inv_bench.BENCH_VENV, ROOT))
+    daemons.ensure_daemons()
+    groups = [
+        (('noop', 'provision'), run_pool_benchmarks),
+        (('inventory', 'connection'), run_agent_benchmarks),
+        (('load',), run_load_benchmark),
+        (('payload',), bench_payload),
+        (('exporter',), lambda a: exporter_bench.main(['--quick'], note=not_run)),
+        (('console',), lambda a: console_bench.main(['--quick'], note=not_run)),
+    ]
+    status = {}
+    for names, fn in groups:
+        names = [n for n in names if n in args.benchmarks]
+        if not names:
+            continue
+        print('\n===== quick %s' % ' + '.join(names), flush=True)
+        started = time.monotonic()
+        try:
+            fn(args)
+            outcome = 'ok'
+        except (Exception, SystemExit) as exc:  # every benchmark runs and reports, whatever one of them does
+            traceback.print_exc()
+            outcome = 'FAILED (%s)' % (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+        status.update((n, outcome) for n in names)
+        print('quick %s: %s (%.0f s; the time means nothing)' % (' + '.join(names), outcome,
+                                                                 time.monotonic() - started), flush=True)
+    failed = ['%s %s' % (n, s) for n, s in status.items() if s != 'ok']
+    print('\nbench quick: %d of %d benchmarks ran and passed%s; not run: %s' % (
+        len(status) - len(failed), len(status), '; ' + ', '.join(failed) if failed else '',
+        '; '.join('%s: %s' % item for item in NOT_RUN) or 'nothing'))
+    return 1 if failed else 0
+
+
+def bench_payload(args):
+    """Each module's payload built by ansible-core (bench/payload.py); every module must build with our files in it."""
+    collections = os.path.join(ROOT, 'build', 'collections')
+    proc = subprocess.run([sys.executable, os.path.join(HERE, 'payload.py'), collections], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit('payload.py failed:\n%s' % proc.stderr[-3000:])
+    sizes = json.loads(proc.stdout)
+    modules = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
+                     if f.endswith('.py') and not f.startswith('_'))
+    missing = [m for m in modules if m not in sizes]
+    empty = [m for m, s in sizes.items() if not s['payload_bytes'] or not s['module_utils_files']]
+    if missing or empty:
+        raise SystemExit('payload: no payload for %s; none of our module_utils in %s' % (missing, empty))
+    print('payload: %d modules, %d to %d bytes, %d to %d of our module_utils files' % (
+        len(sizes), min(s['payload_bytes'] for s in sizes.values()), max(s['payload_bytes'] for s in sizes.values()),
+        min(s['module_utils_files'] for s in sizes.values()), max(s['module_utils_files'] for s in sizes.values())))
+    save('payload', sizes)
 
 
 def run_load_benchmark(args):
     prefix = 'vmlbench-%s-' % secrets.token_hex(2)
     work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
     try:
-        save('load', load_bench.bench_load(args, work, prefix))
+        result = load_bench.bench_load(args, work, prefix)
+        if args.quick:
+            load_bench.check_quick(result)
+        save('load', result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -220,7 +330,13 @@ def run_agent_benchmarks(args):
         if 'inventory' in args.benchmarks:
             result = {'test_node': inv_bench.bench_test_node(args, work, prefix)}
             save('inventory', result)
-        lab.up([('ga1', 'agent'), ('ga2', 'agent'), ('noch', 'nochannel'), ('stop', 'stopped')])
+        if args.quick:
+            lab.up([('ga1', 'agent')])
+            if 'inventory' in args.benchmarks:
+                not_run('inventory', 'the real node\'s VMs without an agent channel and with a killed agent '
+                        '(quick: one guest)')
+        else:
+            lab.up([('ga1', 'agent'), ('ga2', 'agent'), ('noch', 'nochannel'), ('stop', 'stopped')])
         if 'connection' in args.benchmarks:
             save('connection', conn_bench.bench_connection(args, lab))
         if 'inventory' in args.benchmarks:
@@ -246,4 +362,4 @@ def run_pool_benchmarks(args):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

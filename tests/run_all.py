@@ -10,9 +10,11 @@ proper ansible_collections/vmcat/libvirt tree; sanity-2.16 the same with the old
 supported ansible-core), lint (ansible-lint, production
 profile), smoke (boot the guest fixture and reach its agent), molecule (each
 role's molecule/default scenario on TCG guests reached through the qga
-connection, tests/molecule/) and integration (tests/integration/run.py against
-qemu:///system).  Integration never skips
-silently: when it cannot run (not root, no libvirtd) the stage fails and says why.
+connection, tests/molecule/), integration (tests/integration/run.py against
+qemu:///system) and bench-quick (every benchmark in bench/ once at its smallest,
+bench/run.py --quick: it still runs, no time is checked).  Integration and
+bench-quick never skip silently: when they cannot run (not root, no libvirtd) the
+stage fails and says why; what bench-quick leaves out is in its detail.
 
 Usage: run_all.py [STAGE ...]   (default: all stages)
 """
@@ -287,6 +289,16 @@ def stage_integration():
     return code == 0, detail
 
 
+def stage_bench_quick():
+    """bench/run.py --quick: each benchmark once at its smallest, failing when its path breaks; no time asserted."""
+    problem = _integration_preflight()
+    if problem:
+        return False, problem
+    code, out = sh([sys.executable, 'bench/run.py', '--quick'], env={'ANSIBLE_COLLECTIONS_PATH': DEV}, capture=True)
+    summary = [line for line in out.splitlines() if line.startswith('bench quick: ')]
+    return code == 0, summary[-1][len('bench quick: '):] if summary else 'bench/run.py --quick gave no summary'
+
+
 STAGES = [
     ('unit', stage_unit),
     ('demo', stage_demo),
@@ -298,6 +310,7 @@ STAGES = [
     ('smoke', stage_smoke),
     ('molecule', stage_molecule),
     ('integration', stage_integration),
+    ('bench-quick', stage_bench_quick),
 ]
 
 
