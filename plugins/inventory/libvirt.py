@@ -126,7 +126,9 @@ options:
     default: false
 notes:
   - Host variables are C(vmcat_node), C(vmcat_uri), C(vmcat_name), C(vmcat_uuid), C(vmcat_state), C(vmcat_tags),
-    C(vmcat_os) (the agent's C(guest-get-osinfo), or null), with O(details) also C(vmcat_vcpus), C(vmcat_memory)
+    C(vmcat_os) (the agent's C(guest-get-osinfo), or null; its keys use underscores as the C(os) section of
+    M(vmcat.libvirt.guest_info) does, like C(kernel_release), where earlier versions kept the agent's dashes),
+    with O(details) also C(vmcat_vcpus), C(vmcat_memory)
     (bytes), C(vmcat_metadata), C(vmcat_nics) (C(mac), C(network), C(bridge), C(addresses)) and C(vmcat_graphics)
     (C(type), C(listen), C(port)), and with O(want_xml) C(vmcat_xml).
 seealso:

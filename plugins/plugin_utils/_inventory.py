@@ -33,6 +33,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection im
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._peripherals import read_guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError, is_not_found
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentError, agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_info import snake
 
 HOSTNAME_FORMATS = ('name', 'uuid', 'node_name')
 GROUP_BY = ('node', 'state', 'tag')
@@ -317,7 +318,9 @@ def host_vars(node, vm):
         'vmcat_node': node['name'], 'vmcat_uri': node['uri'], 'vmcat_name': vm['name'], 'vmcat_uuid': vm['uuid'],
         'vmcat_state': vm['state'], 'vmcat_vcpus': vm['vcpus'], 'vmcat_memory': vm['memory'],
         'vmcat_tags': vm['tags'], 'vmcat_metadata': vm['metadata'], 'vmcat_nics': vm['nics'],
-        'vmcat_os': vm['os'], 'vmcat_graphics': vm['graphics'],
+        # keys as vmcat.libvirt.guest_info spells them (kernel_release); records cached by a version that kept
+        # the agent's dashes read the same
+        'vmcat_os': snake(vm['os']), 'vmcat_graphics': vm['graphics'],
     }
     if 'xml' in vm:
         variables['vmcat_xml'] = vm['xml']

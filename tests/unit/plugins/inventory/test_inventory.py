@@ -3,6 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import time
 
 import pytest
@@ -24,6 +25,7 @@ from ansible.utils.plugin_docs import add_fragments
 
 from ansible_collections.vmcat.libvirt.plugins.inventory import libvirt as inventory_module
 from ansible_collections.vmcat.libvirt.plugins.inventory.libvirt import InventoryModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_info as guest_info
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
 
 
@@ -220,3 +222,34 @@ def test_cache_is_used(tmp_path, nodes, monkeypatch):
     assert calls == [] and sorted(second.hosts) == sorted(first.hosts)
     third, _w, _p = run_inventory(tmp_path, config, cache=False)
     assert calls == [1] and not third.hosts
+
+
+def test_os_keys_spelled_as_guest_info_does(tmp_path, nodes):
+    """vmcat_os keys use underscores like guest_info's os section, also for a record cached with the agent's dashes."""
+    reply = {'id': 'debian', 'kernel-release': '6.1.0-27-cloud-amd64', 'pretty-name': 'Debian GNU/Linux 12',
+             'version-id': '12', 'machine': 'x86_64'}
+    vm = {'name': 'web1', 'uuid': 'u', 'state': 'running', 'vcpus': 1, 'memory': 1, 'tags': [], 'metadata': {},
+          'nics': [], 'graphics': [], 'os': reply}
+    variables = inv.host_vars({'name': 'a', 'uri': 'test:///default'}, vm)
+    assert variables['vmcat_os'] == {'id': 'debian', 'kernel_release': '6.1.0-27-cloud-amd64',
+                                     'pretty_name': 'Debian GNU/Linux 12', 'version_id': '12', 'machine': 'x86_64'}
+    assert variables['vmcat_os'] == guest_info.snake(reply)  # the module's own spelling
+    assert inv.host_vars({'name': 'a', 'uri': 'test:///default'}, dict(vm, os=None))['vmcat_os'] is None
+
+    a, _b = nodes
+    config = {'nodes': [a], 'cache': True, 'cache_plugin': 'jsonfile',
+              'cache_connection': str(tmp_path / 'cache'), 'cache_timeout': 600}
+    run_inventory(tmp_path, config, cache=False)  # writes the cache
+
+    cache_files = list((tmp_path / 'cache').iterdir())
+    assert len(cache_files) == 1
+    stored = json.loads(cache_files[0].read_text())
+    wrapped = isinstance(stored, dict) and '__payload__' in stored  # ansible-core 2.19 wraps the cached value
+    records = json.loads(stored['__payload__']) if wrapped else stored
+    records[0]['vms'][0]['os'] = reply  # as a version that kept the agent's dashes cached it
+    if wrapped:
+        stored['__payload__'] = json.dumps(records)
+    cache_files[0].write_text(json.dumps(stored if wrapped else records))
+    inventory, _w, _p = run_inventory(tmp_path, config, cache=True)
+    os_vars = [h.vars['vmcat_os'] for h in inventory.hosts.values() if h.vars['vmcat_os']]
+    assert os_vars == [variables['vmcat_os']]
