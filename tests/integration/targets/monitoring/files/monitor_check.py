@@ -27,12 +27,10 @@ import os
 import signal
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', '..'))  # tests/integration: harness
-from harness import daemons  # noqa: E402  pylint: disable=wrong-import-position
+from harness import daemons, dashboards  # noqa: E402  pylint: disable=wrong-import-position
 
 LIBVIRTD_PIDFILE = '/run/libvirtd.pid'
 LIFETIME = 3600
@@ -134,9 +132,7 @@ def restart_libvirtd(uri):
 def samples(prometheus, expr, start, end):
     """The raw samples of EXPR between START and END, as (unix time, value)."""
     window = int(time.time() - start) + 5
-    url = '%s/api/v1/query?%s' % (prometheus, urllib.parse.urlencode({'query': '%s[%ds]' % (expr, window)}))
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        result = json.load(answer)['data']['result']
+    result = dashboards.api_get(prometheus, '/api/v1/query', {'query': '%s[%ds]' % (expr, window)})['result']
     if len(result) != 1:
         raise RuntimeError('%s: %d series, expected one' % (expr, len(result)))
     return [(float(t), float(v)) for t, v in result[0]['values'] if start <= float(t) <= end]
