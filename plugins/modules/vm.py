@@ -438,6 +438,30 @@ options:
       path:
         description: The file on the node for V(file) (implies it).
         type: str
+  inputs:
+    description:
+      - Input devices besides the PS/2 keyboard and mouse that libvirt gives every x86 VM by itself (those cannot
+        be removed and are not listed). A tablet gives absolute pointer positions, which M(vmcat.libvirt.vm_input)
+        needs to click at a place on the screen and a VNC or SPICE client needs for a pointer that follows it.
+      - The list is the complete set of such devices; devices not listed are removed, V([]) removes them all. Unset
+        leaves them alone. Order does not count. Input devices of other types (C(passthrough), C(evdev)) are never
+        changed by this option.
+      - A change waits for a restart.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: V(tablet) (absolute positions), V(mouse) (relative moves) or V(keyboard).
+        type: str
+        required: true
+        choices: [tablet, mouse, keyboard]
+      bus:
+        description:
+          - V(usb) works in every guest (libvirt adds a USB controller when the VM has none); V(virtio) needs the
+            guest's C(virtio_input) driver (Linux 4.1 and later; virtio-win on Windows).
+        type: str
+        choices: [usb, virtio]
+        default: usb
   rng:
     description:
       - A virtio random number generator fed by the host.
@@ -522,6 +546,8 @@ EXAMPLES = r'''
       - network: lab
     graphics:
       - {type: vnc, listen: 127.0.0.1}
+    inputs:
+      - {type: tablet}
     tags: [web, production]
     metadata: {owner: alice, backup: {enabled: true, days: 7}}
     state: running

@@ -218,6 +218,10 @@ vms:
     serial:
       description: Serial console C(type) and C(path).
       type: dict
+    inputs:
+      description: Input devices besides the PS/2 keyboard and mouse, each C(type) and C(bus).
+      type: list
+      elements: dict
     rng:
       description: The RNG device (C(model), C(backend)) or false.
       type: raw
@@ -275,6 +279,7 @@ vms:
       channels:
         - {name: org.example.backup.0, type: unix, path: null}
       serial: {type: pty, path: null}
+      inputs: [{type: tablet, bus: usb}]
       rng: {model: virtio, backend: /dev/urandom}
       tpm: false
       watchdog: false

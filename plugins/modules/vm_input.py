@@ -119,6 +119,13 @@ options:
     description: Milliseconds each key (or combination) is held down. V(0) uses the hypervisor's default.
     type: int
     default: 0
+  report_events:
+    description:
+      - Also return RV(input_events), the Linux input events the steps cause in the guest, to compare with what the
+        guest itself read (the C(playbooks/ocv_input.yml) scenario of this collection does).
+      - Typed text can be read back from those events, so leave this off for passwords and other secrets.
+    type: bool
+    default: false
 notes:
   - Input reaches the console the guest shows on its first graphics device and keyboard, whether or not anybody
     watches it. It does not go to a serial console.
@@ -195,6 +202,25 @@ planned:
   returned: always
   type: dict
   sample: {key_strokes: 5, mouse_events: 0}
+input_events:
+  description:
+    - With O(report_events=true), the Linux input events (C(linux/input-event-codes.h)) that the steps make a Linux
+      guest's evdev devices (C(/dev/input/event*)) report, in order, each as C([type, code, value]); in check mode
+      the events the task would cause.
+    - A key combination presses its keys in order and releases them in reverse order (C(EV_KEY)=1, value 1 and 0).
+      Absolute moves are C(EV_ABS)=3 on axis 0 (x) and 1 (y) with the scaled value (0..32767) the tablet reports;
+      relative moves C(EV_REL)=2 with the offset; buttons C(EV_KEY) with C(BTN_LEFT)=272, C(BTN_RIGHT)=273,
+      C(BTN_MIDDLE)=274, C(BTN_SIDE)=275, C(BTN_EXTRA)=276; a wheel press is one notch of C(REL_WHEEL)=8 (1 up, -1
+      down) and its release nothing.
+    - Like a Linux guest, the list leaves out events that change nothing; a relative move of 0, and an absolute
+      position or a key state the same as the last one of this task. (An absolute move to where the pointer
+      already was before the task is listed, but the guest does not report it.)
+    - The synchronisation and scan-code events a guest adds (C(EV_SYN), C(EV_MSC)) and key repeats (value 2) are
+      not listed; which device reports an event (keyboard, tablet or mouse) depends on the guest.
+  returned: when O(report_events=true)
+  type: list
+  elements: list
+  sample: [[1, 42, 1], [1, 30, 1], [1, 30, 0], [1, 42, 0], [3, 0, 4551], [3, 1, 4095], [1, 272, 1], [1, 272, 0]]
 actions:
   description: The steps, in order. Typed text is shown by its length only.
   returned: always
@@ -226,6 +252,7 @@ def main():
             screen=dict(type='int', default=0),
             delay=dict(type='int', default=20),
             hold_time=dict(type='int', default=0),
+            report_events=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('keys', 'text', 'mouse')],
         required_one_of=[('keys', 'text', 'mouse')],

@@ -11,6 +11,10 @@
   (``<input type='tablet'>``) and are given in screen pixels, scaled to
   QEMU's 0..32767 axis range with the current screen size.
 
+With ``report_events`` the task also returns the Linux input events
+(``linux/input-event-codes.h``) the steps make a guest's evdev devices
+report, so that a playbook can compare them with what the guest read.
+
 Everything is planned and checked first (key names, typeable characters,
 VM running, tablet present, coordinates on the screen), then sent, each
 step behind the one check-mode guard.
@@ -38,6 +42,14 @@ BUTTONS = {
     'wheel_down': 'wheel-down', 'side': 'side', 'extra': 'extra',
 }
 BUTTON_ACTIONS = ('click', 'double_click', 'press', 'release')
+
+# Linux input events as [type, code, value]: EV_KEY, EV_REL and EV_ABS, the axis codes, the button codes
+# (BTN_LEFT ...) and the wheel (REL_WHEEL, one notch a press, nothing on release).
+EV_KEY, EV_REL, EV_ABS = 1, 2, 3
+AXIS_CODES = {'x': 0, 'y': 1}
+BUTTON_CODES = {'left': 0x110, 'right': 0x111, 'middle': 0x112, 'side': 0x113, 'extra': 0x114}
+WHEEL = {'wheel-up': 1, 'wheel-down': -1}
+REL_WHEEL = 8
 
 
 # -- images -------------------------------------------------------------------
@@ -141,13 +153,49 @@ def plan_input(ctx, dom):
         if not size:
             if not _has_tablet(ctx.conn, dom):
                 raise InvalidInput(
-                    "VM '%s' has no tablet input device, so absolute mouse positions cannot be sent; add "
-                    "<input type='tablet' bus='usb'/> (or bus='virtio') to the VM, or move with relative: true"
+                    "VM '%s' has no tablet input device, so absolute mouse positions cannot be sent; give the "
+                    "VM one (vmcat.libvirt.vm with inputs: [{type: tablet}], or <input type='tablet' bus='usb'/> in "
+                    "its XML; it takes effect at the next start), or move with relative: true"
                     % dom.name())
             size.extend(screen_size(ctx.conn, dom, p['screen']))
         return size
     steps = [_mouse_step(i, step, size_of) for i, step in enumerate(p['mouse'])]
     return steps
+
+
+def linux_events(calls):
+    """The Linux input events a guest sees for planned calls.
+
+    A combination presses its keys in order and releases them in reverse order (as QEMU's send-key does). Like
+    the guest's input core, events that change nothing are left out: a relative move of 0, an absolute position
+    or a key state the same as the last one this task sent (what the guest had before the task is not known).
+    """
+    out, last = [], {}
+
+    def add(kind, code, value):
+        if kind == EV_REL and not value or kind != EV_REL and last.get((kind, code)) == value:
+            return
+        if kind != EV_REL:
+            last[(kind, code)] = value
+        out.append([kind, code, value])
+
+    for kind, payload in calls:
+        if kind == 'key':
+            for code in payload:
+                add(EV_KEY, code, 1)
+            for code in reversed(payload):
+                add(EV_KEY, code, 0)
+            continue
+        for event in payload:
+            data = event['data']
+            if event['type'] in ('abs', 'rel'):
+                add(EV_ABS if event['type'] == 'abs' else EV_REL, AXIS_CODES[data['axis']], data['value'])
+            elif data['button'] in WHEEL:
+                if data['down']:
+                    add(EV_REL, REL_WHEEL, WHEEL[data['button']])
+            else:
+                add(EV_KEY, BUTTON_CODES[data['button']], int(data['down']))
+    return out
 
 
 class _Sender:
@@ -190,4 +238,7 @@ def send_input(ctx, sleep=time.sleep):
         ctx.act(step.description, sender.send, step.calls)
     planned = dict(key_strokes=sum(1 for s in steps for c in s.calls if c[0] == 'key'),
                    mouse_events=sum(len(c[1]) for s in steps for c in s.calls if c[0] == 'mouse'))
-    return dict(changed=True, vm=dom.name(), sent=sender.counts, planned=planned, actions=ctx.actions)
+    result = dict(changed=True, vm=dom.name(), sent=sender.counts, planned=planned, actions=ctx.actions)
+    if p['report_events']:
+        result['input_events'] = linux_events([call for step in steps for call in step.calls])
+    return result

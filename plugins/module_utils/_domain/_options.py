@@ -25,7 +25,7 @@ Every structured option of the ``vm`` module is one ``Option`` in
 
 The readers and writers of devices live beside this table: disks in
 ``_domain_devices``, NICs in ``_domain_nics``, graphics in
-``_domain_graphics``, named virtio-serial channels in ``_domain_channels``, the agent channel, serial, RNG, TPM and watchdog in
+``_domain_graphics``, named virtio-serial channels in ``_domain_channels``, the agent channel, serial, inputs, RNG, TPM and watchdog in
 ``_domain_peripherals``, vCPUs, memory and CPU in ``_domain_resources``,
 tags and metadata in ``_domain_metadata``; the OS-level ones are here.
 
@@ -320,6 +320,8 @@ OPTIONS = (
            same_live=channels.same_channels_live),
     Option('serial', periph.SERIAL_SPEC, periph.read_serial, periph.write_serial,
            normalise=lambda value, current, env: periph.normalise_serial(value, current)),
+    Option('inputs', periph.INPUTS_SPEC, periph.read_inputs, periph.write_inputs,
+           normalise=lambda value, current, env: periph.normalise_inputs(value)),
     _switch_option('rng', periph.read_rng, periph.write_rng, periph.normalise_rng),
     _switch_option('tpm', periph.read_tpm, periph.write_tpm, periph.normalise_tpm),
     _switch_option('watchdog', periph.read_watchdog, periph.write_watchdog, periph.normalise_watchdog),

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The small devices of a domain: guest-agent channel, serial console, RNG, TPM and watchdog.
+"""The small devices of a domain: guest-agent channel, serial console, input devices, RNG, TPM and watchdog.
 
 Each has a reader (definition -> option value), a normaliser (task value ->
 the same shape, completed from the current value) and a writer that edits
@@ -30,6 +30,13 @@ TPM_BACKENDS = ('emulator', 'passthrough')
 TPM_VERSIONS = ('2.0', '1.2')
 WATCHDOG_MODELS = ('i6300esb', 'ib700', 'itco', 'diag288')
 WATCHDOG_ACTIONS = ('reset', 'shutdown', 'poweroff', 'pause', 'none', 'dump', 'inject-nmi')
+
+INPUT_TYPES = ('tablet', 'mouse', 'keyboard')
+INPUT_BUSES = ('usb', 'virtio')
+INPUTS_SPEC = dict(type='list', elements='dict', options=dict(
+    type=dict(type='str', required=True, choices=list(INPUT_TYPES)),
+    bus=dict(type='str', choices=list(INPUT_BUSES), default='usb'),
+))
 
 RNG_DEFAULT = {'model': 'virtio', 'backend': '/dev/urandom'}
 TPM_DEFAULT = {'model': 'tpm-crb', 'backend': 'emulator', 'version': '2.0', 'path': None}
@@ -103,6 +110,35 @@ def write_serial(root, value, env=None):
         _xml.sub(el, 'source', path=value['path'])
     _xml.sub(el, 'target', port=0)
     insert_device(root, el)
+
+
+# -- input devices ------------------------------------------------------------------
+# The PS/2 keyboard and mouse that libvirt adds to every x86 VM by itself cannot be removed, so the option leaves
+# them (and input types it does not manage, such as passthrough and evdev) out: it is the list of the others.
+def _managed_inputs(root):
+    return [el for el in root.findall('devices/input')
+            if el.get('type') in INPUT_TYPES and el.get('bus') in INPUT_BUSES]
+
+
+def read_inputs(root):
+    found = [{'type': el.get('type'), 'bus': el.get('bus')} for el in _managed_inputs(root)]
+    return sorted(found, key=lambda item: (item['type'], item['bus']))
+
+
+def normalise_inputs(value):
+    out = sorted(({'type': item['type'], 'bus': item.get('bus') or 'usb'} for item in value),
+                 key=lambda item: (item['type'], item['bus']))
+    for first, second in zip(out, out[1:]):
+        if first == second:
+            raise InvalidInput('inputs lists a %s %s twice; give each input device once' % (first['bus'], first['type']))
+    return out
+
+
+def write_inputs(root, value, env=None):
+    for el in _managed_inputs(root):
+        el.getparent().remove(el)
+    for item in value:
+        insert_device(root, _xml.element('input', type_=item['type'], bus=item['bus']))
 
 
 # -- true / false / dict devices ----------------------------------------------------

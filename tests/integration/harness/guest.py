@@ -79,6 +79,7 @@ OPTIONAL_MODULES = (
     "isofs",
     "button",  # ACPI power button ...
     "evdev",  # ... seen by busybox acpid through /dev/input/event*
+    "virtio_input",  # virtio tablet and mouse, read through /dev/input/event* (the playbook_ocv_input target)
 )
 # Parameters given to insmod (busybox insmod does not read /proc/cmdline).
 # A synchronous SCSI scan means disks exist once their driver is loaded.

@@ -55,6 +55,16 @@ def test_text_is_typed_and_never_returned(run_module, keys_sent):
     assert [codes for dummy, dummy, dummy, codes in keys_sent] == [[31], [4], [46], [19], [18], [20], [42, 2], [28]]
     assert 's3cret' not in json.dumps(dict((k, v) for k, v in result.items() if k != 'invocation'))
     assert result['actions'] == ['type 8 characters']
+    assert 'input_events' not in result
+
+
+def test_report_events_lists_what_the_guest_sees_also_in_check_mode(run_module, keys_sent):
+    args = dict(uri='test:///default', name='test', text='A\n', delay=0, report_events=True)
+    for check_mode in (True, False):
+        result = run_module(vm_input, args, check_mode=check_mode)
+        # shift pressed, a pressed, a released, shift released; then enter
+        assert result['input_events'] == [[1, 42, 1], [1, 30, 1], [1, 30, 0], [1, 42, 0], [1, 28, 1], [1, 28, 0]]
+    assert len(keys_sent) == 2
 
 
 def test_untypeable_text_fails_before_any_key(run_module, keys_sent):
@@ -68,7 +78,7 @@ def test_absolute_mouse_needs_a_tablet(run_module, qmp_sent):
     with pytest.raises(ModuleFail) as err:
         run_module(vm_input, dict(uri='test:///default', name='test', mouse=[dict(x=10, y=10, button='left')]))
     assert "VM 'test' has no tablet input device" in err.value.result['msg']
-    assert "<input type='tablet' bus='usb'/>" in err.value.result['msg']
+    assert "vmcat.libvirt.vm with inputs: [{type: tablet}]" in err.value.result['msg']
     assert qmp_sent == []
 
 
@@ -89,6 +99,17 @@ def test_mouse_with_a_tablet_scales_to_the_screen(run_module, node_uri, qmp_sent
     assert qmp_sent[3]['arguments']['events'][0] == {'type': 'rel', 'data': {'axis': 'x', 'value': 10}}
     assert result['sent'] == dict(key_strokes=0, mouse_events=6)
     assert result['actions'] == ['mouse move to 560,416, click left', 'mouse move by 10,-10']
+    result = run_module(vm_input, dict(uri=node_uri, name='desk', delay=0, report_events=True, mouse=[
+        dict(x=0, y=831, button='right', action='double_click'), dict(button='wheel_down'),
+        dict(x=-3, relative=True, button='middle', action='press')]), check_mode=True)
+    assert result['input_events'] == [
+        [3, 0, 0], [3, 1, 831 * 32767 // 832], [1, 273, 1], [1, 273, 0], [1, 273, 1], [1, 273, 0],
+        [2, 8, -1], [2, 0, -3], [1, 274, 1]]  # no relative y of 0: the guest drops it
+    result = run_module(vm_input, dict(uri=node_uri, name='desk', delay=0, report_events=True, mouse=[
+        dict(x=5, y=5), dict(x=5, y=6), dict(button='left', action='press'), dict(button='left', action='press')]),
+        check_mode=True)
+    assert result['input_events'] == [[3, 0, 5 * 32767 // 1120], [3, 1, 5 * 32767 // 832], [3, 1, 6 * 32767 // 832],
+                                      [1, 272, 1]]
     with pytest.raises(ModuleFail) as err:
         run_module(vm_input, dict(uri=node_uri, name='desk', mouse=[dict(x=1120, y=0)]))
     assert 'x 1120 is off the screen, which is 1120 pixels wide' in err.value.result['msg']

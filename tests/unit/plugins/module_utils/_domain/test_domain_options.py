@@ -46,6 +46,7 @@ def test_view_reads_every_option():
                                  'port': None, 'password': None}]
     assert view['guest_agent'] is False
     assert view['serial'] == {'type': 'pty', 'path': None}
+    assert view['inputs'] == []  # the PS/2 mouse and keyboard are not listed
     assert (view['rng'], view['tpm'], view['watchdog']) == (False, False, False)
 
 
@@ -79,6 +80,8 @@ ROUND_TRIPS = [
      [{'name': 'org.example.a', 'type': 'unix', 'path': '/run/a.sock'},
       {'name': 'org.example.b', 'type': 'pty', 'path': None}]),
     ('serial', {'type': 'file', 'path': '/var/log/web1.log'}, {'type': 'file', 'path': '/var/log/web1.log'}),
+    ('inputs', [{'type': 'tablet', 'bus': 'virtio'}, {'type': 'keyboard', 'bus': 'usb'}, {'type': 'tablet'}],
+     [{'type': 'keyboard', 'bus': 'usb'}, {'type': 'tablet', 'bus': 'usb'}, {'type': 'tablet', 'bus': 'virtio'}]),
     ('rng', True, {'model': 'virtio', 'backend': '/dev/urandom'}),
     ('tpm', {'model': 'tpm-tis'}, {'model': 'tpm-tis', 'backend': 'emulator', 'version': '2.0', 'path': None}),
     ('watchdog', {'action': 'poweroff'}, {'model': 'i6300esb', 'action': 'poweroff'}),
@@ -169,6 +172,7 @@ def test_memory_units_are_read_by_value():
     ('tpm', {'backend': 'passthrough'}, 'needs path'),
     ('tpm', {'colour': 'red'}, 'unknown keys'),
     ('watchdog', {'action': 'explode'}, 'watchdog.action'),
+    ('inputs', [{'type': 'tablet', 'bus': 'usb'}, {'type': 'tablet'}], 'lists a usb tablet twice'),
     ('serial', {'type': 'file'}, 'absolute path'),
     ('serial', {'type': 'pty', 'path': '/x'}, 'type file only'),
     ('graphics', [{'type': 'vnc', 'socket': '/s', 'listen': '0.0.0.0'}], 'socket excludes'),
@@ -181,6 +185,22 @@ def test_bad_values_are_refused(name, value, message):
     with pytest.raises(InvalidInput) as err:
         options.apply_options(base(), params, env())
     assert message in str(err.value)
+
+
+def test_inputs_replace_the_managed_devices_and_leave_ps2_and_passthrough_alone():
+    root = _xml.parse(BASE.replace("<memballoon", "<input type='tablet' bus='usb'><address type='usb' bus='0' port='1'/>"
+                                   "</input><input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/>"
+                                   "</input><memballoon"))
+    assert options.view(root)['inputs'] == [{'type': 'tablet', 'bus': 'usb'}]
+    params = dict.fromkeys(options.NAMES)
+    params['inputs'] = [{'type': 'mouse', 'bus': 'virtio'}]
+    options.apply_options(root, params, env())
+    assert [(el.get('type'), el.get('bus')) for el in root.findall('devices/input')] == [
+        ('mouse', 'ps2'), ('keyboard', 'ps2'), ('passthrough', 'virtio'), ('mouse', 'virtio')]
+    params['inputs'] = []
+    options.apply_options(root, params, env())
+    assert [(el.get('type'), el.get('bus')) for el in root.findall('devices/input')] == [
+        ('mouse', 'ps2'), ('keyboard', 'ps2'), ('passthrough', 'virtio')]
 
 
 def test_custom_mode_needs_a_model():
