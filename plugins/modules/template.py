@@ -305,7 +305,7 @@ actions:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template import ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template_task import ensure
 
 
 def main():

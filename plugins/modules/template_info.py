@@ -232,7 +232,7 @@ templates:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template import list_templates
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template_read import list_templates
 
 
 def main():

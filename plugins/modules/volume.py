@@ -411,7 +411,8 @@ actions:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import SOURCES, WIPE_ALGORITHMS, ensure
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import SOURCES, WIPE_ALGORITHMS
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_task import ensure
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import FORMATS, PREALLOCATION
 
 

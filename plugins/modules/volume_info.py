@@ -134,7 +134,7 @@ volumes:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import list_volumes
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import list_volumes
 
 
 def main():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Moving volume bytes through libvirt streams: upload, URL import, download, zero check.
+"""Moving volume bytes through libvirt streams: upload, download, zero check (URL import: ``_download``).
 
 All of it runs on the host that runs the module and talks to the node only
 through libvirt streams (virStorageVolUpload / virStorageVolDownload), so it
@@ -316,7 +316,7 @@ def _new_raw(conn, pool, name, capacity, mode=None):
         return pool.createXML(_xml.to_string(root), 0)
 
 
-def _fill(conn, pool, name, capacity, segments, sparse, mode=None):
+def fill(conn, pool, name, capacity, segments, sparse, mode=None):
     """Create a raw volume, stream the segments into it, and let libvirt probe what it holds.
 
     The volume is deleted again when anything fails.
@@ -339,63 +339,7 @@ def _fill(conn, pool, name, capacity, segments, sparse, mode=None):
 
 def create_from_file(conn, pool, name, path):
     """A new volume holding the bytes of ``path`` (a file on the host running the module)."""
-    return _fill(conn, pool, name, os.path.getsize(path), file_segments(path), has_holes(path))
-
-
-def open_url(params):
-    """The HTTP response for the task's url (credentials, proxy, certificates and timeout from the options)."""
-    from ansible.module_utils.urls import open_url as _open_url
-    url = params['url']
-    try:
-        return _open_url(url, method='GET', url_username=params.get('url_username'),
-                         url_password=params.get('url_password'), force_basic_auth=bool(params.get('url_username')),
-                         validate_certs=params.get('validate_certs', True), use_proxy=params.get('use_proxy', True),
-                         timeout=params.get('timeout') or 30, http_agent='vmcat.libvirt')
-    except Exception as exc:  # HTTPError, URLError, SSL and socket errors all say what went wrong
-        raise VmcatError("could not download %s: %s; nothing was created" % (safe_url(url), _url_error(exc)))
-
-
-def _url_error(exc):
-    code = getattr(exc, 'code', None)
-    reason = getattr(exc, 'reason', None)
-    if code:
-        return 'HTTP %s %s' % (code, reason or '')
-    return str(reason or exc)
-
-
-def url_segments(response, url, algorithm, expected, length=None):
-    """('data', bytes) pieces of an HTTP response; at the end the size and checksum are verified."""
-    digest = Digest(algorithm)
-    while True:
-        try:
-            chunk = response.read(CHUNK)
-        except Exception as exc:  # socket, SSL and http.client errors (IncompleteRead is no OSError) all say why
-            raise VmcatError('download of %s broke off after %d bytes: %s' % (safe_url(url), digest.size, exc))
-        if not chunk:
-            break
-        digest.data(chunk)
-        yield 'data', chunk
-    if length is not None and digest.size != length:
-        raise VmcatError('download of %s ended after %d of %d bytes' % (safe_url(url), digest.size, length))
-    if digest.hexdigest() != expected:
-        raise ChecksumMismatch('checksum mismatch for %s: expected %s:%s, got %s; the partial volume was removed'
-                               % (safe_url(url), algorithm, expected, digest.text()))
-
-
-def create_from_url(conn, pool, params, mode=None):
-    """A new volume holding the bytes of the task's url, verified against its checksum.
-
-    ``mode`` sets the new file's mode in file-based pools (the template module makes its images 0444).
-    """
-    algorithm, expected = parse_checksum(params.get('checksum'))
-    response = open_url(params)
-    try:
-        length = response.headers.get('Content-Length') if getattr(response, 'headers', None) else None
-        length = int(length) if length and str(length).isdigit() else None
-        segments = url_segments(response, params['url'], algorithm, expected, length)
-        return _fill(conn, pool, params['name'], length or 0, segments, False, mode)
-    finally:
-        response.close()
+    return fill(conn, pool, name, os.path.getsize(path), file_segments(path), has_holes(path))
 
 
 # -- volume content to a file --------------------------------------------------------

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Storage volumes: describe them, create them from one source, grow, wipe and delete them safely.
+"""Storage volumes: create them from one source, grow, wipe and delete them safely.
 
 The cycle: validate the options (before anything is looked up) -> read the
 volume -> when it is missing, create it from exactly one source (blank,
@@ -11,7 +11,7 @@ option-shaped dict.  An existing volume is never recreated: a different
 format or backing volume is refused.  Byte streams (upload, download, the
 zero check) live in ``_transfer``; how a new volume is made from its source
 in ``_volume_sources``; its plan (allocation, XML, room in the pool) in
-``_volume_plan``.
+``_volume_plan``; reading volumes in ``_volume_read``.
 
 Private to vmcat.libvirt: may change without notice.
 """
@@ -22,17 +22,17 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_sources
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import (
-    GONE_HINT, LIST_HINT, allocation_plan, check_name, check_room, target_capacity, what)
+    allocation_plan, check_name, check_room, target_capacity, what)
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import (
+    backing_dependents, describe, require_active)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
-    InvalidInput, LibvirtError, NotFound, Refused, VmcatError, is_libvirt_error, is_unsupported, libvirt_message)
+    InvalidInput, Refused, is_libvirt_error, is_unsupported, libvirt_message)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import format_size, parse_size
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users, volume_users_index
 
 WIPE_ALGORITHMS = ('zero', 'nnsa', 'dod', 'bsi', 'gutmann', 'schneier', 'pfitzner7', 'pfitzner33', 'random', 'trim')
 SOURCES = ('backing', 'clone_from', 'import_path', 'url', 'src', 'template')
@@ -90,107 +90,12 @@ def validate(params):
     return capacity
 
 
-# -- reading ------------------------------------------------------------------
-def _backing_view(conn, root):
-    path = _xml.text_of(root, 'backingStore/path')
-    if not path:
-        return None
-    view = {'path': path, 'format': _xml.attr_of(root, 'backingStore/format', 'type'), 'pool': None, 'name': None}
-    found = conn.volume_by_path(path)
-    if found is not None:
-        with conn.translated('read', "volume at '%s'" % path, 'the backing volume may have been deleted '
-                             'meanwhile; run the task again'):
-            view.update(pool=found.storagePoolLookupByVolume().name(), name=found.name())
-    return view
-
-
-def describe(conn, pool_name, vol, users=None):
-    """Everything volume/volume_info return about one volume (option-shaped)."""
-    with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), GONE_HINT):
-        root = _xml.parse(vol.XMLDesc(0))
-    path = _xml.text_of(root, 'target/path')
-    name = _xml.text_of(root, 'name')
-    users = users or (lambda p, n, pa: volume_users(conn, p, n, pa))
-    return {
-        'name': name,
-        'pool': pool_name,
-        'path': path,
-        'key': _xml.text_of(root, 'key'),
-        'type': root.get('type'),
-        'format': _xml.attr_of(root, 'target/format', 'type'),
-        'capacity': _xml.int_of(root, 'capacity'),
-        'allocation': _xml.int_of(root, 'allocation'),
-        'physical': _xml.int_of(root, 'physical'),
-        'backing': _backing_view(conn, root),
-        'used_by': users(pool_name, name, path),
-    }
-
-
-def list_volumes(ctx, pool_name=None, name=None):
-    """Volumes of one pool or of every running pool, optionally only those called ``name``."""
-    conn = ctx.conn
-    if name is not None:
-        check_name(name)
-    if pool_name:
-        pool = conn.require_pool(pool_name)
-        require_active(conn, pool)
-        pools = [pool]
-    else:
-        pools = [p for p in conn.all_pools() if p.isActive()]
-    users = volume_users_index(conn)
-    found = []
-    for pool in sorted(pools, key=lambda p: p.name()):
-        try:
-            with conn.translated('list volumes of', "pool '%s'" % pool.name(), LIST_HINT):
-                vols = [conn.volume(pool, name)] if name is not None else pool.listAllVolumes(0)
-        except VmcatError:
-            if pool_name or _still_active(pool):
-                raise
-            continue  # stopped or removed while we listed
-        for vol in vols:
-            try:
-                if vol is not None:
-                    found.append(describe(conn, pool.name(), vol, users))
-            except NotFound:  # deleted while we listed
-                continue
-    return sorted(found, key=lambda v: (v['pool'], v['name']))
-
-
-def _still_active(pool):
-    try:
-        return bool(pool.isActive())
-    except LibvirtError:  # a pool removed or broken while we look is not active
-        return False
-
-
-def require_active(conn, pool):
-    if not pool.isActive():
-        raise VmcatError("pool '%s' on %s is not running, so its volumes are unknown; start it first "
-                         "(vmcat.libvirt.pool with active: true)" % (pool.name(), conn.uri))
-    return pool
-
-
-def backing_dependents(conn, path):
-    """'pool/volume' names of the volumes whose backing file is ``path``."""
-    found = []
-    for pool in conn.all_pools():
-        if not pool.isActive():
-            continue
-        with conn.translated('list volumes of', "pool '%s'" % pool.name(), LIST_HINT):
-            vols = pool.listAllVolumes(0)
-        for vol in vols:
-            try:
-                root = _xml.parse(vol.XMLDesc(0))
-            except (LibvirtError, VmcatError):  # a volume deleted meanwhile (or unreadable) is no dependent
-                continue
-            if _xml.text_of(root, 'backingStore/path') == path:
-                found.append('%s/%s' % (pool.name(), vol.name()))
-    return sorted(found)
-
-
 # -- the change cycle -----------------------------------------------------------
-def ensure(ctx):
-    """Converge a volume to the task's options; returns an Outcome."""
+def ensure(ctx, download=None):
+    """Converge a volume to the task's options; returns an Outcome.
+
+    ``download`` is the URL source (see ``_volume_sources.make``).
+    """
     params = ctx.params
     capacity = validate(params)
     if params.get('src') and not params.get('_src_probe') and not os.path.isfile(params['src']):
@@ -210,7 +115,7 @@ def ensure(ctx):
         return Outcome(False, None, None, actions=[], upload_needed=True)
     if vol is None:
         before = None
-        vol, after = _create(ctx, pool, capacity)
+        vol, after = _create(ctx, pool, capacity, download)
         changed = True
     else:
         before = describe(conn, pool.name(), vol)
@@ -330,9 +235,9 @@ def _resize(vol, capacity, flags):
     vol.resize(capacity, flags)
 
 
-def _create(ctx, pool, capacity):
+def _create(ctx, pool, capacity, download):
     """Create the missing volume from its one source; returns (vol or None in check mode, view)."""
-    vol, view, settled = _volume_sources.make(ctx, pool, capacity)
+    vol, view, settled = _volume_sources.make(ctx, pool, capacity, download)
     if settled:
         return vol, view
     name = ctx.params['name']

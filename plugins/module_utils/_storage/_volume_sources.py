@@ -28,13 +28,14 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_pla
     FILE_POOLS, GONE_HINT, allocation_plan, check_room, predicted, target_capacity, volume_xml, what)
 
 
-def make(ctx, pool, capacity):
+def make(ctx, pool, capacity, download=None):
     """Create the missing volume from its one source.
 
     Returns (vol or None in check mode, predicted view, settled): a blank
     volume is settled (made with exactly the format and capacity asked for);
     any other source's volume still has its format checked and its capacity
-    converged by the caller.
+    converged by the caller.  ``download`` makes a volume from a URL
+    (``_download.create_from_url``): only the volume module passes it.
     """
     params = ctx.params
     name = params['name']
@@ -50,7 +51,7 @@ def make(ctx, pool, capacity):
         vol, view = _create_from_template(ctx, pool, capacity)
     elif params.get('url') or params.get('src'):
         check_room(ctx, pool, name, capacity)
-        vol, view = _create_upload(ctx, pool)
+        vol, view = _create_upload(ctx, pool, download)
     elif capacity is not None:
         fmt = params.get('format') or 'qcow2'
         check_room(ctx, pool, name, target_capacity(capacity, fmt))
@@ -238,11 +239,13 @@ def node_file_volume(conn, path):
     return vol, temp_pool.destroy
 
 
-def _create_upload(ctx, pool):
+def _create_upload(ctx, pool, download):
     """A new volume filled with the bytes of a URL or of a file on the module host."""
     params = ctx.params
     if params.get('url'):
-        vol = ctx.act('download', transfer.create_from_url, ctx.conn, pool, params)
+        if download is None:
+            raise InvalidInput('url is a source of the vmcat.libvirt.volume module only')
+        vol = ctx.act('download', download, ctx.conn, pool, params)
         fmt, size = params.get('format'), None
     else:
         fmt, size = _src_format_and_size(ctx)

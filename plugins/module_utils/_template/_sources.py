@@ -40,8 +40,11 @@ def _volume_facts(conn, vol):
     return _xml.text_of(root, 'target/path'), _xml.attr_of(root, 'target/format', 'type'), _xml.int_of(root, 'capacity')
 
 
-def plan(ctx, pool):
-    """Check the source (read-only lookups) and say how the image will be made."""
+def plan(ctx, pool, download=None):
+    """Check the source (read-only lookups) and say how the image will be made.
+
+    ``download`` makes a volume from a URL (``_download.create_from_url``): only the template module passes it.
+    """
     conn, params = ctx.conn, ctx.params
     source = params['source']
     mode = meta.IMAGE_MODE if meta.is_file_pool(pool) else None
@@ -54,7 +57,9 @@ def plan(ctx, pool):
     if source.get('url'):
         url_params = dict(source, name=image)
         origin = {'type': 'url', 'url': transfer.safe_url(source['url']), 'checksum': checksum}
-        return Plan('download', lambda: transfer.create_from_url(conn, pool, url_params, mode), origin, fmt)
+        if download is None:
+            raise InvalidInput('source.url is a source of the vmcat.libvirt.template module only')
+        return Plan('download', lambda: download(conn, pool, url_params, mode), origin, fmt)
     if source.get('volume'):
         src_pool = source.get('pool') or pool.name()
         src = conn.require_volume(src_pool, source['volume'])

@@ -9,8 +9,9 @@ the node, volume, shut-off VM's disk; optionally cleaned by sysprep), or
 update its metadata when it exists (the image itself never changes: a
 different source is refused) -> report it in the shape of template_info.
 
-Storage layout and discovery: ``_template_meta``.  Sources of new images:
-``_template_sources``.  Sysprep: ``_template_sysprep``.
+Storage layout and discovery: ``_storage/_template_store``.  Sources of new
+images: ``_sources``.  Sysprep: ``_sysprep``.  Views and the list:
+``_template_read``.
 
 For the vm module: ``create_disk_from_template``, ``template_volume_paths``
 and ``find_template``.
@@ -29,7 +30,11 @@ import time
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as meta
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sources as sources
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sysprep as sysprep
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template_read import (
+    NO_USERS, image_info, record_view, view)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import require_active
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
@@ -71,7 +76,7 @@ def validate(params):
     if source.get('path') and not source['path'].startswith('/'):
         raise InvalidInput("source.path must be an absolute path on the node, got '%s'" % source['path'])
     if source.get('volume'):
-        _volume.check_name(source['volume'], 'source.volume')
+        check_name(source['volume'], 'source.volume')
     if source.get('pool') and not source.get('volume'):
         raise InvalidInput('source.pool names the pool of source.volume; give source.volume too')
     if source.get('disk') and not source.get('vm'):
@@ -81,73 +86,12 @@ def validate(params):
             raise InvalidInput('tags must not be empty strings')
 
 
-# -- views ------------------------------------------------------------------------------
-def _image_info(conn, pool, vol):
-    with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool.name())):
-        root = _xml.parse(vol.XMLDesc(0))
-    return {
-        'path': _xml.text_of(root, 'target/path'),
-        'format': _xml.attr_of(root, 'target/format', 'type'),
-        'capacity': _xml.int_of(root, 'capacity'),
-        'allocation': _xml.int_of(root, 'allocation'),
-        'mode': _xml.text_of(root, 'target/permissions/mode'),
-    }
-
-
-_NO_USERS = {'volumes': [], 'vms': [], 'running_vms': [], 'images': set()}
-
-
-def _view(name, pool_name, doc, image=None, users=None, problems=(), sidecar=None):
-    """Everything template/template_info return about one template."""
-    doc = doc or meta.new_metadata(name, None)
-    image = image or {}
-    users = users or _NO_USERS
-    return {
-        'name': name,
-        'pool': pool_name,
-        'volume': meta.image_name(name),
-        'metadata_volume': sidecar or meta.sidecar_name(name),
-        'path': image.get('path'),
-        'format': image.get('format') or doc['format'],
-        'virtual_size': image.get('capacity') if image.get('capacity') is not None else doc['virtual_size'],
-        'allocation': image.get('allocation'),
-        'mode': image.get('mode'),
-        'os': dict(doc['os']),
-        'source': dict(doc['source']),
-        'features': dict(doc['features']),
-        'tags': list(doc['tags']),
-        'description': doc['description'],
-        'created': doc['created'],
-        'updated': doc['updated'],
-        'sysprep': copy.deepcopy(doc['sysprep']),
-        'usage_count': len(users['images']),
-        'used_by': {'volumes': list(users['volumes']), 'vms': list(users['vms'])},
-        'problems': list(problems),
-    }
-
-
-def _record_view(conn, record, index, doc=None):
-    image = _image_info(conn, record.pool, record.image) if record.image is not None else {}
-    users = index.users(image['path']) if index is not None and image.get('path') else None
-    return _view(record.name, record.pool.name(), doc or record.meta, image, users, record.problems,
-                 record.sidecar.name())
-
-
-def list_templates(ctx):
-    """template_info: the templates of the running pools, filtered by name, pool and tags."""
-    params = ctx.params
-    if params.get('name'):
-        meta.check_template_name(params['name'])
-    records = meta.scan(ctx.conn, params.get('name'), params.get('pool'))
-    index = meta.UsageIndex(ctx.conn) if records else None
-    views = [_record_view(ctx.conn, r, index) for r in records]
-    wanted = set(params.get('tags') or [])
-    return [v for v in views if wanted.issubset(v['tags'])]
-
-
 # -- the change cycle -----------------------------------------------------------------------
-def ensure(ctx):
-    """Converge one template to the task's options; returns an Outcome."""
+def ensure(ctx, download=None):
+    """Converge one template to the task's options; returns an Outcome.
+
+    ``download`` is the URL source (see ``_sources.plan``).
+    """
     params = ctx.params
     validate(params)
     records = meta.scan(ctx.conn, params['name'])
@@ -163,7 +107,7 @@ def ensure(ctx):
     if params['state'] == 'absent':
         return _ensure_absent(ctx, record)
     if record is None:
-        return _register(ctx)
+        return _register(ctx, download)
     return _update(ctx, record)
 
 
@@ -193,7 +137,7 @@ def _update(ctx, record):
                       % (where, record.pool.name(), '; '.join(record.problems)))
     doc = record.meta
     _refuse_other_source(ctx, doc['source'], record.pool.name())
-    image = _image_info(conn, record.pool, record.image)
+    image = image_info(conn, record.pool, record.image)
     if params.get('format') and params['format'] != image['format']:
         raise Refused('%s has a %s image; changing its format is not possible, %s'
                       % (where, image['format'], _IMMUTABLE))
@@ -201,7 +145,7 @@ def _update(ctx, record):
         raise Refused('%s was registered without sysprep and its image is never changed afterwards; %s'
                       % (where, _IMMUTABLE))
     index = meta.UsageIndex(conn)
-    before = _record_view(conn, record, index)
+    before = record_view(conn, record, index)
     new = _apply_metadata(copy.deepcopy(doc), params)
     if new == doc:
         return Outcome(False, before, before, actions=[])
@@ -209,7 +153,7 @@ def _update(ctx, record):
     still_as_read(ctx, where, lambda: meta.read_sidecar(conn, record.sidecar, record.pool), doc,
                   same=lambda a, b: meta.normalise(a) == meta.normalise(b))
     ctx.act('update metadata', meta.rewrite_sidecar, conn, record.sidecar, record.pool, new)
-    return Outcome(True, before, _record_view(conn, record, index, new), actions=ctx.actions)
+    return Outcome(True, before, record_view(conn, record, index, new), actions=ctx.actions)
 
 
 def _wanted_origin(source, pool_name):
@@ -261,13 +205,13 @@ def _refuse_other_source(ctx, have, pool_name):
 
 
 # -- registering -----------------------------------------------------------------------------------
-def _register(ctx):
+def _register(ctx, download):
     conn, params = ctx.conn, ctx.params
     name = params['name']
     if not params.get('pool') or not params.get('source'):
         raise InvalidInput("%s does not exist; to register it give pool and source (url, path, volume or vm)"
                            % _where(ctx))
-    pool = _volume.require_active(conn, conn.require_pool(params['pool']))
+    pool = require_active(conn, conn.require_pool(params['pool']))
     for vol_name in (meta.image_name(name), meta.sidecar_name(name)):
         if conn.volume(pool, vol_name) is not None:
             raise Refused("volume '%s' already exists in pool '%s' on %s, but template '%s' is not registered (an "
@@ -275,14 +219,14 @@ def _register(ctx):
                           "state: absent) and run the task again" % (vol_name, pool.name(), conn.uri, name))
     if params.get('sysprep'):
         sysprep.check_possible(conn.uri)
-    plan = sources.plan(ctx, pool)
+    plan = sources.plan(ctx, pool, download)
     doc = _apply_metadata(meta.new_metadata(name, now()), params)
     doc['source'].update(plan.origin)
     made = ctx.act(plan.action, plan.make)
     image, report = made if isinstance(made, tuple) else (made, None)
     try:
         if image is not None:
-            info = _image_info(conn, pool, image)
+            info = image_info(conn, pool, image)
             if params.get('format') and not _same_format(info['format'], params['format']):
                 raise Refused("%s: the downloaded image is %s, not %s; it was removed again (leave format unset to "
                               "keep the image as it is)" % (_where(ctx), info['format'], params['format']))
@@ -299,9 +243,9 @@ def _register(ctx):
             transfer.delete_quietly(image)
         raise
     if sidecar is None:  # check mode
-        return Outcome(True, None, _view(name, pool.name(), doc, info), actions=ctx.actions)
+        return Outcome(True, None, view(name, pool.name(), doc, info), actions=ctx.actions)
     record = meta.require_template(conn, name)
-    return Outcome(True, None, _record_view(conn, record, meta.UsageIndex(conn)), actions=ctx.actions)
+    return Outcome(True, None, record_view(conn, record, meta.UsageIndex(conn)), actions=ctx.actions)
 
 
 def _same_format(have, want):
@@ -322,8 +266,8 @@ def _ensure_absent(ctx, record):
         return Outcome(False, None, None, actions=[])
     conn = ctx.conn
     index = meta.UsageIndex(conn)
-    before = _record_view(conn, record, index)
-    users = index.users(before['path']) if before['path'] else _NO_USERS
+    before = record_view(conn, record, index)
+    users = index.users(before['path']) if before['path'] else NO_USERS
     where = "%s in pool '%s'" % (_where(ctx), record.pool.name())
     if users['running_vms']:
         raise Refused('%s: removal refused, also with force: true, because running VMs use its image through their '

@@ -37,7 +37,8 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso966
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import check_name, require_active
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import require_active
 
 try:
     import yaml

@@ -28,7 +28,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._transfer import delete_quietly
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume import backing_dependents, require_active
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import backing_dependents, require_active
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name, check_room, volume_xml
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template

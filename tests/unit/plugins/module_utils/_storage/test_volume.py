@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume_plan
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
@@ -121,11 +122,11 @@ def test_describe_and_dependents(node_uri):
         pool = conn.require_pool('p1')
         pool.createXML(_xml.to_string(_volume_plan.volume_xml(
             'o.qcow2', 1024 ** 3, 'qcow2', 0, dict(path='/pool1/v1.qcow2', format='qcow2'))), 0)
-        view = _volume.describe(conn, 'p1', conn.volume(pool, 'o.qcow2'))
+        view = _volume_read.describe(conn, 'p1', conn.volume(pool, 'o.qcow2'))
         assert view['backing'] == dict(path='/pool1/v1.qcow2', format='qcow2', pool='p1', name='v1.qcow2')
         assert (view['type'], view['key'], view['allocation']) == ('file', '/pool1/o.qcow2', 0)
-        assert _volume.backing_dependents(conn, '/pool1/v1.qcow2') == ['p1/o.qcow2']
-        assert _volume.backing_dependents(conn, '/pool1/o.qcow2') == []
+        assert _volume_read.backing_dependents(conn, '/pool1/v1.qcow2') == ['p1/o.qcow2']
+        assert _volume_read.backing_dependents(conn, '/pool1/o.qcow2') == []
 
 
 class _GoneError(Exception):

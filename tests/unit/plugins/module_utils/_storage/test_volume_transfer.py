@@ -12,6 +12,7 @@ import struct
 
 import pytest
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _download as download
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import Context
@@ -194,11 +195,11 @@ def url_params(**kw):
 
 def test_url_segments_verify_size_and_checksum():
     good = hashlib.sha256(b'hello').hexdigest()
-    assert [v for dummy, v in transfer.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', good, 5)] == [b'hello']
+    assert [v for dummy, v in download.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', good, 5)] == [b'hello']
     with pytest.raises(transfer.ChecksumMismatch, match='expected sha256:' + '0' * 64):
-        list(transfer.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', '0' * 64))
+        list(download.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', '0' * 64))
     with pytest.raises(VmcatError, match='ended after 5 of 9 bytes'):
-        list(transfer.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', good, 9))
+        list(download.url_segments(io.BytesIO(b'hello'), 'http://h/x', 'sha256', good, 9))
 
 
 class Response(io.BytesIO):
@@ -211,8 +212,8 @@ class Response(io.BytesIO):
 def test_create_from_url_sizes_the_volume(monkeypatch, length):
     store = FakeStore()
     pool = FakePool(store)
-    monkeypatch.setattr(transfer, 'open_url', lambda params: Response(b'hello', length))
-    vol = transfer.create_from_url(FillConn(store), pool, url_params())
+    monkeypatch.setattr(download, 'open_url', lambda params: Response(b'hello', length))
+    vol = download.create_from_url(FillConn(store), pool, url_params())
     assert store.contents['/pool/new'] == b'hello' and not vol.deleted
     assert ("<capacity unit=\"bytes\">%d</capacity>" % (5 if length else 0)) in pool.created[0]
     assert pool.refreshed == 1
@@ -221,15 +222,15 @@ def test_create_from_url_sizes_the_volume(monkeypatch, length):
 def test_create_from_url_with_wrong_checksum_deletes_the_volume(monkeypatch):
     store = FakeStore()
     pool = FakePool(store)
-    monkeypatch.setattr(transfer, 'open_url', lambda params: Response(b'evil!'))
+    monkeypatch.setattr(download, 'open_url', lambda params: Response(b'evil!'))
     with pytest.raises(transfer.ChecksumMismatch):
-        transfer.create_from_url(FillConn(store), pool, url_params())
+        download.create_from_url(FillConn(store), pool, url_params())
     assert pool.vol.deleted and '/pool/new' not in store.contents
 
 
 def test_open_url_error_names_url_without_password():
     with pytest.raises(VmcatError) as err:
-        transfer.open_url(url_params(url='http://me:pw@127.0.0.1:9/nothing', timeout=2))
+        download.open_url(url_params(url='http://me:pw@127.0.0.1:9/nothing', timeout=2))
     assert 'http://127.0.0.1:9/nothing' in err.value.msg and 'pw' not in err.value.msg
     assert 'nothing was created' in err.value.msg
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store as meta
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
 
@@ -101,7 +102,7 @@ def test_other_source_is_refused(have, source, text):
 
 
 def test_view_of_a_broken_template_has_defaults():
-    view = _template._view('deb', 'p1', None, problems=['gone'])
+    view = _template_read.view('deb', 'p1', None, problems=['gone'])
     assert view['path'] is None and view['usage_count'] == 0 and view['problems'] == ['gone']
     assert view['features'] == dict(cloud_init=False, guest_agent=False, virtio=False, uefi=False)
     assert view['volume'] == 'deb.vmcat-template.img' and view['metadata_volume'] == 'deb.vmcat-template.json'
