@@ -11,8 +11,6 @@ loopback is allowed), optionally sets the live graphics password, and
 writes a token into the gateway's token store (``_token_store``).  A token
 nobody has used yet and that lives long enough is handed out again, so an
 identical second run changes nothing.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -11,8 +11,6 @@ together and releases them together, so:
 - a combination ("ctrl-alt-del") is ONE call with all its codes;
 - a sequence (typing "hello") is one call per key stroke: in one call the
   second "l" of "hello" would be lost.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ once: it renames ``<hash>.json`` to ``<hash>.used`` on first use, so a file
 still named ``.json`` is a token nobody has used yet.  This side writes,
 finds and revokes tokens; docs/console.md describes the format both sides
 keep to.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -7,8 +7,6 @@
 QEMU); PPM is converted to PNG here in pure Python (zlib + struct).  The file
 is replaced only when its bytes differ.  ``screen_size`` also serves
 vm_input, which scales mouse moves to the screen.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ answers libvirt's credential prompts from the given username/password,
 keeps libvirt from printing errors on stderr, looks objects up by name with
 "not found" turned into ``None`` or a ``NotFound`` that lists what exists,
 and always closes.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -1,15 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The change cycle's two types: what a module's logic works with, and what it returns.
+"""The change cycle's two types (docs/architecture.md, step 2): what a module's logic works with and returns.
 
-Logic files import these, not the module wrapper: nothing here needs
-AnsibleModule.  ``Context.act`` is the one check-mode guard every mutation
-goes through; ``record``/``withdraw`` keep the action list honest where a
-change cannot be one call; ``after`` reads the resource back after a real
-change and predicts it otherwise.
-
-Private to vmcat.libvirt: may change without notice.
+Here, not in the module wrapper, so that logic files do not import AnsibleModule.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -68,10 +62,8 @@ class Context:
     def after(self, changed, read_back, predict):
         """The resource after the task: ``read_back()`` from libvirt after a real change, else ``predict()``.
 
-        In check mode nothing changed, so the state is predicted; with no change
-        the prediction is the state as it was read.  A resource that moves on
-        its own (a VM's run state) passes whether it exists as ``changed``, so
-        it is read back on every real run.
+        A resource that moves on its own (a VM's run state) passes whether it
+        exists as ``changed``, so it is read back on every real run.
         """
         return read_back() if changed and not self.check_mode else predict()
 

@@ -6,8 +6,6 @@
 Every changing module describes its resource as a plain dict (the same shape
 as its options) before and after the change; ``Diff`` turns the pair into
 Ansible's ``diff`` result and lists the changed keys.  Secrets are masked.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -26,8 +26,6 @@ VIR_ERR_AGENT_COMMAND_FAILED in libvirt 10+)
 
 ``AgentUnavailable`` is the parent of the first group (the agent cannot be
 asked now), ``AgentCommandError`` of the second (the agent answered "no").
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

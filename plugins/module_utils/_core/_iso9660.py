@@ -25,8 +25,6 @@ always give the same bytes.  Layout, in 2048-byte sectors::
     19-22 path tables (L, M; primary then Joliet)
     then  primary root directory, Joliet root directory,
           the Rock Ridge continuation area, and the file data
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -1,20 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The module wrapper every vmcat.libvirt module uses.
+"""The module wrapper every vmcat.libvirt module uses (docs/architecture.md, step 1).
 
-A module builds its argument spec, makes a ``LibvirtModule`` and hands one
-function to ``run_change`` (changing modules) or ``run_info`` (read-only
-ones).  The wrapper adds the connection options, checks that the Python
-libraries are there, opens and closes the connection, maps collection errors
+It adds the connection options, checks the Python libraries, runs the
+module's function on an open connection (``_run``), maps collection errors
 to ``fail_json`` and shapes the result: ``changed``, the resource under its
 key, and ``diff`` when asked for.
-
-The function receives a ``Context`` (``_cycle``): the connection, the
-parameters, and the one check-mode guard (``ctx.act``) that every mutation
-goes through; it returns an ``Outcome``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

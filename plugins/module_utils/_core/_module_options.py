@@ -9,8 +9,6 @@ written once each:
 
 * ``running_vm_options`` <-> ``vmcat.libvirt.running_vm`` (the VM that the
   guest-agent and channel modules reach into).
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -1,21 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One lock per libvirt object on the machine that runs the task.
+"""One lock per libvirt object on the machine that runs the task (docs/reliability.md, point 3).
 
-libvirt has no compare-and-swap: a task reads a definition, computes a new
-one and writes it back, and another task may write in between.  Tasks that
-run on the same machine (the forks of one controller, an AWX job's hosts)
-take this lock around their read-compare-write of one object on one node,
-so they take turns instead of overwriting each other.  Tasks on other
-machines are covered by the re-read before each write (``_stale_check``).
-
-The lock is an ``flock`` on a file named after a hash of (URI, kind, name)
-in a private directory of the user; the kernel releases it when the process
-ends, however it ends.  The files stay (removing them would race with a
-waiting task) and hold nothing.
-
-Private to vmcat.libvirt: may change without notice.
+Tasks on one machine take turns on an object's read-compare-write; tasks on
+other machines are covered by the re-read before each write
+(``_stale_check``).  An ``flock`` on a file named after a hash of (URI,
+kind, name), in a private directory; the files stay (removing them would
+race with a waiting task) and hold nothing.
 """
 
 from __future__ import absolute_import, division, print_function

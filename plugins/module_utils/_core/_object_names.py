@@ -10,8 +10,6 @@ name with '/' or one that is '.', '..' or hidden would point those files
 elsewhere, a very long one makes file names the file system refuses (255
 bytes at most), and blanks or control characters make a name nobody can
 type back. ``check_object_name`` refuses them before anything is made.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -15,8 +15,6 @@ Two ways to reach a QEMU:
 
 Both return the command's ``return`` value or raise ``QmpCommandError``
 carrying QEMU's error class and description.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

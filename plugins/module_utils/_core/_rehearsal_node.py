@@ -1,28 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Stateful rehearsal nodes on libvirt's embedded test driver.
+"""Stateful rehearsal nodes: a ``test:///path/node.xml`` node file is the test driver's state between tasks.
 
-libvirt's test driver keeps its objects in the memory of the process that
-opened it, and every Ansible task is a new process: a pool created by one
-task would be gone in the next.  For a ``test:///path/node.xml`` URI (the
-test driver reading a node file) this file makes the node file the state:
-
-- a task takes an exclusive lock on the file for its whole run;
-- after opening, the active/autostart flags the test driver cannot read from
-  a node file are restored from a ``vmcat:state`` element in the file;
-- after a task that changed something (never in check mode), the whole node
-  (domains with their run state and snapshots, networks, pools with their
-  volumes, and the flags) is written back atomically;
-- the test driver has no volume contents (no virStorageVolUpload/Download),
-  so bytes the collection streams into a volume (template metadata, a
-  cloud-init seed) are kept here by volume key, up to ``MAX_CONTENT`` bytes a
-  volume, and saved in the node file with the flags.  A volume nothing was
-  written to reads as zeros.
-
-``test:///default`` is left as libvirt made it: fresh in every process.
-
-Private to vmcat.libvirt: may change without notice.
+The test driver forgets everything when its process (one task) ends.  Per
+task: lock the file, restore the active/autostart flags and the volume
+contents (the test driver has no upload: up to ``MAX_CONTENT`` bytes a
+volume, by key) from its ``vmcat:state`` element, and after a real change
+write the whole node back atomically.  docs/test-driver.md tells the whole
+story; ``test:///default`` stays fresh in every process.
 """
 
 from __future__ import absolute_import, division, print_function

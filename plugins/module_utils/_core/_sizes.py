@@ -10,8 +10,6 @@ A bare letter (``K``, ``M``, ``G``, ``T``, ``P``, ``E``, any case) and the
 (``1.1K`` is 1126); a fraction of a byte (``1.5`` with bytes as the unit) is
 refused, as almost surely a forgotten unit.  Nothing larger than libvirt's
 limit, an unsigned 64-bit number of bytes (just under 16 EiB), is accepted.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

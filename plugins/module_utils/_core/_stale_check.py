@@ -10,8 +10,6 @@ raises ``StaleRead`` when it differs; the module wrapper then runs the whole
 read-compute-write cycle again (a bounded number of times).  libvirt has no
 compare-and-swap, so this narrows the window rather than closing it; the
 object lock (``_object_lock``) closes it for tasks on the same machine.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

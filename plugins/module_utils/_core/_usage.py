@@ -6,8 +6,6 @@
 Used to refuse deleting storage or networks that VMs still use.  Both the
 persistent and the live definition of every VM are read, so a disk that
 was hot-plugged into a running VM counts too.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

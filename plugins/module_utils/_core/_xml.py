@@ -5,8 +5,6 @@
 
 No XML in this collection is built by string concatenation: builders use
 ``element``/``sub`` below, readers use ``parse`` and the small getters.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -18,8 +18,6 @@ all.  Values are sorted by name, so order does not count.
 picks one when the VM starts (under /var/lib/libvirt/qemu/channel/), which
 the live definition then shows, so a running VM whose live path differs
 only that way counts as the same (``same_live``).
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ the task names is changed in place (its PCI address, alias, backing chain
 and any part the module does not manage stay); disks the task does not name
 stay unless ``purge_disks``.  NICs are in ``_domain_nics``, graphics in
 ``_domain_graphics``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -7,8 +7,6 @@ Entries are identified by ``type`` in document order; the task's list
 replaces the VM's graphics, editing an entry of the same type in place (so
 children the module does not manage, such as SPICE channels, stay).
 Passwords are read only from a secure definition and never returned.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -28,8 +28,6 @@ Live handlers (the ``live`` column of the option table):
 Everything else (machine, CPU, firmware, maximum vCPUs and memory, boot,
 kernel, serial, RNG, TPM, watchdog, agent channel, lifecycle actions, other
 device changes) is saved and applies at the next boot.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

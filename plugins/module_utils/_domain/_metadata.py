@@ -27,8 +27,6 @@ collection owns exactly one, ``<vmcat:vm>`` in the namespace ``NS``::
 Every value carries its JSON type (``str``, ``int``, ``float``, ``bool``,
 ``null``, ``list``, ``dict``), so what is written reads back exactly; other
 namespaces under ``<metadata>`` (libosinfo, cloud tools) are left alone.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -7,8 +7,6 @@ A NIC the task gives a ``mac`` is the VM's NIC with that MAC; one without is
 matched with the VM's NICs on the same network or bridge, in document order.
 Matched NICs are changed in place (PCI address, target device and unmanaged
 parts stay), others are added; NICs not named stay unless ``purge_nics``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -18,8 +18,6 @@ compared with the VM after libvirt's normalisation:
   by value, machine aliases by their canonical name), and the current
   definition must have no more devices than the given one besides those
   libvirt adds by itself.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ whole number of MiB (QEMU rounds it up otherwise, and the running VM would
 never match).  ``vcpus``/``max_vcpus`` share ``<vcpu current=..>max</vcpu>``
 and ``memory``/``max_memory`` are ``<currentMemory>``/``<memory>``; raising
 a maximum alone keeps the current value.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ running, blocked and "being shut down"), ``paused``, ``shutdown`` (shut off),
 ``crashed`` and ``pmsuspended``.  ``converge_state`` takes a VM from where it
 is to the task's ``state``; every call that changes something goes through
 ``ctx.act`` and waiting is skipped in check mode.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

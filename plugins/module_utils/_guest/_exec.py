@@ -8,8 +8,6 @@ plugin.  Every function takes ``call(command, arguments)``: a function that
 sends one agent command and returns its ``return`` value (normally
 ``agent_caller(dom, timeout)``, which goes through ``_guest_agent.agent_command``
 and raises its typed errors).
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -7,8 +7,6 @@ Chunks of 128 KiB: bigger agent messages make libvirt's agent channel fail
 with "Guest agent not available for now".  ``call(command, arguments)``
 sends one agent command (see ``_exec.agent_caller``).  Nothing here runs a
 command in the guest, so ``_exec`` can use it to spool a large stdin.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

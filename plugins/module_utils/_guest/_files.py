@@ -11,8 +11,6 @@
 
 ``call(command, arguments)`` sends one agent command (see
 ``_exec.agent_caller``) and raises the typed errors of ``_guest_agent``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -9,8 +9,6 @@ What each state needs from the guest's agent:
   (chmod, chown) and for a fast checksum (sha256sum), else the file is read back.
 * absent: guest-exec (rm); a file that is already gone needs only guest-file-open.
 * fetched: guest-file-open/read/close.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -20,8 +20,6 @@ A frozen guest stays frozen until someone thaws it: the agent has no
 timeout that thaws by itself (qemu-ga only thaws when it restarts).
 While frozen, the agent refuses every command but a handful (status, thaw,
 ping, info), so a trim needs a thawed guest.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,8 +8,6 @@ agent has disabled, does not know, or answers with an error is ``None`` and
 listed in ``unavailable`` with the reason, so one blocked command never
 hides the others.  Only an agent that cannot be asked at all (VM stopped, no
 channel, agent not connected) fails the whole call.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -12,8 +12,6 @@ Agent commands used (none of them needs guest-exec or guest-file-*):
 - ``guest-set-user-password``: qemu-ga runs ``chpasswd`` (``chpasswd -e``
   for a hash) in the guest.  A password cannot be read back through the
   agent; see ``password_state`` for when a hash can be compared.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -11,8 +11,6 @@ as it was.
 
 Addresses are compared through Python's ``ipaddress``, so ``fd00::1`` and
 ``fd00:0::1`` are the same address, and MAC addresses in lower case.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -17,8 +17,6 @@ as option-shaped views -> act, each step through the check-mode guard:
 - anything else (mode, bridge, addresses, MTU, domain, forward.dev) is
   saved with a new definition and, for a running network, reported in
   ``pending_changes`` until ``restart: true`` restarts it.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -14,8 +14,6 @@ the running network looks like after the updates.  ``update_ops(src,
 synced)`` are the calls, in an order libvirt accepts: deletes first (libvirt
 refuses to add an entry that clashes with one still there), then modifies,
 then adds.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

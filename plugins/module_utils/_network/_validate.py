@@ -4,8 +4,6 @@
 """Checks on the network module's options, made before anything changes.
 
 Every message names the network, the node's URI and what to do about it.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

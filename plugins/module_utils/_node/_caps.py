@@ -6,8 +6,6 @@
 Each function takes an lxml element (``virConnectGetCapabilities`` or
 ``virConnectGetDomainCapabilities`` parsed) and returns plain data for
 node_info; nothing here talks to libvirt.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -6,8 +6,6 @@
 ``parse_device`` turns one node device XML document into ``(kind, facts)``
 for the kinds node_info reports (PCI, USB, network interfaces, disks);
 ``devices_section`` lists every device of a connection and groups them.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

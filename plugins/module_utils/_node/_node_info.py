@@ -12,8 +12,6 @@ Drivers answer different subsets of the API (libvirt's test driver has no
 domain capabilities, memory stats or free page counts).  An optional call
 that fails leaves its value null and adds an entry to ``unavailable``; only
 calls every driver has (capabilities, node info) fail the task.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

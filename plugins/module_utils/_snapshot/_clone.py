@@ -15,8 +15,6 @@
 Internal snapshots live inside a qcow2 image; libvirt has no call that
 reads them out (that is ``qemu-img convert -l``, on the node only), so
 they cannot be cloned through libvirt: both clone and template refuse them.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

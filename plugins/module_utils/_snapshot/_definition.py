@@ -6,8 +6,6 @@
 Everything here is pure (no connection): the snapshot logic in
 ``_snapshot`` reads XML from libvirt, and turns it into views with these
 helpers.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

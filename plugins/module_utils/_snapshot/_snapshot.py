@@ -24,9 +24,8 @@ has the table):
   and removes the overlay, so it is refused when another VM or volume uses
   either file (for example a clone made with clone_to_vm).
 
-Reading the tree: ``_snapshot_tree``.  Clones and templates made from
+Reading the tree: ``_tree``.  Clones and templates made from
 snapshots, and who else uses a snapshot's files: ``_clone``.
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

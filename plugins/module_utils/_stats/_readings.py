@@ -24,8 +24,6 @@ monitoring role, see docs/monitoring.md).
 Imports only the state words of ``_domain._state`` (and through it a few
 ``_core`` files): the exporter runs on nodes without Ansible, with these
 files installed beside it.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

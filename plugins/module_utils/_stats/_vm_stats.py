@@ -14,8 +14,6 @@ waits up to 5 s for the agent's sync whatever timeout it is given, so the
 thread, not libvirt, bounds the wait).
 
 Read-only: nothing here changes the node.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -7,8 +7,6 @@ The cycle: read the pool -> edit a copy of its definition with the options
 the task sets (unset options leave the definition alone; unknown parts of
 the XML survive) -> compare the two as option-shaped dicts -> define, start,
 set autostart, restart (each through the check-mode guard) -> report.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -12,8 +12,6 @@ A template ``NAME`` is two volumes side by side in one pool:
   libvirt upload stream and read with a download stream, so templates are
   found on any node, over any URI, with nothing but libvirt: no database, no
   file access on the node.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

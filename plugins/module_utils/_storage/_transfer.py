@@ -10,8 +10,6 @@ streams) where libvirt supports them.
 
 A volume this file creates is deleted again when anything fails before the
 upload is complete: a broken download, a wrong checksum, a libvirt error.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

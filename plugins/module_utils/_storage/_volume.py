@@ -12,8 +12,6 @@ format or backing volume is refused.  Byte streams (upload, download, the
 zero check) live in ``_transfer``; how a new volume is made from its source
 in ``_volume_sources``; its plan (allocation, XML, room in the pool) in
 ``_volume_plan``; reading volumes in ``_volume_read``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -6,8 +6,6 @@
 Pure plans and the pool-room check, shared by the volume cycle (``_volume``),
 the sources a new volume is made from (``_volume_sources``) and the disks a
 VM creates (``_vm``).
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

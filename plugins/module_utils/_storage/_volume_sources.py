@@ -6,8 +6,6 @@
 ``make`` picks the task's one source and returns the new volume (None in
 check mode) with its predicted view; the volume cycle (``_volume``) then
 checks and grows it, and removes it again when that fails.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

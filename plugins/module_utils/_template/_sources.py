@@ -7,8 +7,6 @@
 anything changes) and returns a ``Plan``: the action name, a function that
 makes the image volume (called through ``ctx.act``, so not in check mode),
 what the source was (for the metadata) and the predicted format and size.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -20,8 +20,6 @@ runs on the node itself with a local URI (``qemu:///system``); libvirt has
 no API to edit a file system.  Other file systems (XFS, Btrfs, LVM inside
 the image) are refused with a clear message: virt-sysprep (libguestfs) would
 handle them but needs a kernel appliance this collection does not depend on.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -15,8 +15,6 @@ images: ``_sources``.  Sysprep: ``_sysprep``.  Views and the list:
 
 For the vm module: ``create_disk_from_template``, ``template_volume_paths``
 and ``find_template``.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -20,8 +20,6 @@ A source that has nothing to say (no agent, VM not running, no lease, an
 ARP table libvirt cannot read) yields nothing and never raises; pass
 ``problems=[]`` to collect why.  Loopback and link-local addresses are left
 out unless asked for.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

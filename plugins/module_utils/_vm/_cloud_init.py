@@ -21,8 +21,6 @@ instance-id: cloud-init runs its per-instance modules again whenever the
 instance-id changes, so the default is stable per VM (``iid-<vm name>``)
 and does not follow the content; set ``instance_id`` to make cloud-init
 treat the VM as new.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

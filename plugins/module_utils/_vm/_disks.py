@@ -14,8 +14,6 @@ which volumes a VM owns: never a template image, a volume another VM uses,
 the backing file of another volume, a shareable disk, a plain path libvirt
 does not know as a volume, or a CD-ROM (install media are usually shared)
 except the VM's own cloud-init seed.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -19,8 +19,6 @@ connections); with ``p2p`` the source libvirtd connects to ``uri`` itself
 (``virDomainMigrateToURI3``), so that URI must work from the source node.
 QEMU's migration stream goes to ``migration_uri`` (default: the target's
 host name as the target libvirtd sees it).
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -5,8 +5,6 @@
 
 Apart from _vm_info.py (which the vm module imports too) so that only
 vm_info carries the optional jmespath import.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

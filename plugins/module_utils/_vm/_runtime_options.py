@@ -21,8 +21,6 @@ The rest it calls in the modules that do the work:
 the cdrom entry to put in the VM's disks), ``_migrate.already_migrated(ctx,
 params)`` first and ``_migrate.migrate_vm(ctx, dom, params)`` last, and
 ``_addresses.vm_addresses(conn, dom)`` for vm_info.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -9,8 +9,6 @@ definition the options produce: vCPUs within the machine type's maximum and
 warned about above the node's CPUs, memory within its maximum and the host,
 CPU topology, boot order).  ``check_new_name``: the name of a VM the task
 makes.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -13,8 +13,6 @@ the run state (``_domain_state``) -> autostart -> report.
 Every mutation goes through ``ctx.act``; check mode predicts.  Everything
 is checked before the first change; a new VM whose start fails is removed
 again with the volumes the task made for it.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

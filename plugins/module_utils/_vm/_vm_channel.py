@@ -12,8 +12,6 @@ connection opens) and runs it in a daemon thread.
 ``exchange`` is the protocol logic on top of any ``send``/``recv`` pair with
 libvirt's non-blocking conventions (-2: try again, b'': end of stream), with
 one deadline for the whole exchange; the unit tests drive it with fakes.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -15,8 +15,6 @@ keys when a result is fed back to it.
 Uptime: libvirt has no boot time.  For ``qemu:///system`` on this host the
 start time of the QEMU process (``/run/libvirt/qemu/<name>.pid`` and
 ``/proc/<pid>/stat``) gives it; elsewhere it is null.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function
