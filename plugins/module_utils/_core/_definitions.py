@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading the saved definition of a libvirt object, whatever the driver supports; dropping a half-made one.
-"""
+"""Reading the saved definition of a libvirt object, whatever the driver supports; dropping a half-made one."""
 
 from __future__ import absolute_import, division, print_function
 

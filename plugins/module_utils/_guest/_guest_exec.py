@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The guest_exec module: one command in a guest, with ansible.builtin.command's creates/removes and results.
-"""
+"""The guest_exec module: one command in a guest, with ansible.builtin.command's creates/removes and results."""
 
 from __future__ import absolute_import, division, print_function
 
