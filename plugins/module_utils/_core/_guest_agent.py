@@ -237,6 +237,13 @@ def agent_command(dom, command, arguments=None, timeout=5):
     return reply.get('return')
 
 
+def agent_caller(dom, timeout=10):
+    """``call(command, arguments)`` through ``agent_command``: what the guest-exec and guest-file helpers take."""
+    def call(command, arguments=None):
+        return agent_command(dom, command, arguments, timeout=timeout)
+    return call
+
+
 def agent_available(dom, timeout=2):
     """True when the agent answers guest-ping; False when it cannot be asked (stopped, no channel, silent)."""
     try:

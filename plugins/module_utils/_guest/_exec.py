@@ -6,8 +6,8 @@
 Used by the guest_exec and guest_file modules and by the qga connection
 plugin.  Every function takes ``call(command, arguments)``: a function that
 sends one agent command and returns its ``return`` value (normally
-``agent_caller(dom, timeout)``, which goes through ``_guest_agent.agent_command``
-and raises its typed errors).
+``_guest_agent.agent_caller(dom, timeout)``, which raises the agent's typed
+errors).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,6 @@ import time
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._file_io import write_file
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, WaitTimeout
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_command
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
 
 try:
@@ -50,13 +49,6 @@ def _poll_delay(waited, _attempt):
 
 class GuestExecTimeout(VmcatError):
     """The process did not exit within the timeout; ``details`` has its pid."""
-
-
-def agent_caller(dom, timeout=10):
-    """``call(command, arguments)`` for the functions here, through the one agent-command path."""
-    def call(command, arguments=None):
-        return agent_command(dom, command, arguments, timeout=timeout)
-    return call
 
 
 def describe(path, args):

@@ -5,7 +5,7 @@
 
 Chunks of 128 KiB: bigger agent messages make libvirt's agent channel fail
 with "Guest agent not available for now".  ``call(command, arguments)``
-sends one agent command (see ``_exec.agent_caller``).  Nothing here runs a
+sends one agent command (see ``_guest_agent.agent_caller``).  Nothing here runs a
 command in the guest, so ``_exec`` can use it to spool a large stdin.
 """
 

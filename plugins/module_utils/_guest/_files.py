@@ -10,7 +10,7 @@
   guest-file-open/read alone (no mode and owner then).
 
 ``call(command, arguments)`` sends one agent command (see
-``_exec.agent_caller``) and raises the typed errors of ``_guest_agent``.
+``_guest_agent.agent_caller``) and raises the typed errors of ``_guest_agent``.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -13,6 +13,7 @@ import shlex
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import agent_caller
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -130,7 +131,7 @@ def guest_exec(ctx):
     p = ctx.params
     validate(p)  # bad input fails before the VM is even looked up
     dom = ctx.conn.require_domain(p['name'])
-    call = _exec.agent_caller(dom, p['agent_timeout'])
+    call = agent_caller(dom, p['agent_timeout'])
     result = run_in_guest(call, p, ctx.act, ctx.warn)
     result['vm'] = dom.name()
     return result

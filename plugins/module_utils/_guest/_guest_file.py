@@ -26,7 +26,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, VmcatError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandFailed
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandFailed, agent_caller
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._local_files import write_atomically
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
@@ -325,7 +325,7 @@ def guest_file(ctx):
     p = ctx.params
     validate(p)
     dom = ctx.conn.require_domain(p['name'])
-    call = _exec.agent_caller(dom, p['agent_timeout'])
+    call = agent_caller(dom, p['agent_timeout'])
     want_diff = bool(ctx.module is not None and getattr(ctx.module, '_diff', False))
     outcome = converge(call, p, "VM '%s' on %s" % (dom.name(), ctx.conn.uri), ctx.check_mode, ctx.act, want_diff,
                        ctx.module)

@@ -14,8 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandError
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._exec import agent_caller
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandError, agent_caller
 
 
 def snake(value):

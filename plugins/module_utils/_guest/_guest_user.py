@@ -22,11 +22,11 @@ import base64
 import re
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import (
     AgentCommandError,
     AgentCommandFailed,
+    agent_caller,
     agent_command,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
@@ -158,7 +158,7 @@ def password_state(dom, user, password_hash, timeout):
     blocked or fail, or the user has no shadow line.
     """
     try:
-        call = _exec.agent_caller(dom, timeout)
+        call = agent_caller(dom, timeout)
         text = _file_io.read_file(call, SHADOW, limit=_SHADOW_MAX).decode('utf-8', 'replace')
     except AgentCommandError:
         return None

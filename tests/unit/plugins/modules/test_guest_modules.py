@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _file_io
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _files
@@ -19,12 +20,13 @@ from ansible_collections.vmcat.libvirt.tests.unit.helpers import ModuleFail
 from ansible_collections.vmcat.libvirt.tests.unit.fakes.guest_agent import LoopbackAgent
 
 URI = 'test:///default'
+REAL_AGENT_COMMAND = _guest_agent.agent_command
 
 
 @pytest.fixture
 def agent(monkeypatch):
     fake = LoopbackAgent()
-    monkeypatch.setattr(_exec, 'agent_command', fake)
+    monkeypatch.setattr(_guest_agent, 'agent_command', fake)
     return fake
 
 
@@ -129,8 +131,7 @@ def test_exec_no_wait(agent, run_module):
 
 
 def test_exec_disabled_says_how_to_enable(agent, run_module, monkeypatch):
-    from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent
-    monkeypatch.setattr(_exec, 'agent_command', _guest_agent.agent_command)
+    monkeypatch.setattr(_guest_agent, 'agent_command', REAL_AGENT_COMMAND)
 
     class Reply:
         pass
@@ -258,7 +259,7 @@ def test_file_bad_input(agent, run_module):
 def test_file_state_without_sha256sum(agent, tmp_path, monkeypatch):
     path = tmp_path / 'f'
     path.write_bytes(b'abc')
-    call = _exec.agent_caller('dom')
+    call = _guest_agent.agent_caller('dom')
     monkeypatch.setattr(_files, '_STATE_SCRIPT', _files._STATE_SCRIPT.replace('sha256sum', 'nosuchtool'))
     state = _files.file_state(call, str(path))
     assert state['sha256'] == hashlib.sha256(b'abc').hexdigest() and state['via'] == 'exec'
