@@ -13,8 +13,9 @@ Storage layout and discovery: ``_storage/_template_store``.  Sources of new
 images: ``_sources``.  Sysprep: ``_sysprep``.  Views and the list:
 ``_template_read``.
 
-For the vm module: ``create_disk_from_template``, ``template_volume_paths``
-and ``find_template``.
+``find_template`` (the store's lookup) also serves the snapshot module; a
+VM's disk from a template is the volume cycle's template source
+(``_vm/_disks``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,20 +31,17 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _so
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _sysprep as sysprep
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template._template_read import (
     NO_USERS, image_info, record_view, view)
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import require_active
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
 
 SOURCE_TYPES = ('url', 'path', 'volume', 'vm')
 FEATURES = meta.FEATURES
 find_template = meta.find_template
-template_volume_paths = meta.template_volume_paths
 _IMMUTABLE = ('templates are immutable: register the new image under a new name (and remove this template once '
               'nothing uses it)')
 
@@ -295,24 +293,3 @@ def _users_text(users):
     if users['vms']:
         parts.append('VMs %s have disks on it' % ', '.join(users['vms']))
     return ' and '.join(parts) or 'disks use it'
-
-
-# -- for the vm module ---------------------------------------------------------------------------------
-def create_disk_from_template(ctx, pool_name, volume_name, template_name, linked=True, capacity=None):
-    """Make sure volume ``volume_name`` in pool ``pool_name`` is a clone of template ``template_name``.
-
-    ``linked``: a qcow2 overlay on the template's image (instant) or a full
-    copy; ``capacity`` (bytes or a size such as ``20G``) grows the new volume.
-    An existing volume is kept (grown when smaller than ``capacity``), and
-    refused when it is not that kind of clone of that template.  Mutations go
-    through ``ctx.act`` (labelled "volume 'pool/name': ..."), so check mode
-    predicts.  Returns (changed, volume as vmcat.libvirt.volume returns it).
-    """
-    size = parse_size(capacity, 'capacity')
-    params = {
-        'name': volume_name, 'pool': pool_name, 'state': 'present', 'format': None, 'preallocation': None,
-        'capacity': None if size is None else str(size), 'template': {'name': template_name, 'linked': bool(linked)},
-    }
-    sub = ctx.sub(params, "volume '%s/%s'" % (pool_name, volume_name))
-    outcome = _volume.ensure(sub)
-    return outcome.changed, outcome.after

@@ -6,8 +6,9 @@
 ``plan_disks`` checks every disk source of a task against the node (pools
 running, volumes there, templates known) and fills in the format of new
 sources, before anything changes; ``create_volumes`` then makes the missing
-volumes (blank through the volume logic's XML, clones through the template
-logic) and returns them so a later failure can remove them again.
+volumes (blank through the volume logic's XML, clones of a template through
+the volume cycle's template source) and returns them so a later failure can
+remove them again.
 
 ``storage_plan`` decides, for ``state: absent`` with ``remove_storage``,
 which volumes a VM owns: never a template image, a volume another VM uses,
@@ -25,11 +26,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _devi
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._template_store import find_template, template_volume_paths
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._transfer import delete_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import backing_dependents, require_active
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name, check_room, volume_xml
-
-from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
 
 SEED_SUFFIX = '-cidata.iso'
 
@@ -61,7 +62,7 @@ def _volume_format(conn, vol):
 
 
 def _template_format(conn, name, linked):
-    found = _template.find_template(conn, name)
+    found = find_template(conn, name)
     if found is None:
         raise NotFound("template '%s' not found on %s (disks[].create.template); register it with "
                        "vmcat.libvirt.template first" % (name, conn.uri))
@@ -131,6 +132,26 @@ def _create_blank(conn, pool_name, creation):
         return pool.createXML(xml, 0)
 
 
+def create_disk_from_template(ctx, pool_name, volume_name, template_name, linked=True, capacity=None):
+    """Make sure volume ``volume_name`` in pool ``pool_name`` is a clone of template ``template_name``.
+
+    ``linked``: a qcow2 overlay on the template's image (instant) or a full
+    copy; ``capacity`` (bytes or a size such as ``20G``) grows the new volume.
+    An existing volume is kept (grown when smaller than ``capacity``), and
+    refused when it is not that kind of clone of that template.  Mutations go
+    through ``ctx.act`` (labelled "volume 'pool/name': ..."), so check mode
+    predicts.  Returns (changed, volume as vmcat.libvirt.volume returns it).
+    """
+    size = parse_size(capacity, 'capacity')
+    params = {
+        'name': volume_name, 'pool': pool_name, 'state': 'present', 'format': None, 'preallocation': None,
+        'capacity': None if size is None else str(size), 'template': {'name': template_name, 'linked': bool(linked)},
+    }
+    sub = ctx.sub(params, "volume '%s/%s'" % (pool_name, volume_name))
+    outcome = _volume.ensure(sub)
+    return outcome.changed, outcome.after
+
+
 def create_volumes(ctx, creations):
     """Make the planned volumes; returns the virStorageVol objects made (none in check mode)."""
     made = []
@@ -138,7 +159,7 @@ def create_volumes(ctx, creations):
     try:
         for creation in creations:
             if creation.template:
-                changed, dummy = _template.create_disk_from_template(
+                changed, dummy = create_disk_from_template(
                     ctx, creation.pool, creation.name, creation.template, creation.linked, creation.capacity)
                 if changed and not ctx.check_mode:
                     vol = conn.volume(conn.require_pool(creation.pool), creation.name)
@@ -209,7 +230,7 @@ def storage_plan(ctx, name, roots):
                 reason = 'the disk is marked shareable'
             else:
                 if templates is None:
-                    templates = _template.template_volume_paths(conn)
+                    templates = template_volume_paths(conn)
                 users = [u for u in volume_users(conn, pool_name, vol.name(), path) if u != name]
                 dependents = backing_dependents(conn, path) if path else []
                 if path in templates:

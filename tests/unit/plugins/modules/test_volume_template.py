@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""vmcat.libvirt.volume's template source, and _template.create_disk_from_template (the vm module's entry).
+"""vmcat.libvirt.volume's template source, and _disks.create_disk_from_template (the vm module's entry).
 
 Runs against a test:/// node file (pool p1 with v1.qcow2, 1 GiB) with the
 stream fakes of tests/unit/fakes/volume.py; template 'deb' is registered from v1.qcow2.
@@ -12,6 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
@@ -106,44 +107,44 @@ def test_clone_of_broken_template_is_refused(run_module, deb):
 def test_create_disk_from_template(deb, make_ctx):
     with Connection(deb) as conn:
         ctx = make_ctx(conn, {'name': 'web'}, check_mode=True)
-        changed, view = _template.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity=2 * GIB)
+        changed, view = _disks.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity=2 * GIB)
         assert changed is True and view['backing'] == BACKING and view['capacity'] == 2 * GIB
         assert ctx.actions == ["volume 'p1/web-vda.qcow2': create"]
         assert conn.volume(conn.require_pool('p1'), 'web-vda.qcow2') is None
         ctx = make_ctx(conn, {'name': 'web'})
-        changed, real = _template.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity='2G')
+        changed, real = _disks.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity='2G')
         assert changed is True and real['path'] == '/pool1/web-vda.qcow2' and real['backing'] == BACKING
         assert dict((k, view[k]) for k in ('path', 'format', 'capacity')) == \
             dict((k, real[k]) for k in ('path', 'format', 'capacity'))
         ctx = make_ctx(conn, {'name': 'web'})
-        assert _template.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity=2 * GIB) == (False, real)
+        assert _disks.create_disk_from_template(ctx, 'p1', 'web-vda.qcow2', 'deb', capacity=2 * GIB) == (False, real)
         assert ctx.actions == []
 
 
 def test_create_full_disk_from_template(deb, make_ctx):
     with Connection(deb) as conn:
         ctx = make_ctx(conn, {})
-        changed, view = _template.create_disk_from_template(ctx, 'p1', 'db.qcow2', 'deb', linked=False)
+        changed, view = _disks.create_disk_from_template(ctx, 'p1', 'db.qcow2', 'deb', linked=False)
         assert changed is True and view['backing'] is None and ctx.actions == ["volume 'p1/db.qcow2': clone"]
         with pytest.raises(Refused):
-            _template.create_disk_from_template(make_ctx(conn, {}), 'p1', 'db.qcow2', 'deb', linked=True)
+            _disks.create_disk_from_template(make_ctx(conn, {}), 'p1', 'db.qcow2', 'deb', linked=True)
 
 
 def test_create_disk_from_missing_template(deb, make_ctx):
     with Connection(deb) as conn:
         with pytest.raises(NotFound) as err:
-            _template.create_disk_from_template(make_ctx(conn, {}), 'p1', 'x.qcow2', 'nope')
+            _disks.create_disk_from_template(make_ctx(conn, {}), 'p1', 'x.qcow2', 'nope')
         assert 'templates: deb' in err.value.msg
         with pytest.raises(InvalidInput):
-            _template.create_disk_from_template(make_ctx(conn, {}), 'p1', 'x.qcow2', 'deb', capacity='10QB')
+            _disks.create_disk_from_template(make_ctx(conn, {}), 'p1', 'x.qcow2', 'deb', capacity='10QB')
         with pytest.raises(NotFound) as err:
-            _template.create_disk_from_template(make_ctx(conn, {}), 'nopool', 'x.qcow2', 'deb')
+            _disks.create_disk_from_template(make_ctx(conn, {}), 'nopool', 'x.qcow2', 'deb')
         assert 'existing pools: p1' in err.value.msg
 
 
 def test_template_paths_and_find_for_the_vm_module(deb):
     with Connection(deb) as conn:
-        assert _template.template_volume_paths(conn) == {IMAGE, '/pool1/deb.vmcat-template.json'}
+        assert _disks.template_volume_paths(conn) == {IMAGE, '/pool1/deb.vmcat-template.json'}
         pool, image, doc = _template.find_template(conn, 'deb')
         assert (pool.name(), image.path(), doc['name']) == ('p1', IMAGE, 'deb')
         assert _template.find_template(conn, 'nope') is None

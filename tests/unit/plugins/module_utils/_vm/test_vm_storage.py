@@ -90,7 +90,7 @@ def test_storage_plan_keeps_what_is_not_owned(node, make_ctx, monkeypatch):
         "<disk type='file' device='disk'><source file='/elsewhere/x.img'/><target dev='vdf'/></disk>",
     ])
     _domain(node, 'web2', [disk % ('disk', 'shared.qcow2', 'vda', '')])
-    monkeypatch.setattr(storage._template, 'template_volume_paths', lambda conn: {path['tmpl.qcow2']})
+    monkeypatch.setattr(storage, 'template_volume_paths', lambda conn: {path['tmpl.qcow2']})
     monkeypatch.setattr(storage, 'backing_dependents',
                         lambda conn, p: ['p1/overlay.qcow2'] if p == path['base.qcow2'] else [])
     ctx = make_ctx(node, {})
