@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import ast
 
+import pytest
+
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.test_import_layers import GRAPH, PLUGINS
 
 URLS = 'ansible.module_utils.urls'
@@ -35,3 +37,16 @@ def _reached(module):
 def test_only_the_modules_that_download_ship_urls():
     shipping = sorted(m for m in GRAPH if m.startswith('modules.') and any(_imports_urls(GRAPH[f][0]) for f in _reached(m)))
     assert shipping == ['modules.template', 'modules.volume']
+
+
+@pytest.mark.parametrize('module, code', [
+    ('modules.volume_info', 'module_utils._storage._volume'),  # it reads through _volume_read
+    ('modules.template_info', 'module_utils._template._template'),  # it reads through _template_read
+    ('modules.vm', 'module_utils._template._template'),  # a template disk is the volume cycle's template source
+    ('modules.template', 'module_utils._storage._volume'),
+    ('modules.snapshot', 'module_utils._storage._volume'),
+    ('modules.guest_info', 'module_utils._guest._exec'),  # agent_caller is in _core/_guest_agent
+])
+def test_a_module_does_not_ship_a_cycle_it_does_not_run(module, code):
+    assert module in GRAPH and code in GRAPH
+    assert code not in _reached(module)
