@@ -137,7 +137,7 @@ networks:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network import list_networks
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network_read import list_networks
 
 
 def main():

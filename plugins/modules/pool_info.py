@@ -109,7 +109,7 @@ pools:
 '''
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._pool import list_pools
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._pool_read import list_pools
 
 
 def main():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Virtual networks: read their state, converge a definition, remove them safely.
+"""Virtual networks: converge a definition, remove them safely (reading them: ``_network_read``).
 
 The cycle: read the network's saved definition (and, when it runs, the
 live one) -> edit a copy with the options the task sets -> compare the two
@@ -24,15 +24,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml, drop_quietly
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import drop_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     InvalidInput,
-    LibvirtError,
     Refused,
     StaleRead,
     VmcatError,
-    is_unsupported,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import Outcome
 from ansible_collections.vmcat.libvirt.plugins.module_utils._network._update import (
@@ -55,78 +53,13 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._network._definition
     spec_of,
 )
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import network_users
+from ansible_collections.vmcat.libvirt.plugins.module_utils._network._network_read import (
+    READ_HINT, config_root, describe, live_root, pending_changes)
 
-_INACTIVE_XML = 1  # VIR_NETWORK_XML_INACTIVE
-_LEASE_FAMILIES = {0: 'ipv4', 1: 'ipv6'}
 
-# What to do when reading a network fails (its definition, state, leases).
-_READ_HINT = ("check that the network still exists (another task or tool may have removed it) and that this user "
-              "may read it on the node")
 # What to do when a step fails after earlier steps of the same task changed the network.
 _MIDWAY_HINT = ('the steps before it (see the task\'s actions) were done; fix the cause and run the task again, '
                 'it picks up from the state the network is in now')
-
-
-# -- reading ------------------------------------------------------------------
-def config_root(net):
-    """The saved definition (the live one for a transient network)."""
-    return _xml.parse(definition_xml(net, _INACTIVE_XML), "definition of network '%s'" % net.name())
-
-
-def live_root(net):
-    return _xml.parse(net.XMLDesc(0), "live definition of network '%s'" % net.name())
-
-
-def pending_changes(net):
-    """Option paths where a running network's saved definition differs from the running one."""
-    if not (net.isActive() and net.isPersistent()):
-        return []
-    return changed_option_paths(compare_view(live_root(net)), compare_view(config_root(net)))
-
-
-def leases(net):
-    """The DHCP leases dnsmasq handed out on a running network ([] when the driver does not track them)."""
-    if not net.isActive():
-        return []
-    try:
-        raw = net.DHCPLeases()
-    except LibvirtError as exc:
-        if is_unsupported(exc):  # the driver keeps no leases
-            return []
-        raise
-    out = []
-    for lease in raw or []:
-        out.append({
-            'mac': (lease.get('mac') or '').lower() or None,
-            'ip': lease.get('ipaddr'),
-            'prefix': lease.get('prefix'),
-            'family': _LEASE_FAMILIES.get(lease.get('type'), str(lease.get('type'))),
-            'hostname': lease.get('hostname') or None,
-            'client_id': lease.get('clientid') or None,
-            'expiry_time': lease.get('expirytime'),
-        })
-    return sorted(out, key=lambda lease: (lease['family'], lease['ip'] or ''))
-
-
-def describe(net, with_leases=False):
-    """Everything network/network_info return about one network."""
-    info = spec_of(config_root(net))
-    info.update(
-        uuid=net.UUIDString(),
-        active=bool(net.isActive()),
-        autostart=bool(net.autostart()),
-        persistent=bool(net.isPersistent()),
-    )
-    if with_leases:
-        pending = pending_changes(net)
-        info.update(dhcp_leases=leases(net), restart_required=bool(pending), pending_changes=pending)
-    return info
-
-
-def list_networks(ctx, name=None):
-    nets = [ctx.conn.require_network(name)] if name else ctx.conn.all_networks()
-    with ctx.conn.translated('read', "network '%s'" % name if name else 'networks', _READ_HINT):
-        return [describe(n, with_leases=True) for n in sorted(nets, key=lambda n: n.name())]
 
 
 # -- acting ---------------------------------------------------------------------
@@ -218,7 +151,7 @@ def _apply_ops(ctx, net, planned, two_definitions, replan):
         except ConnectionLost:
             raise
         except VmcatError:
-            with ctx.conn.translated('read again', _what(name), _READ_HINT):
+            with ctx.conn.translated('read again', _what(name), READ_HINT):
                 fresh = replan()
             if (op, flags) not in fresh:
                 raise StaleRead('%s on %s: another task changed the entry this task was updating (%s)'
@@ -227,7 +160,7 @@ def _apply_ops(ctx, net, planned, two_definitions, replan):
 
 
 def _persistent(ctx, net):
-    with ctx.conn.translated('read', _what(net.name()), _READ_HINT):
+    with ctx.conn.translated('read', _what(net.name()), READ_HINT):
         return bool(net.isPersistent())
 
 
@@ -280,7 +213,7 @@ def ensure(ctx):
         validate(params, conn.uri, conn=conn)
         return _create(ctx)
     what = _what(name)
-    with conn.translated('read', what, _READ_HINT):
+    with conn.translated('read', what, READ_HINT):
         before = describe(net)
         config = config_root(net)
         active = bool(net.isActive())
@@ -334,7 +267,7 @@ def ensure(ctx):
     now_active = (active and not stop) or want_active is True
 
     def read_back():
-        with conn.translated('read back', what, 'the change was made (see actions); ' + _READ_HINT):
+        with conn.translated('read back', what, 'the change was made (see actions); ' + READ_HINT):
             return describe(net), pending_changes(net) if (now_active and not restart) else []
 
     if stop and not before['persistent']:
@@ -371,7 +304,7 @@ def _create(ctx):
     except Exception:  # any failure midway (re-raised below) must not leave a half-made network
         drop_quietly(net)
         raise
-    with conn.translated('read back', _what(name), 'the network was created (see actions); ' + _READ_HINT):
+    with conn.translated('read back', _what(name), 'the network was created (see actions); ' + READ_HINT):
         after = describe(net)
     return Outcome(True, None, after, restart_required=False, pending_changes=[], actions=ctx.actions)
 
@@ -383,10 +316,10 @@ def _ensure_absent(ctx):
     if net is None:
         return Outcome(False, None, None, restart_required=False, pending_changes=[], actions=[])
     what = _what(name)
-    with conn.translated('read', what, _READ_HINT):
+    with conn.translated('read', what, READ_HINT):
         before = describe(net)
     if before['active']:
-        with conn.translated('read', what, _READ_HINT):
+        with conn.translated('read', what, READ_HINT):
             live = live_root(net)
         _refuse_if_used(ctx, name, live, 'remove')
         with conn.translated('stop', what, 'nothing was removed; check libvirtd\'s log for why the network (its '

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Storage pools: read their state, converge a definition, remove them safely.
+"""Storage pools: converge a definition, remove them safely (reading them: ``_pool_read``).
 
 The cycle: read the pool -> edit a copy of its definition with the options
 the task sets (unset options leave the definition alone; unknown parts of
@@ -24,6 +24,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._cycle import 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_names import check_object_name
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._stale_check import still_as_read
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import running_pool_users, volume_users
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._pool_read import INACTIVE_XML, READ_HINT, describe, spec_of
 
 POOL_TYPES = ('dir', 'fs', 'netfs', 'logical', 'disk', 'iscsi')
 # What each type needs in <source>, for checks before anything changes.
@@ -33,85 +34,14 @@ _REQUIRED_SOURCE = {
     'disk': ('device',),
     'iscsi': ('host', 'device'),
 }
-_STATES = {0: 'inactive', 1: 'building', 2: 'running', 3: 'degraded', 4: 'inaccessible'}
-_INACTIVE_XML = 1  # VIR_STORAGE_XML_INACTIVE
 _BUILD_NO_OVERWRITE = 4  # VIR_STORAGE_POOL_BUILD_NO_OVERWRITE (8 would be ..._OVERWRITE: reformat)
 _OCTAL_MODE = re.compile(r'^0*[0-7]{1,4}\Z')
 # Advice for libvirt errors, by what failed.
-_READ_HINT = ('another client may have changed or removed the pool meanwhile: run the task again, and see '
-              "libvirtd's log on the node if it keeps failing")
 _STOP_HINT = ("stop what holds the pool's storage busy (a process with files open in an fs or netfs mount, "
               'an LVM volume in use) and retry')
 _FILE_POOLS = ('dir', 'fs', 'netfs')
 _AUTOSTART_HINT = ('only a persistent (defined) pool can autostart; check that libvirt may write its autostart '
                    'link on the node (/etc/libvirt/storage/autostart/)')
-
-
-# -- reading ----------------------------------------------------------------
-def spec_of(root):
-    """The option-shaped view of a pool definition (only what the module manages)."""
-    source = root.find('source')
-    src = {}
-    if source is not None:
-        host = source.find('host')
-        src = {
-            'host': host.get('name') if host is not None else None,
-            'port': int(host.get('port')) if host is not None and host.get('port') else None,
-            'dir': _xml.attr_of(source, 'dir', 'path'),
-            'device': [d.get('path') for d in source.findall('device')] or None,
-            'name': _xml.text_of(source, 'name'),
-            'format': _xml.attr_of(source, 'format', 'type'),
-        }
-    perms = root.find('target/permissions')
-    return {
-        'name': _xml.text_of(root, 'name'),
-        'type': root.get('type'),
-        'target': {
-            'path': _xml.text_of(root, 'target/path'),
-            'owner': _int_or_none(_xml.text_of(perms, 'owner')),
-            'group': _int_or_none(_xml.text_of(perms, 'group')),
-            'mode': _mode(_xml.text_of(perms, 'mode')),
-        },
-        'source': dict((k, v) for k, v in src.items() if v is not None),
-    }
-
-
-def _int_or_none(text):
-    if text is None or int(text) < 0:  # libvirt writes -1 for "not set"
-        return None
-    return int(text)
-
-
-def _mode(text):
-    return None if text is None else '%04o' % int(text, 8)
-
-
-def describe(pool, with_volumes=True):
-    """Everything pool/pool_info return about one pool."""
-    root = _xml.parse(definition_xml(pool, _INACTIVE_XML))
-    state, capacity, allocation, available = pool.info()
-    info = spec_of(root)
-    active = bool(pool.isActive())
-    info.update(
-        uuid=pool.UUIDString(),
-        state=_STATES.get(state, str(state)),
-        active=active,
-        autostart=bool(pool.autostart()),
-        persistent=bool(pool.isPersistent()),
-        capacity=capacity,
-        allocation=allocation,
-        available=available,
-    )
-    if with_volumes:
-        names = sorted(pool.listVolumes()) if active else []
-        info.update(volume_count=len(names) if active else None, volumes=names)
-    return info
-
-
-def list_pools(ctx, name=None):
-    pools = [ctx.conn.require_pool(name)] if name else ctx.conn.all_pools()
-    with ctx.conn.translated('read', 'storage pools', _READ_HINT):
-        return [describe(p) for p in sorted(pools, key=lambda p: p.name())]
 
 
 # -- building and editing the definition -------------------------------------
@@ -208,7 +138,7 @@ def new_definition(params):
 # -- the change cycle ---------------------------------------------------------
 def _read(conn, what, fn, *args):
     """A read of the pool (its XML, info, volumes) whose libvirt errors name the pool and the URI."""
-    with conn.translated('read', what, _READ_HINT):
+    with conn.translated('read', what, READ_HINT):
         return fn(*args)
 
 
@@ -240,11 +170,11 @@ def ensure(ctx):
                       "state: absent and define it again" % (name, conn.uri, before['type'], params['type']))
     if before['active'] and params.get('active') is False:
         _refuse_stop_if_used(ctx, pool, before)
-    current_xml = _xml.parse(_read(conn, what, definition_xml, pool, _INACTIVE_XML))
+    current_xml = _xml.parse(_read(conn, what, definition_xml, pool, INACTIVE_XML))
     wanted_xml = apply_options(_xml.parse(_xml.to_string(current_xml)), params)
     changed = False
     if spec_of(wanted_xml) != spec_of(current_xml):
-        still_as_read(ctx, what, lambda: _xml.parse(definition_xml(pool, _INACTIVE_XML)), current_xml)
+        still_as_read(ctx, what, lambda: _xml.parse(definition_xml(pool, INACTIVE_XML)), current_xml)
         with conn.translated('redefine', what, 'libvirt refused the new definition for this pool; '
                              'remove the pool and define it again if the change is structural'):
             ctx.act('define', conn.virt.storagePoolDefineXML, _xml.to_string(wanted_xml), 0)
@@ -304,7 +234,7 @@ def _has_pending_definition(pool):
     if not pool.isPersistent():
         return False
     live = spec_of(_xml.parse(pool.XMLDesc(0)))
-    saved = spec_of(_xml.parse(definition_xml(pool, _INACTIVE_XML)))
+    saved = spec_of(_xml.parse(definition_xml(pool, INACTIVE_XML)))
     for key, value in saved['target'].items():
         if value is None:
             live['target'][key] = None
@@ -457,10 +387,10 @@ def _stop_again(pool):
 
 def _refuse_used_volumes(conn, pool, pool_name):
     used = []
-    with conn.translated('list the volumes of', "pool '%s'" % pool_name, _READ_HINT):
+    with conn.translated('list the volumes of', "pool '%s'" % pool_name, READ_HINT):
         volumes = pool.listAllVolumes(0)
     for vol in volumes:
-        with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), _READ_HINT):
+        with conn.translated('read', "volume '%s' in pool '%s'" % (vol.name(), pool_name), READ_HINT):
             vol_name, vol_path = vol.name(), vol.path()
         with conn.translated('find the VMs that use', "volume '%s' in pool '%s'" % (vol_name, pool_name),
                              'a VM defined or removed meanwhile can cause this: run the task again'):

@@ -42,6 +42,8 @@ def test_only_the_modules_that_download_ship_urls():
 @pytest.mark.parametrize('module, code', [
     ('modules.volume_info', 'module_utils._storage._volume'),  # it reads through _volume_read
     ('modules.template_info', 'module_utils._template._template'),  # it reads through _template_read
+    ('modules.network_info', 'module_utils._network._network'),  # it reads through _network_read
+    ('modules.pool_info', 'module_utils._storage._pool'),  # it reads through _pool_read
     ('modules.vm', 'module_utils._template._template'),  # a template disk is the volume cycle's template source
     ('modules.template', 'module_utils._storage._volume'),
     ('modules.snapshot', 'module_utils._storage._volume'),
