@@ -239,6 +239,6 @@ def send_input(ctx, sleep=time.sleep):
     planned = dict(key_strokes=sum(1 for s in steps for c in s.calls if c[0] == 'key'),
                    mouse_events=sum(len(c[1]) for s in steps for c in s.calls if c[0] == 'mouse'))
     result = dict(changed=True, vm=dom.name(), sent=sender.counts, planned=planned, actions=ctx.actions)
-    if p['report_events']:
+    if p.get('report_events'):
         result['input_events'] = linux_events([call for step in steps for call in step.calls])
     return result

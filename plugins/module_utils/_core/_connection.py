@@ -14,10 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import threading
 import traceback
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._rehearsal_node import open_hint
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     ConnectionLost,
     NotFound,
@@ -66,6 +66,31 @@ def _auth_callback(username, password):
                 return -1
         return 0
     return answer
+
+
+# test:///path node files (the rehearsal node of _rehearsal_node); here rather than there, so that opening a
+# connection does not import lxml (the qga connection plugin never needs it: about 15 ms of each task's start)
+def node_path(uri):
+    """The path a ``test:///path`` URI names (None for test:///default and other URIs), whether it exists or not."""
+    if not uri or not uri.startswith('test:///'):
+        return None
+    path = '/' + uri[len('test:///'):].split('?', 1)[0].lstrip('/')
+    return None if path == '/default' else path
+
+
+def open_hint(uri):
+    """What to do when libvirt's test driver could not open the node file of ``uri`` (None: not a node file URI)."""
+    path = node_path(uri)
+    if path is None:
+        return None
+    if not os.path.exists(path):
+        return ('the node file %s does not exist on the host that runs the task; check the path in the URI (test:// '
+                'followed by the absolute path, such as test:///home/me/node.xml), or make the node file first, for '
+                'example as a copy of playbooks/files/demo-node.xml (see docs/test-driver.md)' % path)
+    if os.path.isdir(path):
+        return '%s is a directory, not a node file; give the path of the node file in the URI' % path
+    return ("the node file %s is not a node description libvirt's test driver can read (the message says where); "
+            'fix that line, or put back a good copy of the file (see docs/test-driver.md)' % path)
 
 
 _HOST_KEY_HINT = ("the host's SSH key is not the one known_hosts holds for it: make sure it is the right host, "

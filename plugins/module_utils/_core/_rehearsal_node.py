@@ -23,6 +23,7 @@ import os
 import tempfile
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import node_path
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._definitions import definition_xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError
 
@@ -53,35 +54,12 @@ def read_content(vol):
     return _contents.get(vol.key(), b'')
 
 
-def _node_path(uri):
-    """The path a ``test:///path`` URI names (None for test:///default and other URIs), whether it exists or not."""
-    if not uri or not uri.startswith('test:///'):
-        return None
-    path = '/' + uri[len('test:///'):].split('?', 1)[0].lstrip('/')
-    return None if path == '/default' else path
-
-
 def node_file(uri):
     """The node file path of a ``test:///path`` URI, or None for anything else."""
-    path = _node_path(uri)
+    path = node_path(uri)
     if path is None or not os.path.isfile(path):
         return None
     return path
-
-
-def open_hint(uri):
-    """What to do when libvirt's test driver could not open the node file of ``uri`` (None: not a node file URI)."""
-    path = _node_path(uri)
-    if path is None:
-        return None
-    if not os.path.exists(path):
-        return ('the node file %s does not exist on the host that runs the task; check the path in the URI (test:// '
-                'followed by the absolute path, such as test:///home/me/node.xml), or make the node file first, for '
-                'example as a copy of playbooks/files/demo-node.xml (see docs/test-driver.md)' % path)
-    if os.path.isdir(path):
-        return '%s is a directory, not a node file; give the path of the node file in the URI' % path
-    return ("the node file %s is not a node description libvirt's test driver can read (the message says where); "
-            'fix that line, or put back a good copy of the file (see docs/test-driver.md)' % path)
 
 
 class _NoNode:
