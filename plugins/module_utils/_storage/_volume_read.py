@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reading volumes: one volume as volume/volume_info return it, the list, the checks other resources ask.
 
-Apart from the volume cycle (``_volume``) so that volume_info and the VM's
-disks do not ship the sources of new volumes and what they import.
+Apart from the volume cycle (``_volume``) so that volume_info and the
+template cycle do not ship it, the sources of new volumes and what they
+import.
 """
 
 from __future__ import absolute_import, division, print_function

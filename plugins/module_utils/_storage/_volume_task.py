@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The volume cycle as the volume module runs it: with the URL source.
 
-The cycle (``_volume``) takes the downloader as an argument, so the VM's
-disks and snapshots, which never download, do not ship ``_download`` and
-ansible's ``urls`` (about 20 KB of a module's payload).
+The cycle (``_volume``) takes the downloader as an argument, so the vm
+module (a disk from a template goes through the cycle), which never
+downloads, does not ship ``_download`` and ansible's ``urls`` (about 20 KB
+of a module's payload).
 """
 
 from __future__ import absolute_import, division, print_function

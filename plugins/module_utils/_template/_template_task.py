@@ -4,9 +4,8 @@
 """The template cycle as the template module runs it: with the URL source.
 
 The cycle (``_template``) takes the downloader as an argument, so the
-snapshot module (which makes templates from its images) and the VM's disks
-do not ship ``_download`` and ansible's ``urls`` (about 20 KB of a module's
-payload).
+snapshot module (which makes templates from its images) does not ship
+``_download`` and ansible's ``urls`` (about 20 KB of a module's payload).
 """
 
 from __future__ import absolute_import, division, print_function
