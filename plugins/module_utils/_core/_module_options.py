@@ -1,14 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Options several modules share: their argument spec, next to the doc fragment that documents them, and their checks.
+"""Options several modules share: their spec beside their doc fragment, and their checks.
 
-A module that extends a doc fragment from here builds its spec with the
-matching function, so the documented options and the accepted ones are
-written once each:
-
-* ``running_vm_options`` <-> ``vmcat.libvirt.running_vm`` (the VM that the
-  guest-agent and channel modules reach into).
+``running_vm_options`` is the spec of ``vmcat.libvirt.running_vm``: the
+documented options and the accepted ones are written once each.
 """
 
 from __future__ import absolute_import, division, print_function
