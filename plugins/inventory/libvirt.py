@@ -175,9 +175,7 @@ from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 
 _CORE_MARKS_UNTRUSTED = getattr(BaseInventoryPlugin, 'trusted_by_default', None) is False
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import parse_networks
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
-from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import ansible_errors, require_libvirt
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -189,11 +187,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        with ansible_errors(AnsibleParserError, '%s: ' % path):
+        try:
             nodes = inv.parse_nodes(self.get_option('nodes'))
             filters = inv.check_filters(self.get_option('filters'))
-            parse_networks(self.get_option('address_networks'), 'address_networks')
-        require_libvirt(self.NAME)
+        except inv.InventoryInputError as exc:
+            raise AnsibleParserError('%s: %s' % (path, exc))
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option('cache') and cache
         update_cache = self.get_option('cache') and not cache
@@ -204,10 +202,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 update_cache = True
         if results is None:
-            results = inv.collect_nodes(nodes, self._collect_options())
+            results = self._collect(path, nodes)
         if update_cache:
             self._cache[cache_key] = results
         self._populate(results, filters)
+
+    def _collect(self, path, nodes):
+        """Ask the nodes. The collecting code is imported here, not at the top, so that a run served from a warm
+        cache never loads libvirt, lxml and the definition readers (about 60 ms of every ansible-inventory run;
+        bench/README.md, issue 15). The address networks are checked here for the same reason."""
+        from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import parse_networks
+        from ansible_collections.vmcat.libvirt.plugins.plugin_utils._inventory_collect import collect_nodes
+        from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import ansible_errors, require_libvirt
+        with ansible_errors(AnsibleParserError, '%s: ' % path):
+            parse_networks(self.get_option('address_networks'), 'address_networks')
+        require_libvirt(self.NAME)
+        return collect_nodes(nodes, self._collect_options())
 
     def _collect_options(self):
         return {key: self.get_option(key) for key in (

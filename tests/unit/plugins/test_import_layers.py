@@ -122,10 +122,17 @@ def test_module_utils_imports_only_downwards(module):
     assert wrong == [], '%s imports %s' % (rel, '; '.join(wrong))
 
 
+# Imports of ours inside a function on purpose, not to dodge a cycle (test_no_import_cycles still counts them):
+# the inventory plugin loads its collecting code only when it asks the nodes, so that a run served from a warm
+# cache never imports libvirt and lxml (issue 15, bench/README.md).
+LAZY = {'inventory.libvirt': {'module_utils._vm._addresses', 'plugin_utils._inventory_collect', 'plugin_utils._libvirt'}}
+
+
 @pytest.mark.parametrize('module', sorted(GRAPH))
 def test_no_import_of_ours_inside_a_function(module):
     rel, imports = GRAPH[module]
-    hidden = ['%s at line %d' % (target, node.lineno) for target, node, in_function in imports if in_function]
+    hidden = ['%s at line %d' % (target, node.lineno) for target, node, in_function in imports
+              if in_function and target not in LAZY.get(module, ())]
     assert hidden == [], '%s imports inside a function: %s' % (rel, ', '.join(hidden))
 
 

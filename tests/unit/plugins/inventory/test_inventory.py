@@ -4,6 +4,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -27,6 +29,7 @@ from ansible_collections.vmcat.libvirt.plugins.inventory import libvirt as inven
 from ansible_collections.vmcat.libvirt.plugins.inventory.libvirt import InventoryModule
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_info as guest_info
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
+from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory_collect as collect
 
 
 META = ('<metadata><vmcat:vm xmlns:vmcat="https://vmcat.example/libvirt/vm/1"><vmcat:tags>%s</vmcat:tags>'
@@ -205,7 +208,7 @@ def test_node_timeout_and_parallel():
         return {'name': node['name'], 'uri': node['uri'], 'vms': [], 'error': None, 'warnings': []}
     started = time.monotonic()
     nodes = [{'name': 'slow', 'uri': 'x:///1'}, {'name': 'fast', 'uri': 'x:///2'}, {'name': 'fast2', 'uri': 'x:///3'}]
-    results = inv.collect_nodes(nodes, {'node_timeout': 1.5}, collect=slow)
+    results = collect.collect_nodes(nodes, {'node_timeout': 1.5}, collect=slow)
     assert time.monotonic() - started < 2.5
     assert 'within 1.5s' in results[0]['error'] and results[1]['error'] is None and results[2]['error'] is None
 
@@ -217,11 +220,20 @@ def test_cache_is_used(tmp_path, nodes, monkeypatch):
     first, _w, _p = run_inventory(tmp_path, config, cache=False)  # refresh: reads nodes and writes the cache
     assert 'web1' in first.hosts
     calls = []
-    monkeypatch.setattr(inv, 'collect_nodes', lambda *args, **kw: calls.append(1) or [])
+    monkeypatch.setattr(collect, 'collect_nodes', lambda *args, **kw: calls.append(1) or [])
     second, _w, _p = run_inventory(tmp_path, config, cache=True)
     assert calls == [] and sorted(second.hosts) == sorted(first.hosts)
     third, _w, _p = run_inventory(tmp_path, config, cache=False)
     assert calls == [1] and not third.hosts
+
+
+def test_a_warm_cache_run_loads_neither_libvirt_nor_lxml():
+    """The plugin and what it imports at the top leave libvirt and lxml to the collecting code (issue 15)."""
+    code = ('import sys; import ansible_collections.vmcat.libvirt.plugins.inventory.libvirt; '
+            'print(sorted(m for m in ("libvirt", "lxml", "lxml.etree") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    assert out.strip() == '[]'
 
 
 def test_os_keys_spelled_as_guest_info_does(tmp_path, nodes):
