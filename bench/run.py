@@ -25,6 +25,9 @@ run and prints the ratio:
              prometheus-libvirt-exporter (bench/exporter.py, its defaults).
 - console:   the browser console through the gateway against direct VNC
              (bench/console.py, its defaults).
+- remote:    no-op pool_info tasks over qemu+ssh:// to a private sshd on
+             127.0.0.1, with and without an SSH control master, against
+             qemu:///system (bench/remote.py).
 
 inventory and connection need the bench venv (`make bench-venv`).
 
@@ -36,7 +39,7 @@ builds no bench venv, so the community.libvirt side is not run; what a
 quick run leaves out is printed, and again in its last line.
 
 Usage: python bench/run.py [noop] [provision] [inventory] [connection] [load] [payload] [exporter] [console]
-                           [--runs R] [--tasks N] [--quick]
+                           [remote] [--runs R] [--tasks N] [--quick]
 Results are printed and written to bench/results/<name>.json (not with --quick).
 """
 
@@ -69,6 +72,7 @@ import console as console_bench  # noqa: E402
 import exporter as exporter_bench  # noqa: E402
 import inventory as inv_bench  # noqa: E402
 import load as load_bench  # noqa: E402
+import remote as remote_bench  # noqa: E402
 
 
 def playbook(path, tasks, play_vars=None):
@@ -194,10 +198,10 @@ def bench_provision(args, work, prefix):
     return names
 
 
-ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'payload', 'exporter', 'console')
+ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'payload', 'exporter', 'console', 'remote')
 # --quick: each benchmark at the smallest size that still goes through its whole path
 QUICK = dict(runs=1, tasks=2, vms=1, inventory_vms=20, inventory_runs=1, commands=2, size_mib=1, load_hosts=3,
-             load_runs=1)
+             load_runs=1, remote_tasks=2, remote_runs=1, remote_floor=1)
 QUICK_MODE = []  # holds True during a quick run: nothing is saved
 NOT_RUN = []  # (benchmark, what a quick run left out and why)
 
@@ -223,6 +227,9 @@ def main():
     parser.add_argument('--size-mib', type=int, default=20, help='file size of the connection benchmark')
     parser.add_argument('--load-hosts', type=int, default=50, help='hosts (and forks) of the load benchmark')
     parser.add_argument('--load-runs', type=int, default=2, help='runs of each mode in the load benchmark')
+    parser.add_argument('--remote-tasks', type=int, default=20, help='pool_info tasks per playbook in the remote benchmark')
+    parser.add_argument('--remote-runs', type=int, default=5, help='interleaved runs of each mode in the remote benchmark')
+    parser.add_argument('--remote-floor', type=int, default=10, help='bare libvirt opens per URI in the remote benchmark')
     args = parser.parse_args()
     unknown = set(args.benchmarks) - set(ALL)
     if unknown:
@@ -243,6 +250,8 @@ def main():
         exporter_bench.main([])
     if 'console' in args.benchmarks:
         console_bench.main([])
+    if 'remote' in args.benchmarks:
+        run_remote_benchmark(args)
     return 0
 
 
@@ -263,6 +272,7 @@ def run_quick(args):
         (('payload',), bench_payload),
         (('exporter',), lambda a: exporter_bench.main(['--quick'], note=not_run)),
         (('console',), lambda a: console_bench.main(['--quick'], note=not_run)),
+        (('remote',), run_remote_benchmark),
     ]
     status = {}
     for names, fn in groups:
@@ -315,6 +325,14 @@ def run_load_benchmark(args):
         if args.quick:
             load_bench.check_quick(result)
         save('load', result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_remote_benchmark(args):
+    work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
+    try:
+        save('remote', remote_bench.bench_remote(args, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
