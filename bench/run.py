@@ -8,7 +8,9 @@ run and prints the ratio:
              against `ansible.builtin.ping`, N tasks each, median of R runs.
 - provision: 5 VMs from a template to "guest agent answers", linked clone
              (qcow2 overlay) against full copy, on qemu:///system with TCG
-             guests built from the test fixture.
+             guests built from the test fixture; the template is the
+             fixture's boot disk with --template-data-mib (2048) of data the
+             benchmark writes after its partition, as a real image has.
 - inventory: vmcat.libvirt.libvirt against community.libvirt.libvirt and the
              floor (empty ansible-inventory, plain libvirt-python listing), on
              a generated test:/// node of 1000 VMs and on qemu:///system with
@@ -19,6 +21,10 @@ run and prints the ratio:
 - load:      50 hosts each running vm_info and a no-op vm on its own VM of
              qemu:///system, with forks 50 against forks 1: failures, median
              and p95 task time (bench/load.py).
+- scale:     vm_info and the inventory on test:/// nodes of 10, 100, 1000 and
+             5000 VMs (time per further VM), and a play declaring 20 small idle
+             TCG VMs on qemu:///system, first run and no-op re-run
+             (bench/scale.py).
 - payload:   each module's AnsiballZ payload as ansible-core builds it
              (bench/payload.py on build/collections).
 - exporter:  the monitoring role's exporter against Debian's
@@ -72,6 +78,7 @@ import console as console_bench  # noqa: E402
 import exporter as exporter_bench  # noqa: E402
 import inventory as inv_bench  # noqa: E402
 import load as load_bench  # noqa: E402
+import scale as scale_bench  # noqa: E402
 import remote as remote_bench  # noqa: E402
 
 
@@ -117,8 +124,22 @@ def vm_task(name, pool, state, disk_create, extra=None):
     return task
 
 
-def setup_pool(work, prefix):
-    """A dir pool in a world-readable place (QEMU runs as libvirt-qemu) with the fixture disk as a template."""
+def add_data(image, mib):
+    """Grow a qcow2 image by ``mib`` MiB and fill that space with data (allocated clusters, as a real image's files
+    are), after the fixture's partition, which the guest keeps booting from."""
+    virtual = json.loads(subprocess.check_output(['qemu-img', 'info', '--output=json', image]))['virtual-size']
+    start = (virtual + (1 << 20) - 1) >> 20 << 20
+    subprocess.check_call(['qemu-img', 'resize', '-q', image, str(start + (mib << 20))])
+    step = 256
+    for offset in range(0, mib, step):
+        length = min(step, mib - offset)
+        subprocess.check_call(['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0x%02x %dM %dM' % (
+            0x41 + offset // step % 26, (start >> 20) + offset, length), image], stdout=subprocess.DEVNULL)
+
+
+def setup_pool(work, prefix, data_mib=0):
+    """A dir pool in a world-readable place (QEMU runs as libvirt-qemu) with the fixture disk as a template
+    (grown by ``data_mib`` MiB of data)."""
     fixture = guest.build_guest()
     pool_dir = os.path.join(work, 'pool')
     os.makedirs(pool_dir)
@@ -126,6 +147,8 @@ def setup_pool(work, prefix):
     image = os.path.join(work, 'fixture.qcow2')
     shutil.copy(fixture['disk'], image)
     os.chmod(image, 0o644)
+    if data_mib:
+        add_data(image, data_mib)
     tasks = [
         {'vmcat.libvirt.pool': {'uri': 'qemu:///system', 'name': prefix + 'pool', 'target': {'path': pool_dir},
                                 'build': True}},
@@ -193,15 +216,16 @@ def bench_provision(args, work, prefix):
     results['ratio_full_over_linked'] = round(results['full'] / results['linked'], 2)
     results['vms'] = args.vms
     results['template_bytes'] = os.path.getsize(os.path.join(work, 'fixture.qcow2'))
+    results['template_data_mib'] = args.template_data_mib
     print('provision: full copy / linked clone = %.2f' % results['ratio_full_over_linked'])
     save('provision', results)
     return names
 
 
-ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'payload', 'exporter', 'console', 'remote')
+ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'scale', 'payload', 'exporter', 'console', 'remote')
 # --quick: each benchmark at the smallest size that still goes through its whole path
 QUICK = dict(runs=1, tasks=2, vms=1, inventory_vms=20, inventory_runs=1, commands=2, size_mib=1, load_hosts=3,
-             load_runs=1, remote_tasks=2, remote_runs=1, remote_floor=1)
+             load_runs=1, remote_tasks=2, remote_runs=1, remote_floor=1, template_data_mib=1, scale_runs=1, fleet_vms=2)
 QUICK_MODE = []  # holds True during a quick run: nothing is saved
 NOT_RUN = []  # (benchmark, what a quick run left out and why)
 
@@ -227,6 +251,10 @@ def main():
     parser.add_argument('--size-mib', type=int, default=20, help='file size of the connection benchmark')
     parser.add_argument('--load-hosts', type=int, default=50, help='hosts (and forks) of the load benchmark')
     parser.add_argument('--load-runs', type=int, default=2, help='runs of each mode in the load benchmark')
+    parser.add_argument('--template-data-mib', type=int, default=2048,
+                        help='data written into the provision benchmark\'s template image')
+    parser.add_argument('--scale-runs', type=int, default=3, help='interleaved runs per size in the scale benchmark')
+    parser.add_argument('--fleet-vms', type=int, default=20, help='VMs the scale benchmark\'s fleet play declares')
     parser.add_argument('--remote-tasks', type=int, default=20, help='pool_info tasks per playbook in the remote benchmark')
     parser.add_argument('--remote-runs', type=int, default=5, help='interleaved runs of each mode in the remote benchmark')
     parser.add_argument('--remote-floor', type=int, default=10, help='bare libvirt opens per URI in the remote benchmark')
@@ -244,6 +272,8 @@ def main():
         run_agent_benchmarks(args)
     if 'load' in args.benchmarks:
         run_load_benchmark(args)
+    if 'scale' in args.benchmarks:
+        run_scale_benchmark(args)
     if 'payload' in args.benchmarks:
         bench_payload(args)
     if 'exporter' in args.benchmarks:
@@ -269,6 +299,7 @@ def run_quick(args):
         (('noop', 'provision'), run_pool_benchmarks),
         (('inventory', 'connection'), run_agent_benchmarks),
         (('load',), run_load_benchmark),
+        (('scale',), run_scale_benchmark),
         (('payload',), bench_payload),
         (('exporter',), lambda a: exporter_bench.main(['--quick'], note=not_run)),
         (('console',), lambda a: console_bench.main(['--quick'], note=not_run)),
@@ -337,6 +368,18 @@ def run_remote_benchmark(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_scale_benchmark(args):
+    args.quick = bool(QUICK_MODE)
+    prefix = 'vmsbench-%s-' % secrets.token_hex(2)
+    work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
+    try:
+        result = {'nodes': scale_bench.bench_nodes(args, work, prefix),
+                  'fleet': scale_bench.bench_fleet(args, work, prefix)}
+        save('scale', result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_agent_benchmarks(args):
     """inventory (test node, then the real node) and connection share one lab of 4 fixture guests."""
     prefix = 'vmbench-%s-' % secrets.token_hex(2)
@@ -369,7 +412,7 @@ def run_pool_benchmarks(args):
     work = tempfile.mkdtemp(prefix='vmcat-bench-', dir='/var/tmp')
     names = []
     try:
-        setup_pool(work, prefix)
+        setup_pool(work, prefix, args.template_data_mib if 'provision' in args.benchmarks else 0)
         if 'noop' in args.benchmarks:
             names += bench_noop(args, work, prefix)
         if 'provision' in args.benchmarks:
