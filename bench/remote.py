@@ -19,7 +19,7 @@ libvirtd, interleaved, R times (the order rotates from run to run):
 - master_rc: the same with root's ~/.bashrc read for each session.  sshd runs
              libvirt's ``sh -c`` command through root's login shell, and
              Debian's bash reads ~/.bashrc for commands that come over SSH; on
-             this machine that runs ``pyenv init`` (about 150 ms a session).
+             this machine that runs ``pyenv init`` (120-150 ms a session).
              The other SSH modes send ``SetEnv SHLVL=1``, which makes bash
              skip it, so they stand for a node whose shell starts quickly;
 - forward:   the master with the node's libvirt socket forwarded to a local
@@ -115,7 +115,7 @@ class Node(object):
     def _adjust_sshd(self):
         """Restart the harness's sshd with local forwards allowed (the forward mode's need) and SHLVL accepted from
         the client: the quick-shell modes send SHLVL=1, so root's bash does not read ~/.bashrc for their commands
-        (on this machine it runs `pyenv init`, about 150 ms a session); master_rc leaves it."""
+        (on this machine it runs `pyenv init`, 120-150 ms a session); master_rc leaves it."""
         config = os.path.join(self.sshd_dir, 'sshd_config')
         with open(config) as f:
             text = f.read()
