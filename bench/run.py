@@ -65,7 +65,6 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BIN = os.path.dirname(sys.executable)
 RESULTS = os.path.join(HERE, 'results')
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
@@ -80,31 +79,7 @@ import inventory as inv_bench  # noqa: E402
 import load as load_bench  # noqa: E402
 import scale as scale_bench  # noqa: E402
 import remote as remote_bench  # noqa: E402
-
-
-def playbook(path, tasks, play_vars=None):
-    play = {'name': 'bench', 'hosts': 'localhost', 'gather_facts': False,
-            'vars': play_vars or {}, 'tasks': tasks}
-    with open(path, 'w') as f:
-        json.dump([play], f)  # JSON is YAML
-    return path
-
-
-def run_playbook(path, extra=None):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
-               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR='1')
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', path]
-    if extra:
-        cmd += ['-e', json.dumps(extra)]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.stdout.write(proc.stdout[-4000:])
-        raise SystemExit('playbook %s failed' % path)
-    return elapsed, proc.stdout
+from _playbooks import playbook, run_playbook  # noqa: E402
 
 
 def save(name, data):

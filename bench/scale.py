@@ -28,44 +28,15 @@ from __future__ import absolute_import, division, print_function
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 OWN_BIN = os.path.dirname(sys.executable)
 
 import inventory as inv_bench  # noqa: E402  (bench/ is on sys.path: run through bench/run.py)
+from _playbooks import playbook, run_playbook  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
 QUICK_SIZES = (10, 20)
-
-
-def _run(cmd, env, what):
-    start = time.monotonic()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          check=False, timeout=1800)
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        raise SystemExit('%s failed:\n%s%s' % (what, proc.stdout[-2000:], proc.stderr[-2000:]))
-    return elapsed, proc.stdout
-
-
-def _vm_info_play(work, uri):
-    path = os.path.join(work, 'vm_info-%s.yml' % os.path.basename(uri))
-    play = {'name': 'scale', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
-        {'vmcat.libvirt.vm_info': {'uri': uri}, 'register': 'listed'},
-        {'ansible.builtin.debug': {'msg': 'VMS={{ listed.vms | length }}'}},
-    ]}
-    with open(path, 'w') as handle:
-        json.dump([play], handle)
-    return path
-
-
-def _playbook_env():
-    return dict(inv_bench.bench_env(), ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR='1')
 
 
 def slopes(sizes, medians):
@@ -83,14 +54,15 @@ def bench_nodes(args, work, prefix):
         source = os.path.join(work, 'scale-%d.libvirt.yml' % size)
         with open(source, 'w') as handle:
             json.dump({'plugin': 'vmcat.libvirt.libvirt', 'nodes': [uri]}, handle)
-        nodes[size] = (uri, source, _vm_info_play(work, uri))
+        nodes[size] = (uri, source, playbook(os.path.join(work, 'vm_info-%d.yml' % size), [
+            {'vmcat.libvirt.vm_info': {'uri': uri}, 'register': 'listed'},
+            {'ansible.builtin.debug': {'msg': 'VMS={{ listed.vms | length }}'}},
+        ]))
     times = {kind: {size: [] for size in sizes} for kind in ('vm_info', 'inventory_list', 'inventory_graph')}
-    env = _playbook_env()
     for run in range(runs):
         for size in (sizes if run % 2 == 0 else tuple(reversed(sizes))):
             uri, source, play = nodes[size]
-            elapsed, out = _run([os.path.join(OWN_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', play],
-                                env, 'vm_info on %d VMs' % size)
+            elapsed, out = run_playbook(play)
             if 'VMS=%d' % size not in out:
                 raise SystemExit('vm_info on the %d-VM node did not list %d VMs:\n%s' % (size, size, out[-1500:]))
             times['vm_info'][size].append(elapsed)
@@ -113,33 +85,20 @@ def bench_nodes(args, work, prefix):
     return result
 
 
-def _fleet_play(work, name, names):
-    path = os.path.join(work, name)
-    vm = {'uri': 'qemu:///system', 'name': '{{ item }}', 'virt_type': 'qemu', 'machine': 'pc', 'memory': '64M',
-          'vcpus': 1, 'graphics': [], 'state': 'running'}
-    play = {'name': 'fleet', 'hosts': 'localhost', 'gather_facts': False,
-            'tasks': [{'vmcat.libvirt.vm': vm, 'loop': names}]}
-    with open(path, 'w') as handle:
-        json.dump([play], handle)
-    return path
-
-
 def bench_fleet(args, work, prefix):
     count = 2 if args.quick else args.fleet_vms
     names = ['%sf%02d' % (prefix, index) for index in range(count)]
-    play = _fleet_play(work, 'fleet.yml', names)
-    remove = os.path.join(work, 'fleet-remove.yml')
-    with open(remove, 'w') as handle:
-        json.dump([{'name': 'remove', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
-            {'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': '{{ item }}', 'state': 'absent'}, 'loop': names,
-             'ignore_errors': True}]}], handle)
-    env = _playbook_env()
-    cmd = [os.path.join(OWN_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local']
+    vm = {'uri': 'qemu:///system', 'name': '{{ item }}', 'virt_type': 'qemu', 'machine': 'pc', 'memory': '64M',
+          'vcpus': 1, 'graphics': [], 'state': 'running'}
+    play = playbook(os.path.join(work, 'fleet.yml'), [{'vmcat.libvirt.vm': vm, 'loop': names}])
+    remove = playbook(os.path.join(work, 'fleet-remove.yml'), [
+        {'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': '{{ item }}', 'state': 'absent'}, 'loop': names,
+         'ignore_errors': True}])
     try:
-        first, out1 = _run(cmd + [play], env, 'the fleet play')
-        again, out2 = _run(cmd + [play], env, 'the fleet play again')
+        first, out1 = run_playbook(play)
+        again, out2 = run_playbook(play)
     finally:
-        _run(cmd + [remove], env, 'removing the fleet')
+        run_playbook(remove)
     if 'changed=1' not in out1 or 'changed=0' not in out2:
         raise SystemExit('the fleet play: the first run must change, the second not:\n%s\n%s'
                          % (out1[-800:], out2[-800:]))

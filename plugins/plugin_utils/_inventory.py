@@ -116,7 +116,10 @@ def stored_vars(variables, details):
 
 def underscored(osinfo):
     """guest-get-osinfo's flat reply with its keys as vmcat.libvirt.guest_info spells them (kernel_release for
-    kernel-release); the records keep the agent's spelling, so caches of every version read the same."""
+    kernel-release); the records keep the agent's spelling, so caches of every version read the same.
+
+    The one-level form of ``_guest/_guest_info.snake`` (a unit test holds them equal on an osinfo reply):
+    importing that file would bring libvirt into a warm-cache run, which this file exists to avoid."""
     if not osinfo:
         return osinfo
     return {str(key).replace('-', '_'): value for key, value in osinfo.items()}

@@ -120,14 +120,16 @@ def _managed_inputs(root):
             if el.get('type') in INPUT_TYPES and el.get('bus') in INPUT_BUSES]
 
 
+def _sorted_inputs(items):
+    return sorted(items, key=lambda item: (item['type'], item['bus']))
+
+
 def read_inputs(root):
-    found = [{'type': el.get('type'), 'bus': el.get('bus')} for el in _managed_inputs(root)]
-    return sorted(found, key=lambda item: (item['type'], item['bus']))
+    return _sorted_inputs({'type': el.get('type'), 'bus': el.get('bus')} for el in _managed_inputs(root))
 
 
 def normalise_inputs(value):
-    out = sorted(({'type': item['type'], 'bus': item.get('bus') or 'usb'} for item in value),
-                 key=lambda item: (item['type'], item['bus']))
+    out = _sorted_inputs({'type': item['type'], 'bus': item.get('bus') or 'usb'} for item in value)
     for first, second in zip(out, out[1:]):
         if first == second:
             raise InvalidInput('inputs lists a %s %s twice; give each input device once' % (first['bus'], first['type']))
