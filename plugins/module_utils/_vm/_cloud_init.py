@@ -6,7 +6,9 @@
 A seed is an ISO9660 image labelled ``cidata`` (written by ``_iso9660``)
 holding ``user-data``, ``meta-data`` and, when given, ``network-config``.
 It is kept as the volume ``<vm name>-cidata.iso`` in a pool, uploaded with a
-libvirt stream, so it works over remote URIs too.
+libvirt stream, so it works over remote URIs too.  This file renders the
+seed and plans its disk; ``_seed_volume`` stores it (imported only by tasks
+that have a seed to store).
 
 Idempotency: the primary volume descriptor's application-use field carries
 ``vmcat-seed/1 sha256:<hex>``, a hash of what the seed says (the rendered
@@ -31,19 +33,14 @@ import hashlib
 import json
 import re
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso9660 as iso
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _transfer as transfer
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, Refused
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import require_active
+import importlib.util
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # JSON is YAML too; used when PyYAML is missing
-    yaml = None
-    HAS_YAML = False
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput
+
+# PyYAML is imported when a seed is rendered (_yaml), not with this file: the vm module imports this file for its
+# options, and a vm task without cloud_init should not pay PyYAML's import (about 10 ms; bench/README.md, issue 15).
+# JSON is YAML too; it is written when PyYAML is missing.
+HAS_YAML = importlib.util.find_spec('yaml') is not None
 
 LABEL = 'cidata'
 MARKER = b'vmcat-seed/1 sha256:'
@@ -52,7 +49,6 @@ DEFAULT_TARGETS = {'ide': 'hdc', 'sata': 'sdc', 'scsi': 'sdc'}
 _TARGET_PREFIX = {'ide': 'hd', 'sata': 'sd', 'scsi': 'sd'}
 _CLOUD_CONFIG = '#cloud-config'
 _CLOUD_CONFIG_START = re.compile(r'#cloud-config(?![-\w])')
-_RESTORE_LIMIT = 64 * 1024 * 1024  # old seeds up to this size are kept in memory to write back on failure
 _HOSTNAME_LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', re.IGNORECASE)
 
 
@@ -70,10 +66,15 @@ def _plain(value, what):
         raise InvalidInput('%s cannot be written as YAML: %s' % (what, exc))
 
 
+def _yaml():
+    import yaml
+    return yaml
+
+
 def to_yaml(data):
     """Block-style YAML for a dict (JSON, which is YAML too, when PyYAML is missing)."""
     if HAS_YAML:
-        return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=4096)
+        return _yaml().safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=4096)
     return json.dumps(data, indent=2, ensure_ascii=False) + '\n'
 
 
@@ -108,6 +109,7 @@ def _cloud_config_text(text, merging=True):
                            'host running the module; give user_data as a dict instead')
     fix = ('; cloud-init ignores a #cloud-config document it cannot read, so the VM would boot unconfigured: fix '
            'the document, or give cloud_init.user_data as a dict')
+    yaml = _yaml()
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -201,9 +203,6 @@ class Seed:
     def marker(self):
         return MARKER + self.key.encode('ascii')
 
-    def image(self):
-        return iso.build_iso(self.files, LABEL, self.marker)
-
 
 def render_seed(vm_name, cloud_init):
     """The Seed for a VM's cloud_init options; InvalidInput when they are wrong."""
@@ -243,140 +242,3 @@ def seed_disk(vm_name, pool_name, cloud_init, machine=None, arch=None):
                            % (target, bus, DEFAULT_TARGETS[bus]))
     return {'target': target, 'device': 'cdrom', 'bus': bus, 'pool': pool_name,
             'volume': seed_volume_name(vm_name), 'format': 'raw', 'readonly': True}
-
-
-# -- the volume -------------------------------------------------------------------------
-def read_head(conn, vol, length=iso.HEAD_SIZE):
-    """The first ``length`` bytes of a volume (fewer when it is shorter), through a libvirt stream."""
-    chunks = []
-    got = [0]
-
-    class Sink:
-        def data(self, chunk):
-            chunks.append(chunk)
-            got[0] += len(chunk)
-            return got[0] < length
-
-        def hole(self, size):
-            chunks.append(bytes(min(size, length - got[0])))
-            got[0] += size
-            return got[0] < length
-
-    with conn.translated('read', "volume '%s'" % vol.name()):
-        transfer.receive(conn.virt, vol, Sink(), sparse=False)
-    return b''.join(chunks)[:length]
-
-
-def seed_marker(conn, vol):
-    """The vmcat marker of an existing seed volume, or None when the volume holds no seed of ours."""
-    found = iso.read_descriptor(read_head(conn, vol))
-    if found is None or not found[1].startswith(MARKER):
-        return None
-    return found[1]
-
-
-def _upload(conn, pool, name, image):
-    """A new raw volume holding ``image``; deleted again if the upload fails."""
-    xml = _xml.element('volume')
-    _xml.sub(xml, 'name', name)
-    _xml.sub(xml, 'capacity', len(image), unit='bytes')
-    _xml.sub(xml, 'allocation', 0, unit='bytes')
-    _xml.sub(_xml.sub(xml, 'target'), 'format', type_='raw')
-    what = "volume '%s' in pool '%s'" % (name, pool.name())
-    with conn.translated('create', what, 'check that the pool has room for it'):
-        vol = pool.createXML(_xml.to_string(xml), 0)
-    try:
-        with conn.translated('upload the cloud-init seed into', what):
-            transfer.send(conn.virt, vol, [('data', image)], False)
-            pool.refresh(0)
-    except BaseException:
-        transfer.delete_quietly(vol)
-        raise
-    return vol
-
-
-def _rewrite(conn, pool, vol, name, image):
-    """Write a new seed into the existing volume, in place.
-
-    In place, so that a running VM's QEMU, which keeps the file open, shows
-    the new seed to the guest after a reboot.  The volume grows when the
-    image is larger, and the rest of it is zeroed.  If the upload fails, the
-    old bytes are written back.
-    """
-    what = "volume '%s' in pool '%s'" % (name, pool.name())
-    with conn.translated('read', what):
-        capacity = vol.info()[1]
-    old = read_head(conn, vol, capacity) if capacity <= _RESTORE_LIMIT else None
-    if len(image) > capacity:
-        with conn.translated('grow', what, 'check that the pool has room for it'):
-            vol.resize(len(image), 0)
-    segments = [('data', image)]
-    if capacity > len(image):
-        segments.append(('hole', capacity - len(image)))
-    try:
-        with conn.translated('upload the cloud-init seed into', what):
-            transfer.send(conn.virt, vol, segments, False)
-    except BaseException:
-        if old is not None:
-            try:
-                transfer.send(conn.virt, vol, [('data', old)], False)
-            except Exception:  # cleanup that must never hide the error that made us clean up
-                pass
-        raise
-    with conn.translated('refresh', "pool '%s'" % pool.name()):
-        pool.refresh(0)
-    return vol
-
-
-def ensure_seed(ctx, vm_name, pool_name, cloud_init, machine=None, arch=None):
-    """Make the pool hold the VM's seed; (changed, disk entry).  Validates everything before any change."""
-    cloud_init = cloud_init or {}
-    pool_name = cloud_init.get('pool') or pool_name
-    if not pool_name:
-        raise InvalidInput('cloud_init needs a pool to keep the seed in: set cloud_init.pool')
-    name = check_name(seed_volume_name(vm_name), 'cloud-init seed volume name')
-    seed = render_seed(vm_name, cloud_init)
-    disk = seed_disk(vm_name, pool_name, cloud_init, machine, arch)
-    conn = ctx.conn
-    pool = require_active(conn, conn.require_pool(pool_name))
-    image = seed.image()
-    vol = conn.volume(pool, name)
-    if vol is None:
-        ctx.act("create cloud-init seed '%s' in pool '%s'" % (name, pool_name), _upload, conn, pool, name, image)
-        return True, disk
-    marker = seed_marker(conn, vol)
-    if marker is None:
-        raise Refused("volume '%s' in pool '%s' on %s exists but is not a cloud-init seed written by vmcat.libvirt; "
-                      "it is left alone: rename or remove it, or keep the seed in another pool (cloud_init.pool)"
-                      % (name, pool_name, conn.uri))
-    if marker == seed.marker:
-        return False, disk
-    ctx.act("rebuild cloud-init seed '%s' in pool '%s'" % (name, pool_name), _rewrite, conn, pool, vol, name, image)
-    return True, disk
-
-
-def remove_seed(ctx, vm_name, pool_name):
-    """Delete a VM's seed volume if it is one of ours; changed or not.  A foreign volume is left alone."""
-    conn = ctx.conn
-    pool = conn.pool(pool_name)
-    if pool is None or not pool.isActive():
-        return False
-    name = seed_volume_name(vm_name)
-    vol = conn.volume(pool, name)
-    if vol is None or seed_marker(conn, vol) is None:
-        return False
-    with conn.translated('delete', "cloud-init seed '%s' in pool '%s'" % (name, pool_name)):
-        ctx.act("delete cloud-init seed '%s' in pool '%s'" % (name, pool_name), vol.delete, 0)
-    return True
-
-
-def read_seed_key(conn, pool_name, vm_name):
-    """The sha256 key of a VM's current seed volume, or None (no pool, no volume, not ours)."""
-    pool = conn.pool(pool_name)
-    if pool is None or not pool.isActive():
-        return None
-    vol = conn.volume(pool, seed_volume_name(vm_name))
-    if vol is None:
-        return None
-    marker = seed_marker(conn, vol)
-    return marker[len(MARKER):].decode('ascii') if marker else None

@@ -26,11 +26,13 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _devi
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._sizes import parse_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._usage import volume_users
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._template_store import find_template, template_volume_paths
-from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._transfer import delete_quietly
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_read import backing_dependents, require_active
 from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._volume_plan import check_name, check_room, volume_xml
+
+# The volume cycle, the template store and the transfers are imported in the functions that make, clone or remove
+# a volume, not here: a vm task that makes and removes no disk (every run after the first) never needs them, and
+# importing them (from the AnsiballZ zip, compiled on every task) is about 25 ms of each vm task (bench/README.md,
+# issue 15 target 3).
 
 SEED_SUFFIX = '-cidata.iso'
 
@@ -62,6 +64,7 @@ def _volume_format(conn, vol):
 
 
 def _template_format(conn, name, linked):
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._template_store import find_template  # lazy: see the imports
     found = find_template(conn, name)
     if found is None:
         raise NotFound("template '%s' not found on %s (disks[].create.template); register it with "
@@ -147,6 +150,7 @@ def create_disk_from_template(ctx, pool_name, volume_name, template_name, linked
         'name': volume_name, 'pool': pool_name, 'state': 'present', 'format': None, 'preallocation': None,
         'capacity': None if size is None else str(size), 'template': {'name': template_name, 'linked': bool(linked)},
     }
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _volume  # lazy: see the imports
     sub = ctx.sub(params, "volume '%s/%s'" % (pool_name, volume_name))
     outcome = _volume.ensure(sub)
     return outcome.changed, outcome.after
@@ -177,6 +181,9 @@ def create_volumes(ctx, creations):
 
 def remove_made(volumes):
     """Delete volumes this task made (after a later step failed), keeping the original error."""
+    if not volumes:
+        return
+    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._transfer import delete_quietly  # lazy: see the imports
     for vol in volumes:
         delete_quietly(vol)
 
@@ -230,6 +237,7 @@ def storage_plan(ctx, name, roots):
                 reason = 'the disk is marked shareable'
             else:
                 if templates is None:
+                    from ansible_collections.vmcat.libvirt.plugins.module_utils._storage._template_store import template_volume_paths  # lazy: see the imports
                     templates = template_volume_paths(conn)
                 users = [u for u in volume_users(conn, pool_name, vol.name(), path) if u != name]
                 dependents = backing_dependents(conn, path) if path else []

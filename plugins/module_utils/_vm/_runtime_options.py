@@ -16,7 +16,7 @@ and calls, in its cycle:
 * ``wait_for_vm(ctx, dom, params)`` -> addresses, after the VM is started.
 
 The rest it calls in the modules that do the work:
-``_cloud_init.ensure_seed(ctx, vm_name, pool_name, cloud_init, machine, arch)``
+``_seed_volume.ensure_seed(ctx, vm_name, pool_name, cloud_init, machine, arch)``
 -> ``(changed, disk)`` (the seed volume holds the wanted content; ``disk`` is
 the cdrom entry to put in the VM's disks), ``_migrate.already_migrated(ctx,
 params)`` first and ``_migrate.migrate_vm(ctx, dom, params)`` last, and

@@ -306,9 +306,10 @@ class Converger:
 
         made = storage.create_volumes(ctx, creations)
         try:
-            if seed is not None:
-                _cloud_init.ensure_seed(ctx, self.name, seed['pool'], params['cloud_init'],
-                                        options.read_machine(wanted), options.read_arch(wanted))
+            if seed is not None:  # storing a seed (ISO writer, volume transfers) is imported only by tasks with one
+                from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _seed_volume
+                _seed_volume.ensure_seed(ctx, self.name, seed['pool'], params['cloud_init'],
+                                         options.read_machine(wanted), options.read_arch(wanted))
             if config_changed:
                 if not new:
                     still_as_read(ctx, _what(self.name), lambda: config_root(self.dom, True), before_root)

@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._template import _template
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
 from ansible_collections.vmcat.libvirt.plugins.modules import template, volume, volume_info
@@ -144,7 +145,7 @@ def test_create_disk_from_missing_template(deb, make_ctx):
 
 def test_template_paths_and_find_for_the_vm_module(deb):
     with Connection(deb) as conn:
-        assert _disks.template_volume_paths(conn) == {IMAGE, '/pool1/deb.vmcat-template.json'}
+        assert _template_store.template_volume_paths(conn) == {IMAGE, '/pool1/deb.vmcat-template.json'}
         pool, image, doc = _template.find_template(conn, 'deb')
         assert (pool.name(), image.path(), doc['name']) == ('p1', IMAGE, 'deb')
         assert _template.find_template(conn, 'nope') is None

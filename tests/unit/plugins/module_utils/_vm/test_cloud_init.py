@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _cloud_init as ci
+from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _seed_volume as sv
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _iso9660 as iso
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound, Refused
@@ -191,7 +192,7 @@ def test_the_key_follows_the_content_not_the_formatting(monkeypatch):
 
 def test_the_image_is_a_cidata_iso_with_the_marker():
     seed = ci.render_seed('web1', {'user_data': {'a': 1}})
-    got = read_image(seed.image())
+    got = read_image(sv.seed_image(seed))
     assert got['label'] == 'cidata'
     assert got['application_use'].rstrip(b'\0') == b'vmcat-seed/1 sha256:' + seed.key.encode()
     assert got['rock_ridge'] == seed.files
@@ -236,32 +237,32 @@ def test_create_keep_rebuild(node, make_ctx):
     conn, store = node
     options = {'user_data': {'packages': ['a']}, 'pool': 'p1'}
     ctx = make_ctx(conn, {})
-    changed, disk = ci.ensure_seed(ctx, 'web1', None, options)
+    changed, disk = sv.ensure_seed(ctx, 'web1', None, options)
     assert changed and disk['pool'] == 'p1' and disk['volume'] == 'web1-cidata.iso'
     first = store.contents[seed_path(conn)]
     assert read_image(first)['rock_ridge'] == ci.render_seed('web1', options).files
     assert ctx.actions == ["create cloud-init seed 'web1-cidata.iso' in pool 'p1'"]
 
     again = make_ctx(conn, {})
-    assert ci.ensure_seed(again, 'web1', 'p1', options) == (False, disk)
+    assert sv.ensure_seed(again, 'web1', 'p1', options) == (False, disk)
     assert again.actions == [] and store.contents[seed_path(conn)] == first
-    assert ci.read_seed_key(conn, 'p1', 'web1') == ci.render_seed('web1', options).key
+    assert sv.read_seed_key(conn, 'p1', 'web1') == ci.render_seed('web1', options).key
 
     changed_options = dict(options, user_data={'packages': ['b']})
     check = make_ctx(conn, {}, check_mode=True)
-    assert ci.ensure_seed(check, 'web1', 'p1', changed_options)[0] is True
+    assert sv.ensure_seed(check, 'web1', 'p1', changed_options)[0] is True
     assert store.contents[seed_path(conn)] == first  # check mode changed nothing
     rebuild = make_ctx(conn, {})
-    assert ci.ensure_seed(rebuild, 'web1', 'p1', changed_options)[0] is True
+    assert sv.ensure_seed(rebuild, 'web1', 'p1', changed_options)[0] is True
     assert rebuild.actions == ["rebuild cloud-init seed 'web1-cidata.iso' in pool 'p1'"]
     assert read_image(store.contents[seed_path(conn)])['rock_ridge']['user-data'].endswith(b'- b\n')
-    assert ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', changed_options)[0] is False
+    assert sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', changed_options)[0] is False
 
 
 def test_check_mode_creates_nothing(node, make_ctx):
     conn, store = node
     ctx = make_ctx(conn, {}, check_mode=True)
-    assert ci.ensure_seed(ctx, 'web1', 'p1', {})[0] is True
+    assert sv.ensure_seed(ctx, 'web1', 'p1', {})[0] is True
     assert conn.volume(conn.require_pool('p1'), 'web1-cidata.iso') is None
     assert not [c for c in store.calls if c[0] == 'upload']
 
@@ -272,27 +273,27 @@ def test_a_foreign_volume_is_never_overwritten(node, make_ctx):
     vol = pool.createXML("<volume><name>web1-cidata.iso</name><capacity>65536</capacity></volume>", 0)
     store.contents[vol.path()] = b'my own data' * 100
     with pytest.raises(Refused) as err:
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
     assert 'not a cloud-init seed written by vmcat.libvirt' in str(err.value)
     assert store.contents[vol.path()] == b'my own data' * 100
-    assert ci.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is False
+    assert sv.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is False
     assert conn.volume(pool, 'web1-cidata.iso') is not None
     # an ISO without our marker is foreign too
     store.contents[vol.path()] = iso.build_iso({'user-data': b''})
     with pytest.raises(Refused):
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
 
 
 def test_bad_input_fails_before_anything_is_looked_up(node, make_ctx):
     conn, store = node
     with pytest.raises(InvalidInput) as err:
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', None, {})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', None, {})
     assert 'cloud_init.pool' in str(err.value)
     with pytest.raises(NotFound) as err:
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'nope', {})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'nope', {})
     assert "pool 'nope' not found" in str(err.value)
     with pytest.raises(InvalidInput):
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'nope', {'network_config': {'version': 9}})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'nope', {'network_config': {'version': 9}})
     assert store.calls == []
 
 
@@ -304,23 +305,23 @@ def test_a_failed_upload_leaves_no_volume(node, make_ctx, monkeypatch):
         raise RuntimeError('connection lost')
     monkeypatch.setattr(fakes.FakeStream, 'send', broken_send)
     with pytest.raises(RuntimeError):
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
     assert conn.volume(conn.require_pool('p1'), 'web1-cidata.iso') is None
 
 
 def test_a_rebuild_writes_in_place_and_grows_the_volume(node, make_ctx):
     conn, store = node
-    ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'small'})
+    sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'small'})
     vol = conn.require_volume('p1', 'web1-cidata.iso')
     capacity = vol.info()[1]
     big = {'user_data': '#!/bin/sh\n' + 'x' * 40000}
-    assert ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', big)[0] is True
+    assert sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', big)[0] is True
     assert conn.require_volume('p1', 'web1-cidata.iso').key() == vol.key()  # the same volume, rewritten
-    assert [c for c in store.calls if c[0] == 'resize'] == [('resize', vol.path(), len(ci.render_seed('web1', big).image()), 0)]
+    assert [c for c in store.calls if c[0] == 'resize'] == [('resize', vol.path(), len(sv.seed_image(ci.render_seed('web1', big))), 0)]
     small = {'user_data': 'tiny'}
-    ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', small)
+    sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', small)
     written = store.contents[vol.path()]
-    image = ci.render_seed('web1', small).image()
+    image = sv.seed_image(ci.render_seed('web1', small))
     assert written[:len(image)] == image and written[len(image):] == bytes(capacity - len(image))
     assert read_image(image)['rock_ridge']['user-data'] == b'tiny'
 
@@ -328,7 +329,7 @@ def test_a_rebuild_writes_in_place_and_grows_the_volume(node, make_ctx):
 def test_a_failed_rewrite_puts_the_old_seed_back(node, make_ctx, monkeypatch):
     conn, store = node
     from ansible_collections.vmcat.libvirt.tests.unit.fakes import volume as fakes
-    ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'old'})
+    sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'old'})
     path = seed_path(conn)
     old = store.contents[path]
     real_send = fakes.FakeStream.send
@@ -341,18 +342,18 @@ def test_a_failed_rewrite_puts_the_old_seed_back(node, make_ctx, monkeypatch):
         return real_send(self, data)
     monkeypatch.setattr(fakes.FakeStream, 'send', fail_once)
     with pytest.raises(RuntimeError):
-        ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'new'})
+        sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {'user_data': 'new'})
     assert store.contents[path] == old and len(sends) == 2
 
 
 def test_remove_seed(node, make_ctx):
     conn, store = node
-    ci.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
+    sv.ensure_seed(make_ctx(conn, {}), 'web1', 'p1', {})
     check = make_ctx(conn, {}, check_mode=True)
-    assert ci.remove_seed(check, 'web1', 'p1') is True
+    assert sv.remove_seed(check, 'web1', 'p1') is True
     assert conn.volume(conn.require_pool('p1'), 'web1-cidata.iso') is not None
-    assert ci.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is True
+    assert sv.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is True
     assert conn.volume(conn.require_pool('p1'), 'web1-cidata.iso') is None
-    assert ci.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is False
-    assert ci.remove_seed(make_ctx(conn, {}), 'web1', 'missing-pool') is False
-    assert ci.read_seed_key(conn, 'p1', 'web1') is None
+    assert sv.remove_seed(make_ctx(conn, {}), 'web1', 'p1') is False
+    assert sv.remove_seed(make_ctx(conn, {}), 'web1', 'missing-pool') is False
+    assert sv.read_seed_key(conn, 'p1', 'web1') is None

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _disks as storage
+from ansible_collections.vmcat.libvirt.plugins.module_utils._storage import _template_store
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput, NotFound
 
@@ -90,7 +91,7 @@ def test_storage_plan_keeps_what_is_not_owned(node, make_ctx, monkeypatch):
         "<disk type='file' device='disk'><source file='/elsewhere/x.img'/><target dev='vdf'/></disk>",
     ])
     _domain(node, 'web2', [disk % ('disk', 'shared.qcow2', 'vda', '')])
-    monkeypatch.setattr(storage, 'template_volume_paths', lambda conn: {path['tmpl.qcow2']})
+    monkeypatch.setattr(_template_store, 'template_volume_paths', lambda conn: {path['tmpl.qcow2']})
     monkeypatch.setattr(storage, 'backing_dependents',
                         lambda conn, p: ['p1/overlay.qcow2'] if p == path['base.qcow2'] else [])
     ctx = make_ctx(node, {})
