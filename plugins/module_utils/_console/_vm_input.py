@@ -18,8 +18,6 @@ report, so that a playbook can compare them with what the guest read.
 Everything is planned and checked first (key names, typeable characters,
 VM running, tablet present, coordinates on the screen), then sent, each
 step behind the one check-mode guard.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +27,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._console import _keys
-from ansible_collections.vmcat.libvirt.plugins.module_utils._console._vm_screenshot import screen_size
+from ansible_collections.vmcat.libvirt.plugins.module_utils._console._screen import screen_size
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _qmp
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import InvalidInput

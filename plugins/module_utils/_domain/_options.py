@@ -33,8 +33,6 @@ tags and metadata in ``_domain_metadata``; the OS-level ones are here.
 ``vm`` returns and ``vm_info`` lists.  ``apply_options(root, params, env)``
 writes the options a task sets; comparing ``view`` before and after says
 whether the definition changes.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function

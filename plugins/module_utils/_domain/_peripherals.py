@@ -8,8 +8,6 @@ the same shape, completed from the current value) and a writer that edits
 the definition in place.  ``rng``, ``tpm`` and ``watchdog`` take ``true``
 (a device with the defaults below), ``false`` (no device) or a dict; they
 read back as ``false`` or the dict.
-
-Private to vmcat.libvirt: may change without notice.
 """
 
 from __future__ import absolute_import, division, print_function
