@@ -184,8 +184,8 @@ actions:
   sample: [issue a vnc token]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._console._console import console
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._console._console import console
 
 
 def main():

@@ -246,8 +246,8 @@ skipped_by_creates_removes:
   sample: true
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_exec import guest_exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_exec import guest_exec
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import running_vm_options
 
 

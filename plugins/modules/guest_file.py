@@ -244,8 +244,8 @@ content_b64:
   sample: UFJFVFRZX05BTUU9IkRlYmlhbiBHTlUvTGludXggMTIgKGJvb2t3b3JtKSIK
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_file import guest_file
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_file import guest_file
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 
 

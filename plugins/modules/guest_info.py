@@ -206,8 +206,8 @@ agent:
            disabled_commands: [guest-exec]}
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_info import SECTION_NAMES, guest_info
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._guest._guest_info import SECTION_NAMES, guest_info
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module_options import require_positive_seconds, running_vm_options
 
 

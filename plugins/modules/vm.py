@@ -704,9 +704,9 @@ migration:
   type: dict
 '''
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _options as options
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._state import RUN_STATES
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._vm import ensure
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._runtime_options import extras_argument_spec
 

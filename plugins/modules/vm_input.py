@@ -229,9 +229,9 @@ actions:
   sample: [type 5 characters]
 '''
 
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 from ansible_collections.vmcat.libvirt.plugins.module_utils._console._vm_input import BUTTON_ACTIONS, BUTTONS, send_input
 from ansible_collections.vmcat.libvirt.plugins.module_utils._console._keys import LAYOUTS
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 
 
 def main():

@@ -113,8 +113,8 @@ actions:
   sample: [write /srv/screens/web1.png]
 '''
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._console._vm_screenshot import take_screenshot
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._console._vm_screenshot import take_screenshot
 
 
 def main():
