@@ -5,6 +5,8 @@ Runs in the bench venv (build/bench-venv-ansible: ansible-core with community.li
 ANSIBLE_COLLECTIONS_PATH pointing at the dev tree, so both plugins load through the same
 connection_loader and PlayContext as ansible-playbook would use.
 
+Sides: ours, ours_persistent (vmcat_qga_persistent: true), ours_write_only, community, raw.
+
 Usage: _connection_driver.py CONFIG_JSON   (uri, vm, work, runs, commands, size_mib; sides: which of SIDES, default all)
 Prints one JSON document on stdout.
 """
@@ -80,12 +82,12 @@ class Raw(object):
         self.conn.close()
 
 
-def plugin(name, uri, vm):
+def plugin(name, uri, vm, **extra):
     conn = connection_loader.get(name, PlayContext(), None)
     if conn is None:
         raise SystemExit('connection plugin %s not found' % name)
     if name == 'vmcat.libvirt.qga':
-        conn.set_options(var_options={'inventory_hostname': vm, 'vmcat_qga_uri': uri})
+        conn.set_options(var_options=dict(extra, inventory_hostname=vm, vmcat_qga_uri=uri))
     else:
         conn.set_options(var_options={'inventory_hostname': vm, 'ansible_libvirt_uri': uri})
         conn._play_context.remote_addr = vm  # what the task executor sets from inventory_hostname
@@ -116,6 +118,8 @@ class OursWriteOnly(object):
 
 SIDES = {
     'ours': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm),
+    # one relay for the whole driver run (its "playbook" is this process): started by the first put of run 1
+    'ours_persistent': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm, vmcat_qga_persistent=True),
     'ours_write_only': OursWriteOnly,
     'community': lambda uri, vm: plugin('community.libvirt.libvirt_qemu', uri, vm),
     'raw': Raw,

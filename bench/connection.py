@@ -12,8 +12,10 @@ Two measurements on one fixture guest (busybox + qemu-ga, TCG, no Python):
   guest-exec/status polled every 2 ms).  Sides alternate order per run.
   The file's sha256 in the guest is checked after every put (not timed).
 - ``playbook``: ansible-playbook with 20 ``ansible.builtin.raw`` tasks on the
-  guest through each plugin, and the same play with ``ansible_connection:
-  local`` on the controller (Ansible's own per-task floor).  Interleaved.
+  guest through each plugin (ours also with ``vmcat_qga_persistent=true``,
+  the relay), and the same play with ``ansible_connection: local`` on the
+  controller (Ansible's own per-task floor).  Interleaved, order reversed
+  every other run, the 1-minute load average recorded after each run.
 
 Quick mode (``args.quick``, bench/run.py --quick): the same two parts once,
 with a small file and few commands, without community.libvirt (make test
@@ -36,8 +38,10 @@ sys.path.insert(0, HERE)
 
 from inventory import BENCH_BIN, OWN_BIN, bench_env, check_venv  # noqa: E402
 
-SIDES = ('ours', 'ours_write_only', 'community', 'raw')
-QUICK_SIDES = ('ours', 'ours_write_only', 'raw')  # make test builds no bench venv: no community.libvirt
+SIDES = ('ours', 'ours_persistent', 'ours_write_only', 'community', 'raw')
+QUICK_SIDES = ('ours', 'ours_persistent', 'ours_write_only', 'raw')  # make test builds no bench venv: no community
+PLAY_SIDES = ('ours', 'ours_persistent', 'community', 'local')
+QUICK_PLAY_SIDES = ('ours', 'ours_persistent', 'local')
 
 
 def run_driver(uri, vm, work, runs, commands, size_mib, sides=SIDES, bin_dir=BENCH_BIN):
@@ -66,6 +70,7 @@ def write_play(work, count):
 def write_inventories(work, uri, vm, sides, bin_dir):
     lines = {
         'ours': '%s ansible_connection=vmcat.libvirt.qga vmcat_qga_uri=%s' % (vm, uri),
+        'ours_persistent': '%s ansible_connection=vmcat.libvirt.qga vmcat_qga_uri=%s vmcat_qga_persistent=true' % (vm, uri),
         'community': '%s ansible_connection=community.libvirt.libvirt_qemu ansible_libvirt_uri=%s' % (vm, uri),
         'local': 'controller ansible_connection=local ansible_python_interpreter=%s' % os.path.join(bin_dir, 'python'),
     }
@@ -87,23 +92,28 @@ def run_play(inventory, play, bin_dir=BENCH_BIN):
     return elapsed, proc.returncode, proc.stdout
 
 
-def bench_playbook(uri, vm, work, runs, count, sides=('ours', 'community', 'local'), bin_dir=BENCH_BIN):
+def bench_playbook(uri, vm, work, runs, count, sides=PLAY_SIDES, bin_dir=BENCH_BIN):
     play = write_play(work, count)
     inventories = write_inventories(work, uri, vm, sides, bin_dir)
     times = {side: [] for side in inventories}
     failures = {}
+    load = [os.getloadavg()[0]]
     for run in range(runs):
-        for side in sides:
+        for side in (sides if run % 2 == 0 else tuple(reversed(sides))):
             elapsed, rc, out = run_play(inventories[side], play, bin_dir)
             if rc != 0 or 'ok=%d' % count not in out:
                 failures.setdefault(side, out[-2500:])
             else:
                 times[side].append(round(elapsed, 3))
+        load.append(os.getloadavg()[0])
         print('  playbook run %d: %s' % (run + 1, ', '.join('%s %s' % (side, times[side][-1:]) for side in sides)))
         sys.stdout.flush()
     medians = {side: round(statistics.median(v), 3) if v else None for side, v in times.items()}
-    return {'tasks': count, 'runs': runs, 'times_s': times, 'median_s': medians, 'failures': failures,
-            'command': 'ansible-playbook -i <ini with one host> raw.yml (%d raw tasks)' % count}
+    spread = {side: [min(v), max(v)] if v else None for side, v in times.items()}
+    return {'tasks': count, 'runs': runs, 'times_s': times, 'median_s': medians, 'min_max_s': spread,
+            'failures': failures, 'load_average_1min': [round(value, 2) for value in load],
+            'command': 'ansible-playbook -i <ini with one host> raw.yml (%d raw tasks), sides interleaved, order '
+                       'reversed every other run' % count}
 
 
 def ratio(a, b):
@@ -113,7 +123,7 @@ def ratio(a, b):
 def check_quick(driver, playbook):
     """Quick mode's checks (never of a time): puts and commands right, stdin kept by ours, playbooks through."""
     problems = ['%s: %s' % (side, p) for side, found in driver['problems'].items() for p in found]
-    problems += ['%s: stdin %s' % (side, driver['stdin'][side]) for side in ('ours', 'raw')
+    problems += ['%s: stdin %s' % (side, driver['stdin'][side]) for side in ('ours', 'ours_persistent', 'raw')
                  if not driver['stdin'][side].get('ok')]
     problems += ['playbook %s: %s' % (side, out[-600:]) for side, out in playbook['failures'].items()]
     if problems:
@@ -136,6 +146,7 @@ def bench_connection(args, lab):
         'put_ours_over_raw': ratio(side['ours']['put_s'], side['raw']['put_s']),
         'put_ours_write_only_over_raw': ratio(side['ours_write_only']['put_s'], side['raw']['put_s']),
         'commands_community_over_ours': ratio(side['community'].get('commands_s'), side['ours']['commands_s']),
+        'put_ours_persistent_over_raw': ratio(side['ours_persistent']['put_s'], side['raw']['put_s']),
         'commands_ours_over_raw': ratio(side['ours']['commands_s'], side['raw']['commands_s']),
     }
     print('connection driver: put %d MiB ours %ss, community %ss, raw %ss; %d commands ours %ss, community %ss, '
@@ -144,13 +155,14 @@ def bench_connection(args, lab):
                                   side['community'].get('commands_s'), side['raw']['commands_s'], driver['ratios']))
     print('  problems: %s' % driver['problems'])
     print('  stdin: %s' % driver['stdin'])
-    play_sides = ('ours', 'local') if quick else ('ours', 'community', 'local')
+    play_sides = QUICK_PLAY_SIDES if quick else PLAY_SIDES
     playbook = bench_playbook(lab.uri, vm, lab.work, args.runs, args.commands, play_sides, bin_dir)
     pm = playbook['median_s']
     playbook['ratios'] = {'community_over_ours': ratio(pm.get('community'), pm['ours']),
+                          'ours_persistent_over_community': ratio(pm['ours_persistent'], pm.get('community')),
                           'ours_over_local': ratio(pm['ours'], pm['local'])}
-    print('connection playbook (%d raw tasks): ours %ss, community %ss, local %ss; %s' % (
-        args.commands, pm['ours'], pm.get('community'), pm['local'], playbook['ratios']))
+    print('connection playbook (%d raw tasks): ours %ss, ours persistent %ss, community %ss, local %ss; %s' % (
+        args.commands, pm['ours'], pm['ours_persistent'], pm.get('community'), pm['local'], playbook['ratios']))
     if playbook['failures']:
         print('  playbook failures: %s' % {k: v[-600:] for k, v in playbook['failures'].items()})
     if quick:
