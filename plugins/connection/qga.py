@@ -120,7 +120,6 @@ from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
-from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_relay
 
@@ -191,8 +190,7 @@ class Connection(ConnectionBase):
         uri = self.get_option('vmcat_qga_uri')
         config = {'uri': uri, 'vm': self._vm(), 'agent_timeout': self.get_option('vmcat_qga_agent_timeout'),
                   'idle_timeout': self.get_option('vmcat_qga_persistent_idle_timeout'),
-                  'playbook_pid': self._playbook_pid,
-                  'collection_paths': list(AnsibleCollectionConfig.collection_paths)}
+                  'playbook_pid': self._playbook_pid}
         try:
             self._relay = _qga_relay.RelayClient(self._relay_path(), config, _qga_relay.START_TIMEOUT).open()
         except _qga_relay.RelayError as exc:

@@ -148,33 +148,47 @@ def _connect(path, timeout):
 
 
 # -- the relay process --------------------------------------------------------------------------
+# The relay imports this collection straight from the directory that holds it (a namespace package, as the
+# collection loader finds it there too): the loader itself costs about 35 ms more of the first task's start.
 _BOOT = ('import sys, json\n'
-         'from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder\n'
          'config = json.loads(sys.stdin.readline())\n'
-         '_AnsibleCollectionFinder(paths=config["collection_paths"])._install()\n'
+         'sys.path.insert(0, config["collection_root"])\n'
          'from ansible_collections.vmcat.libvirt.plugins.plugin_utils._qga_relay_server import main\n'
-         'main(config)\n')
+         'sys.exit(main(config))\n')
+
+
+def collection_root():
+    """The directory that holds ``ansible_collections/vmcat/libvirt`` (this file's collection)."""
+    here = os.path.abspath(__file__)
+    marker = os.sep + os.path.join('ansible_collections', 'vmcat', 'libvirt') + os.sep
+    if marker not in here:
+        raise RelayError('the persistent relay needs vmcat.libvirt installed as a directory (found at %s); set '
+                         'vmcat_qga_persistent: false' % here)
+    return here[:here.index(marker)]
 
 
 def _start(path, config, where):
     """Start a relay for ``path`` (detached: its own session, stdin/stdout/stderr not shared) and wait for it."""
+    config = dict(config, socket=path, collection_root=collection_root())
     proc = subprocess.Popen([sys.executable, '-c', _BOOT], cwd='/', stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+                            stderr=subprocess.PIPE, close_fds=True, start_new_session=True)
     try:
-        proc.stdin.write((json.dumps(dict(config, socket=path)) + '\n').encode('utf-8'))
+        proc.stdin.write((json.dumps(config) + '\n').encode('utf-8'))
         proc.stdin.close()
         line = proc.stdout.readline()  # the relay answers once it listens, or says why it cannot
+        try:
+            status = json.loads(line.decode('utf-8')) if line else None
+        except ValueError:
+            status = None
+        if not isinstance(status, dict):  # it died first (a Python error: its traceback is on stderr)
+            said = proc.stderr.read()[-1500:].decode('utf-8', 'replace').strip()
+            proc.wait()
+            raise RelayError('the persistent relay for %s ended at start (exit code %s): %s; fix that, or set '
+                             'vmcat_qga_persistent: false to connect from each task'
+                             % (where, proc.returncode, said or 'it said nothing'))
     finally:
         proc.stdout.close()
-    try:
-        status = json.loads(line.decode('utf-8')) if line else None
-    except ValueError:
-        status = None
-    if not isinstance(status, dict):
-        proc.wait()
-        raise RelayError('the persistent relay for %s ended at start (exit code %s) without saying why; run the task '
-                         'with -vvv, or set vmcat_qga_persistent: false to connect from each task'
-                         % (where, proc.returncode))
+        proc.stderr.close()  # the relay points its stdout and stderr at /dev/null once it listens
     if status.get('error'):
         proc.wait()
         raise RelayError(status['error'])
@@ -185,7 +199,7 @@ class RelayClient:
 
     def __init__(self, path, config, timeout):
         self.path = path
-        self.config = config  # uri, vm, idle_timeout, playbook_pid, collection_paths
+        self.config = config  # uri, vm, agent_timeout, idle_timeout, playbook_pid
         self.timeout = timeout
         self.where = "VM '%s' on %s" % (config['vm'], config['uri'])
         self._sock = None

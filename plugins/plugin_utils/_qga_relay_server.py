@@ -234,10 +234,11 @@ class Server:
         self.relay.close()
 
 
-def _detach_stdout():
-    """After the ready line: nothing may write to the worker's pipe any more (it has closed it)."""
+def _detach_output():
+    """After the ready line: nothing may write to the worker's pipes any more (it has closed them)."""
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     os.close(devnull)
 
 
@@ -267,6 +268,6 @@ def main(config, stdout=None):
     out.write(json.dumps({'ok': True}) + '\n')
     out.flush()
     if stdout is None:
-        _detach_stdout()
+        _detach_output()
     server.serve_forever()
     return 0
