@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
-"""_zip_imports: the collection's module_utils out of a zip, each file compiled once, and every module installing it
-before it imports anything else of ours."""
+"""_zip_imports: the collection's module_utils out of a zip, each file compiled once or read from the code cache, and
+every module installing it before it imports anything else of ours."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
+import marshal
 import os
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
@@ -17,6 +19,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_im
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.test_import_layers import GRAPH, PLUGINS
 
 PACKAGE = 'ansible_collections/vmcat/libvirt/plugins/module_utils'
+CODE = type(compile('', '<code>', 'exec'))
 MARKERS = ('ansible_collections', 'ansible_collections/vmcat', 'ansible_collections/vmcat/libvirt',
            'ansible_collections/vmcat/libvirt/plugins', PACKAGE)
 
@@ -66,8 +69,10 @@ def payload(tmp_path_factory):
     return path
 
 
-def _probe(path, mode):
-    env = dict((k, v) for k, v in os.environ.items() if k != 'PYTHONPATH')
+def _probe(path, mode, cache='off'):
+    env = dict((k, v) for k, v in os.environ.items() if k not in ('PYTHONPATH', _zip_imports.CACHE_ENV))
+    if cache is not None:
+        env[_zip_imports.CACHE_ENV] = cache
     out = subprocess.run([sys.executable, '-c', PROBE, path, mode], env=env, stdout=subprocess.PIPE, check=True,
                          cwd=os.path.dirname(path), universal_newlines=True).stdout
     return json.loads(out)
@@ -88,6 +93,65 @@ def test_installed_each_later_file_is_compiled_once_from_the_zip(payload):
     assert got['counts']['_core/_wait.py'] == 1
     assert got['file'] == os.path.join(payload, PACKAGE, '_core', '_wait.py')
     assert 'raise WaitTimeout(' in got['traceback']  # the source line, read back out of the zip
+
+
+def _cached(directory):
+    return sorted(n for n in os.listdir(directory) if not n.endswith('.part'))
+
+
+def test_the_second_task_reads_the_compiled_code_instead_of_compiling(payload, tmp_path):
+    cache = tmp_path / 'code'
+    first = _probe(payload, 'install', str(cache))
+    assert first['counts']['_core/_wait.py'] == 1
+    with open(os.path.join(PLUGINS, 'module_utils', '_core', '_wait.py'), 'rb') as source:
+        key = _zip_imports.CodeCache.key(source.read())
+    assert key in _cached(str(cache)) and len(_cached(str(cache))) == 2  # _errors and _wait
+    assert oct(os.stat(str(cache)).st_mode & 0o777) == '0o700'
+    second = _probe(payload, 'install', str(cache))
+    assert '_core/_wait.py' not in second['counts'] and '_core/_errors.py' not in second['counts']
+    assert second['loaders']['_wait'] == '_ZipSourceLoader'
+    assert second['file'] == os.path.join(payload, PACKAGE, '_core', '_wait.py')
+    assert 'raise WaitTimeout(' in second['traceback']
+    assert os.path.join(payload, PACKAGE, '_core', '_wait.py') in second['traceback']  # this zip, not the first
+
+
+def test_a_broken_cache_file_is_compiled_again_and_replaced(payload, tmp_path):
+    cache = tmp_path / 'code'
+    _probe(payload, 'install', str(cache))
+    for name in _cached(str(cache)):
+        (cache / name).write_bytes(b'not marshalled code')
+    again = _probe(payload, 'install', str(cache))
+    assert again['counts']['_core/_wait.py'] == 1
+    assert all(isinstance(marshal.loads((cache / n).read_bytes()), CODE) for n in _cached(str(cache)))
+
+
+def test_a_directory_others_may_write_is_not_used(payload, tmp_path):
+    cache = tmp_path / 'shared'
+    cache.mkdir()
+    cache.chmod(0o777)
+    assert _probe(payload, 'install', str(cache))['counts']['_core/_wait.py'] == 1
+    assert _cached(str(cache)) == []
+    assert _probe(payload, 'install', str(cache))['counts']['_core/_wait.py'] == 1
+
+
+def test_off_writes_nothing_and_the_default_is_the_users_cache_directory(payload, tmp_path):
+    assert _probe(payload, 'install', 'off')['counts']['_core/_wait.py'] == 1
+    assert _zip_imports.CodeCache.from_environment({_zip_imports.CACHE_ENV: 'Off'}) is None
+    default = _zip_imports.CodeCache.from_environment({'XDG_CACHE_HOME': str(tmp_path)})
+    assert default.directory == str(tmp_path / 'vmcat.libvirt' / 'code')
+    assert _zip_imports.CodeCache.from_environment({_zip_imports.CACHE_ENV: '/srv/c'}).directory == '/srv/c'
+
+
+def test_files_not_written_for_thirty_days_are_removed(tmp_path):
+    cache = _zip_imports.CodeCache(str(tmp_path / 'code'))
+    assert cache.usable()
+    cache.put('old', compile('x = 1', 'old.py', 'exec'))
+    cache.put('new', compile('x = 2', 'new.py', 'exec'))
+    month_ago = time.time() - _zip_imports.MAX_AGE - 60
+    os.utime(os.path.join(cache.directory, 'old'), (month_ago, month_ago))
+    cache.prune()
+    assert _cached(cache.directory) == ['new']
+    assert cache.get('new').co_filename == 'new.py' and cache.get('old') is None
 
 
 def test_not_installed_when_loaded_from_files():
