@@ -341,7 +341,12 @@ class Converger:
         ctx, params, conn = self.ctx, self.params, self.conn
         dom = self.dom
         target = params['state']
-        config = read_config(conn, dom) if (dom is not None and not ctx.check_mode) else wanted
+        if dom is None or ctx.check_mode:
+            config = wanted
+        elif 'define' in ctx.actions or before_root is None:
+            config = read_config(conn, dom)  # what libvirt stored of what this task defined
+        else:
+            config = before_root  # nothing defined: the definition this task read moments ago
         active = state != states.SHUTOFF
         stays_up = target in ('present', 'running', 'paused', 'restarted')
         ops, pending = [], []
@@ -364,9 +369,12 @@ class Converger:
         if params.get('wait_for') and dom is not None:
             self.extra['addresses'] = _runtime_options.wait_for_vm(ctx, dom, params)
         changed = bool(ctx.actions)
-        # A VM's run state and addresses move without this task: read it back whenever it exists.
-        after = ctx.after(dom is not None, lambda: describe(conn, dom),
-                          lambda: _predicted(before, wanted, machine.state, autostart, pending))
+        if before is not None and not changed and not ctx.check_mode and not params.get('wait_for'):
+            after = before  # nothing done and nothing waited for: the VM as this task read it moments ago
+        else:
+            # A VM's run state and addresses move without this task: read it back whenever it exists.
+            after = ctx.after(dom is not None, lambda: describe(conn, dom),
+                              lambda: _predicted(before, wanted, machine.state, autostart, pending))
         pending = after['pending_changes']
         if params.get('migrate_to') is not None and dom is not None:
             migration = _migrate.migrate_vm(ctx, dom, params)
