@@ -8,8 +8,9 @@ an environment variable, a failing command's rc and stderr, put_file of a 300 Ki
 back and a byte comparison, and a command that outlives vmcat_qga_command_timeout.  All of it twice: as
 each task connects (the default), and through the persistent relay (vmcat_qga_persistent), which also gets
 100 KiB of stdin (the guest temp file path), a 2 MiB put and fetch, reset() (the relay exits, the next
-command starts another), a killed relay (the task fails saying so, the next one starts a new relay) and
-a missing VM.
+command starts another), a killed relay (the task fails saying so, the next one starts a new relay), a
+guest reboot under the relay (the same relay serves again once the agent is back), the idle timeout
+and a missing VM.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -94,6 +95,24 @@ def timeout_case(uri, vm, check, prefix, **extra):
         slow.close()
 
 
+def reboot_case(conn, check):
+    """The guest reboots under a running relay: tasks fail with the agent's message meanwhile, then work again."""
+    pids = relay_pids()
+    conn.exec_command('(sleep 1; reboot -f) >/dev/null 2>&1 &')
+    time.sleep(2)
+    deadline, errors, out = time.monotonic() + 90, set(), b''
+    while time.monotonic() < deadline:
+        try:
+            rc, out, err = conn.exec_command('cut -d. -f1 /proc/uptime')
+            if rc == 0 and out.strip().isdigit() and int(out) < 60:
+                break
+        except AnsibleConnectionFailure as exc:
+            errors.add(str(exc).split(':')[1].strip()[:60])
+        time.sleep(1)
+    check('relay_after_reboot', out.strip().isdigit() and int(out) < 60 and relay_pids() == pids
+          and not any('relay' in e for e in errors), [out.decode(), sorted(errors), pids, relay_pids()])
+
+
 def persistent_cases(uri, vm, check, workdir):
     """What only the relay has: big stdin, reset, a killed relay, a missing VM's message."""
     conn = connect(uri, vm, vmcat_qga_persistent=True)
@@ -117,8 +136,13 @@ def persistent_cases(uri, vm, check, workdir):
             check('relay_killed', 'ended during exec' in str(exc) and vm in str(exc), str(exc))
         rc, out, err = conn.exec_command('echo new relay')
         check('relay_restarted', out == b'new relay\n' and len(settled(relay_pids, 1)) == 1, [out.decode(), relay_pids()])
+        reboot_case(conn, check)
     finally:
         conn.reset()
+    idle = connect(uri, vm, vmcat_qga_persistent=True, vmcat_qga_persistent_idle_timeout=2)
+    idle.exec_command('true')
+    idle.close()
+    check('relay_idle_exit', settled(relay_pids, 0, seconds=3.5 + 1.5) == [], relay_pids())
     missing = connect(uri, vm, vmcat_qga_persistent=True, vmcat_qga_vm=vm + '-missing')
     try:
         missing.exec_command('true')
