@@ -5,7 +5,9 @@ Each benchmark measures our task side by side with its alternative in one
 run and prints the ratio:
 
 - noop:      a no-op `vmcat.libvirt.vm` task (the VM already as declared)
-             against `ansible.builtin.ping`, N tasks each, median of R runs.
+             against `ansible.builtin.ping`, N tasks each, median of R runs,
+             and the calls one such task makes into libvirt-python
+             (bench/libvirt_calls.py).
 - provision: 5 VMs from a template to "guest agent answers", linked clone
              (qcow2 overlay) against full copy, on qemu:///system with TCG
              guests built from the test fixture; the template is the
@@ -25,8 +27,9 @@ run and prints the ratio:
              5000 VMs (time per further VM), and a play declaring 20 small idle
              TCG VMs on qemu:///system, first run and no-op re-run
              (bench/scale.py).
-- payload:   each module's AnsiballZ payload as ansible-core builds it
-             (bench/payload.py on build/collections).
+- payload:   each module's AnsiballZ payload as ansible-core builds it, and
+             the time its import takes out of that zip, compiling and with
+             the code cache warm (bench/payload.py on build/collections).
 - exporter:  the monitoring role's exporter against Debian's
              prometheus-libvirt-exporter (bench/exporter.py, its defaults).
 - console:   the browser console through the gateway against direct VNC
@@ -162,13 +165,27 @@ def bench_noop(args, work, prefix):
         ping_times.append(run_playbook(ping_play)[0])
     vm_ms = statistics.median(vm_times) / args.tasks * 1000
     ping_ms = statistics.median(ping_times) / args.tasks * 1000
+    calls = libvirt_calls('vm', vm_task(name, prefix + 'pool', 'present', create)['vmcat.libvirt.vm'])
     result = {'tasks_per_run': args.tasks, 'runs': args.runs, 'vm_playbook_s': vm_times, 'ping_playbook_s': ping_times,
               'vm_ms_per_task': round(vm_ms, 1), 'ping_ms_per_task': round(ping_ms, 1),
-              'ratio_vm_over_ping': round(vm_ms / ping_ms, 2)}
+              'ratio_vm_over_ping': round(vm_ms / ping_ms, 2), 'libvirt_calls': calls}
     print('noop: vm %.1f ms/task, ping %.1f ms/task, ratio %.2f (median of %d runs of %d tasks; '
           'playbook start-up included, spread over the tasks)' % (vm_ms, ping_ms, vm_ms / ping_ms, args.runs, args.tasks))
+    print('noop: one no-op vm task makes %d calls into libvirt-python: %s' % (calls['total'], ', '.join(
+        '%s %d' % item for item in sorted(calls['calls'].items()))))
     save('noop', result)
     return [name]
+
+
+def libvirt_calls(module, module_args):
+    """bench/libvirt_calls.py for one run of ``module`` (which must change nothing): {'total': n, 'calls': {...}}."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'build', 'collections'))
+    out = subprocess.run([sys.executable, os.path.join(HERE, 'libvirt_calls.py'), module, json.dumps(module_args)],
+                         env=env, stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    counted = json.loads(out)
+    if counted['result'].get('changed') or counted['result'].get('failed'):
+        raise SystemExit('%s was to change nothing: %s' % (module, counted['result']))
+    return {'total': counted['total'], 'calls': counted['calls']}
 
 
 def bench_provision(args, work, prefix):
@@ -306,7 +323,7 @@ def run_quick(args):
 def bench_payload(args):
     """Each module's payload built by ansible-core (bench/payload.py); every module must build with our files in it."""
     collections = os.path.join(ROOT, 'build', 'collections')
-    proc = subprocess.run([sys.executable, os.path.join(HERE, 'payload.py'), collections], stdout=subprocess.PIPE,
+    proc = subprocess.run([sys.executable, os.path.join(HERE, 'payload.py'), collections, str(args.runs)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
     if proc.returncode != 0:
         raise SystemExit('payload.py failed:\n%s' % proc.stderr[-3000:])
@@ -320,6 +337,9 @@ def bench_payload(args):
     print('payload: %d modules, %d to %d bytes, %d to %d of our module_utils files' % (
         len(sizes), min(s['payload_bytes'] for s in sizes.values()), max(s['payload_bytes'] for s in sizes.values()),
         min(s['module_utils_files'] for s in sizes.values()), max(s['module_utils_files'] for s in sizes.values())))
+    for name, size in sorted(sizes.items()):
+        print('payload: %-14s import out of its zip %5.1f ms compiled, %5.1f ms from the code cache (median of %d)' % (
+            name, size['import_ms_compiled'], size['import_ms_cached'], args.runs))
     save('payload', sizes)
 
 
