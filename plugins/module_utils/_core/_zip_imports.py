@@ -1,30 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: vmcat.libvirt contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Import the collection's module_utils from a module's AnsiballZ zip compiling each file once, not twice.
+"""Our module_utils out of a module's AnsiballZ zip, each compiled once (zipimport compiles twice) or read from a cache.
 
-A module imports its code from the zip AnsiballZ sends, which holds sources
-only, so every file is compiled on every task.  Python's own ``zipimport``
-(3.10 to 3.12 at least) compiles each file twice: ``find_spec`` asks for the
-file name, which it works out by compiling the file, and loading compiles it
-again.  For the vm module that is about 50 ms of every task (bench/README.md,
-issue 15).  ``install()`` puts a finder first in ``sys.meta_path`` that
-serves this collection's module_utils out of the same zip with a plain
-source loader (one compile); anything else, and anything it cannot serve, is
-left to the usual finders.  Outside a zip (unit tests, an exploded module) it
-does nothing.
-
-Compiling our files once is still about 40 ms of a vm task, paid again on
-every task.  So the compiled code is kept on the managed host, as Python
-keeps ``__pycache__`` files, in ``$XDG_CACHE_HOME/vmcat.libvirt/code``
-(``~/.cache/vmcat.libvirt/code``) of the remote user: one file per source
-text, named by the SHA-256 of Python's bytecode magic number, the
-optimisation level and the source, so a file is only ever used for the very
-text it was compiled from.  The directory is made mode 0700 and used only
-when it belongs to that user and nobody else may write to it; a file that
-cannot be read is compiled again; files not written for 30 days are removed
-when a new one is written.  ``VMCAT_LIBVIRT_CODE_CACHE`` on the managed host
-names another directory, or turns the cache off (``off``).
+Why and how, and the cache's rules: docs/architecture.md, "A module's first import of ours".
 """
 
 from __future__ import absolute_import, division, print_function
