@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -47,9 +48,12 @@ class CodeCache:
         if setting is not None and setting.strip().lower() in CACHE_OFF:
             return None
         if setting:
-            return cls(os.path.expanduser(setting))
-        base = environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-        return cls(os.path.join(base, 'vmcat.libvirt', 'code'))
+            directory = os.path.expanduser(setting)
+        else:
+            base = environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+            directory = os.path.join(base, 'vmcat.libvirt', 'code')
+        # A home that cannot be found leaves '~' as it is: never a cache relative to wherever the task runs.
+        return cls(directory) if os.path.isabs(directory) else None
 
     @staticmethod
     def key(source):
@@ -88,7 +92,7 @@ class CodeCache:
         if not self.usable():
             return
         path = os.path.join(self.directory, key)
-        partial = '%s.%d.part' % (path, os.getpid())
+        partial = '%s.%d-%s.part' % (path, os.getpid(), binascii.hexlify(os.urandom(4)).decode('ascii'))
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600)
             with os.fdopen(fd, 'wb') as out:

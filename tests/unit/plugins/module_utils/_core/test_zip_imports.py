@@ -134,12 +134,25 @@ def test_a_directory_others_may_write_is_not_used(payload, tmp_path):
     assert _probe(payload, 'install', str(cache))['counts']['_core/_wait.py'] == 1
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason='giving a directory to another user needs root')
+def test_a_directory_of_another_user_is_not_used(tmp_path):
+    theirs = tmp_path / 'theirs'
+    theirs.mkdir(mode=0o700)
+    os.chown(str(theirs), 65534, 65534)
+    cache = _zip_imports.CodeCache(str(theirs))
+    assert not cache.usable()
+    cache.put('k', compile('x = 1', 'x.py', 'exec'))
+    assert os.listdir(str(theirs)) == [] and cache.get('k') is None
+
+
 def test_off_writes_nothing_and_the_default_is_the_users_cache_directory(payload, tmp_path):
     assert _probe(payload, 'install', 'off')['counts']['_core/_wait.py'] == 1
     assert _zip_imports.CodeCache.from_environment({_zip_imports.CACHE_ENV: 'Off'}) is None
     default = _zip_imports.CodeCache.from_environment({'XDG_CACHE_HOME': str(tmp_path)})
     assert default.directory == str(tmp_path / 'vmcat.libvirt' / 'code')
     assert _zip_imports.CodeCache.from_environment({_zip_imports.CACHE_ENV: '/srv/c'}).directory == '/srv/c'
+    assert _zip_imports.CodeCache.from_environment({_zip_imports.CACHE_ENV: 'relative/dir'}) is None
+    assert _zip_imports.CodeCache.from_environment({'XDG_CACHE_HOME': 'not/absolute'}) is None
 
 
 def test_files_not_written_for_thirty_days_are_removed(tmp_path):
