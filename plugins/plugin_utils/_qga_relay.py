@@ -96,9 +96,10 @@ def private_dir(path):
     path = os.path.expanduser(path)
     try:
         os.makedirs(path, mode=0o700)
-    except OSError:
+    except OSError as exc:
         if not os.path.isdir(path):
-            raise
+            raise RelayError('could not make the directory %s for the relay socket: %s; set the '
+                             'persistent_control_path_dir setting to a private directory this user may write' % (path, exc))
     info = os.stat(path)
     if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
         raise RelayError('the directory %s for the relay socket must belong to uid %d with mode 0700 (it is uid %d, '

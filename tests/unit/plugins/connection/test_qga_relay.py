@@ -71,6 +71,9 @@ def test_private_dir_made_0700_and_open_dir_refused(tmp_path):
     os.chmod(made, 0o755)
     with pytest.raises(relay.RelayError, match='chmod 700 %s' % made):
         relay.private_dir(made)
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(relay.RelayError, match='could not make the directory .*/file/pc for the relay socket'):
+        relay.private_dir(str(tmp_path / 'file' / 'pc'))
 
 
 def test_socket_path_per_run_uri_and_vm():
