@@ -216,7 +216,11 @@ class RelayClient:
                 if sock is None:
                     if os.path.lexists(self.path):
                         os.unlink(self.path)  # a relay that ended without removing its socket
-                    _start(self.path, self.config, self.where)
+                    try:
+                        _start(self.path, self.config, self.where)
+                    except RelayError:
+                        os.unlink(self.path + '.lock')  # no relay will remove it (safe under the lock: see locked)
+                        raise
                     sock = _connect(self.path, self.timeout)
             if sock is None:
                 raise RelayError('the persistent relay for %s started but does not answer on %s; set '

@@ -203,6 +203,19 @@ def test_client_without_greeting_starts_a_new_relay(agent, short_tmp, monkeypatc
     started[0][1].join(5)
 
 
+def test_failed_start_leaves_no_lock_file(short_tmp, monkeypatch):
+    path = os.path.join(short_tmp, 's')
+
+    def start(p, config, where):
+        assert os.path.exists(p + '.lock')
+        raise relay.RelayError("VM 'nope' not found on test:///default")
+
+    monkeypatch.setattr(relay, '_start', start)
+    with pytest.raises(relay.RelayError, match="'nope' not found"):
+        relay.RelayClient(path, {'uri': URI, 'vm': 'nope'}, 2).open()
+    assert os.listdir(short_tmp) == []
+
+
 def test_killed_relay_message(agent, short_tmp):
     path = os.path.join(short_tmp, 's')
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -210,7 +223,7 @@ def test_killed_relay_message(agent, short_tmp):
     listener.listen(1)
 
     def greet_and_die():
-        sock, _ = listener.accept()
+        sock = listener.accept()[0]
         relay.send_frame(sock, relay.GREETING)
         relay.recv_frame(sock)
         sock.close()

@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 
+from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure
 from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader, init_plugin_loader
@@ -35,6 +36,11 @@ def connect(uri, vm, **extra):
     options.update(extra)
     conn.set_options(var_options=options)
     return conn
+
+
+def _relay_module():
+    from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _qga_relay
+    return _qga_relay
 
 
 def relay_pids():
@@ -150,6 +156,10 @@ def persistent_cases(uri, vm, check, workdir):
     except AnsibleConnectionFailure as exc:
         check('relay_missing_vm', "'%s-missing' not found on %s" % (vm, uri) in str(exc), str(exc))
     check('relay_none_left', settled(relay_pids, 0) == [], relay_pids())
+    directory = os.path.expanduser(C.PERSISTENT_CONTROL_PATH_DIR)
+    left = [p + suffix for name in (vm, vm + '-missing') for suffix in ('', '.lock')
+            for p in [_relay_module().socket_path(directory, os.getpid(), uri, name)] if os.path.lexists(p + suffix)]
+    check('relay_files_left', left == [], left)  # sockets and lock files go with their relay, or with a failed start
 
 
 def main(argv):
