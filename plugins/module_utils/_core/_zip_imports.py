@@ -39,6 +39,7 @@ class CodeCache:
     def __init__(self, directory):
         self.directory = directory
         self._usable = None
+        self._pruned = False
 
     @classmethod
     def from_environment(cls, environ=None):
@@ -104,7 +105,9 @@ class CodeCache:
             except OSError:
                 pass
             return
-        self.prune()
+        if not self._pruned:  # once per task: a first run writes dozens of files
+            self._pruned = True
+            self.prune()
 
     def prune(self, now=None):
         """Remove files not written for MAX_AGE (code of sources no task sends any more)."""
