@@ -90,6 +90,8 @@ options:
       - After the VM is (or was already) running, wait until its guest agent answers C(guest-ping) (V(agent)) or until
         it has at least one IP address from O(ip_source) inside O(ip_networks) (V(ip)).
       - Not waited for in check mode. Fails at once when the VM stops or is paused while waiting.
+      - Polled every quarter second at first, then at most once a second, so the task returns within about a second of
+        the guest being ready.
       - Left unset, nothing is waited for.
     type: str
     choices: [agent, ip]

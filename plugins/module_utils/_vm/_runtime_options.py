@@ -35,7 +35,7 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _migrate
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import (
     InvalidInput, LibvirtError, VmcatError, WaitTimeout)
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AGENT_CHANNEL, agent_available
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import wait_for
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._wait import backoff, wait_for
 
 CLOUD_INIT_SPEC = {
     'cloud_init': dict(type='dict', options=dict(
@@ -51,6 +51,11 @@ CLOUD_INIT_SPEC = {
         target=dict(type='str'),
     )),
 }
+
+# Waiting for a booting guest polls at most once a second: a poll is one cheap libvirt call (an agent ping
+# or an address query), and the default backoff's 5 s pauses made a task return up to 5 s after the guest
+# was ready (5 linked clones to agent-ready: bench/README.md, issue 15 target 5).
+GUEST_POLL = backoff(first=0.25, most=1.0)
 
 WAIT_SPEC = {
     'wait_for': dict(type='str', choices=['agent', 'ip']),
@@ -132,7 +137,8 @@ def _rebooted(ctx):
 def _wait_agent_gone(dom, timeout):
     """After a reboot request: wait until the old agent stops answering; False if it never did."""
     try:
-        wait_for(lambda: not agent_available(dom), timeout, "the guest agent of VM '%s' to go away" % dom.name())
+        wait_for(lambda: not agent_available(dom), timeout, "the guest agent of VM '%s' to go away" % dom.name(),
+                 delay=GUEST_POLL)
         return True
     except WaitTimeout:
         return False
@@ -183,7 +189,7 @@ def wait_for_vm(ctx, dom, params, rebooted=None):
         hint = ('agent needs qemu-guest-agent in the guest; lease needs a NIC on a libvirt network with DHCP; '
                 'arp needs traffic from the guest')
     try:
-        found = wait_for(ready, timeout, what)
+        found = wait_for(ready, timeout, what, delay=GUEST_POLL)
     except WaitTimeout as exc:
         detail = '; last problems: %s' % '; '.join(problems) if problems else ''
         raise WaitTimeout('timed out after %ss waiting for %s: %s%s' % (timeout, what, hint, detail),
