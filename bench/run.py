@@ -189,27 +189,37 @@ def libvirt_calls(module, module_args):
 
 
 def bench_provision(args, work, prefix):
-    results = {}
+    """Linked clones against full copies, --runs rounds interleaved (the order reversed every other round)."""
+    times = {'linked': [], 'full': []}
     names = []
-    for linked in (True, False):
-        kind = 'linked' if linked else 'full'
-        batch = ['%s%s%d' % (prefix, kind, i) for i in range(args.vms)]
-        names += batch
-        create = {'template': prefix + 'tpl', 'linked': linked}
-        tasks = [dict(vm_task('{{ item }}', prefix + 'pool', 'running', create), loop=batch),
-                 dict(vm_task('{{ item }}', prefix + 'pool', 'running', create,
-                              {'wait_for': 'agent', 'wait_timeout': 600}), loop=batch)]
-        elapsed, dummy = run_playbook(playbook(os.path.join(work, 'provision-%s.yml' % kind), tasks))
-        results[kind] = round(elapsed, 1)
-        print('provision %d VMs (%s): %.1f s to all agents answering' % (args.vms, kind, elapsed))
-        run_playbook(playbook(os.path.join(work, 'remove-%s.yml' % kind), [
-            {'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': '{{ item }}', 'state': 'absent',
-                                  'remove_storage': True}, 'loop': batch}]))
+    for round_no in range(args.runs):
+        for linked in ((True, False) if round_no % 2 == 0 else (False, True)):
+            kind = 'linked' if linked else 'full'
+            batch = ['%s%s%d-%d' % (prefix, kind, round_no, i) for i in range(args.vms)]
+            names += batch
+            create = {'template': prefix + 'tpl', 'linked': linked}
+            tasks = [dict(vm_task('{{ item }}', prefix + 'pool', 'running', create), loop=batch),
+                     dict(vm_task('{{ item }}', prefix + 'pool', 'running', create,
+                                  {'wait_for': 'agent', 'wait_timeout': 600}), loop=batch)]
+            elapsed, dummy = run_playbook(playbook(os.path.join(work, 'provision-%s.yml' % kind), tasks))
+            times[kind].append(round(elapsed, 1))
+            print('provision %d VMs (%s, round %d): %.1f s to all agents answering' % (
+                args.vms, kind, round_no + 1, elapsed), flush=True)
+            run_playbook(playbook(os.path.join(work, 'remove-%s.yml' % kind), [
+                {'vmcat.libvirt.vm': {'uri': 'qemu:///system', 'name': '{{ item }}', 'state': 'absent',
+                                      'remove_storage': True}, 'loop': batch}]))
+    results = dict((kind, statistics.median(values)) for kind, values in times.items())
     results['ratio_full_over_linked'] = round(results['full'] / results['linked'], 2)
+    results['round_ratios'] = [round(f / l, 2) for f, l in zip(times['full'], times['linked'])]
+    results['runs'] = times
     results['vms'] = args.vms
     results['template_bytes'] = os.path.getsize(os.path.join(work, 'fixture.qcow2'))
     results['template_data_mib'] = args.template_data_mib
-    print('provision: full copy / linked clone = %.2f' % results['ratio_full_over_linked'])
+    print('provision: full copy / linked clone = %.2f (medians of %d rounds: full %.1f s (%.1f-%.1f), linked %.1f s '
+          '(%.1f-%.1f); per round %s)' % (
+              results['ratio_full_over_linked'], args.runs, results['full'], min(times['full']), max(times['full']),
+              results['linked'], min(times['linked']), max(times['linked']),
+              ', '.join('%.2f' % r for r in results['round_ratios'])))
     save('provision', results)
     return names
 
