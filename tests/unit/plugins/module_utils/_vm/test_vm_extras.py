@@ -154,7 +154,6 @@ def test_wait_for_the_agent(make_ctx, clock, monkeypatch):
     assert [a['ip'] for a in found] == ['10.0.0.5', '2001:db8::5', '10.0.0.6']
 
 
-
 @pytest.mark.parametrize('mode', ['agent', 'ip'])
 def test_a_booting_guest_is_seen_within_a_second_of_being_ready(make_ctx, clock, monkeypatch, mode):
     # A guest ready 12.3 s after the wait began: the task returns at most 1 s later, not after a 5 s pause.
@@ -165,6 +164,7 @@ def test_a_booting_guest_is_seen_within_a_second_of_being_ready(make_ctx, clock,
                             lambda *args, **kwargs: [{'ip': '10.0.0.5'}] if clock.now >= 12.3 else [])
     ex.wait_for_vm(ctx_for(make_ctx), dom, base(wait_for=mode))
     assert 12.3 <= clock.now <= 13.3
+
 
 def test_a_timeout_says_why(make_ctx, clock, monkeypatch):
     dom = WaitDom(ready_after=10 ** 6, agent=NOT_CONNECTED)
