@@ -227,7 +227,8 @@ def bench_provision(args, work, prefix):
 ALL = ('noop', 'provision', 'inventory', 'connection', 'load', 'scale', 'payload', 'exporter', 'console', 'remote')
 # --quick: each benchmark at the smallest size that still goes through its whole path
 QUICK = dict(runs=1, tasks=2, vms=1, inventory_vms=20, inventory_runs=1, commands=2, size_mib=1, load_hosts=3,
-             load_runs=1, remote_tasks=2, remote_runs=1, remote_floor=1, template_data_mib=1, scale_runs=1, fleet_vms=2)
+             load_runs=1, remote_tasks=2, remote_runs=1, remote_floor=1, template_data_mib=1, scale_runs=1, fleet_vms=2,
+             module_tasks=1, module_runs=1)
 QUICK_MODE = []  # holds True during a quick run: nothing is saved
 NOT_RUN = []  # (benchmark, what a quick run left out and why)
 
@@ -251,6 +252,10 @@ def main():
     parser.add_argument('--inventory-runs', type=int, default=7, help='runs per inventory measurement')
     parser.add_argument('--commands', type=int, default=20, help='short commands in the connection benchmark')
     parser.add_argument('--size-mib', type=int, default=20, help='file size of the connection benchmark')
+    parser.add_argument('--module-tasks', type=int, default=20,
+                        help='ansible.builtin.file tasks per playbook in the connection benchmark\'s module part')
+    parser.add_argument('--module-runs', type=int, default=5,
+                        help='interleaved rounds of the connection benchmark\'s module part')
     parser.add_argument('--load-hosts', type=int, default=50, help='hosts (and forks) of the load benchmark')
     parser.add_argument('--load-runs', type=int, default=2, help='runs of each mode in the load benchmark')
     parser.add_argument('--template-data-mib', type=int, default=2048,
