@@ -158,7 +158,10 @@ class Connection(ConnectionBase):
 
     def _connect_direct(self):
         # Imported here, not at the top: with vmcat_qga_persistent a worker never needs libvirt, and importing it
-        # (with the core) is most of a task's start-up time (about 45 ms, bench/README.md "Connection").
+        # (with the core) is most of a task's start-up time (about 45 ms, bench/README.md "Connection"). The
+        # files below come from the code cache, not compiled again in every task's worker (_source_imports).
+        from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _source_imports
+        _source_imports.install()
         from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import (
             Connection as LibvirtConnection)
         from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import require_libvirt

@@ -210,7 +210,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _collect(self, path, nodes):
         """Ask the nodes. The collecting code is imported here, not at the top, so that a run served from a warm
         cache never loads libvirt, lxml and the definition readers (about 60 ms of every ansible-inventory run;
-        bench/README.md, issue 15). The address networks are checked here for the same reason."""
+        bench/README.md, issue 15). The address networks are checked here for the same reason. Those files come
+        from the code cache, not compiled again in every run (_source_imports)."""
+        from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _source_imports
+        _source_imports.install()
         from ansible_collections.vmcat.libvirt.plugins.module_utils._vm._addresses import parse_networks
         from ansible_collections.vmcat.libvirt.plugins.plugin_utils._inventory_collect import collect_nodes
         from ansible_collections.vmcat.libvirt.plugins.plugin_utils._libvirt import ansible_errors, require_libvirt

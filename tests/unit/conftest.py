@@ -26,6 +26,11 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import
 from ansible_collections.vmcat.libvirt.tests.unit.fakes import guest_agent, volume
 from ansible_collections.vmcat.libvirt.tests.unit.helpers import FIXTURES, ModuleExit, exit_json, fail_json
 
+# Plugins run in this process (the inventory, the qga connection) would put plugin_utils/_source_imports in front
+# of every import and write the user's code cache: off here. test_zip_imports and test_source_imports run their
+# imports in fresh interpreters with a cache directory of their own.
+os.environ['VMCAT_LIBVIRT_CODE_CACHE'] = 'off'
+
 
 @pytest.fixture
 def conn():
