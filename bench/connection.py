@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Connection benchmark: vmcat.libvirt.qga against community.libvirt.libvirt_qemu and raw agent calls.
 
-Two measurements on one fixture guest (busybox + qemu-ga, TCG, no Python):
+Three measurements, the first two on one fixture guest (busybox + qemu-ga, TCG, no Python):
 
 - ``driver``: bench/_connection_driver.py loads each plugin with Ansible's
   connection_loader and a PlayContext (as the task executor does) and calls
