@@ -231,6 +231,8 @@ class Server:
                 if ours:  # not a socket a newer relay made at the same path after this one stopped listening
                     os.unlink(self.path)
                     os.unlink(self.path + '.lock')
+                elif not os.path.lexists(self.path):  # no relay there now: the lock file locked() made must go too
+                    os.unlink(self.path + '.lock')
         self.relay.close()
 
 

@@ -216,6 +216,30 @@ def test_failed_start_leaves_no_lock_file(short_tmp, monkeypatch):
     assert os.listdir(short_tmp) == []
 
 
+class _NoRelay:
+    def close(self):
+        pass
+
+
+def test_a_relay_stopping_late_leaves_no_lock_file(short_tmp):
+    path = os.path.join(short_tmp, 's')
+    late = server.Server(_NoRelay(), path, 1)
+    late.listen()
+    os.unlink(path)  # meanwhile a newer relay took the path, served and went: socket and lock file gone
+    late.shutdown()  # looks under the lock (which makes the file again): it must not stay behind
+    assert os.listdir(short_tmp) == []
+    late = server.Server(_NoRelay(), path, 1)
+    late.listen()
+    os.unlink(path)
+    newer = server.Server(_NoRelay(), path, 1)  # a newer relay serves at the path now, with its lock file
+    newer.listen()
+    open(path + '.lock', 'w').close()
+    late.shutdown()
+    assert sorted(os.listdir(short_tmp)) == ['s', 's.lock']
+    newer.shutdown()
+    assert os.listdir(short_tmp) == []
+
+
 def test_killed_relay_message(agent, short_tmp):
     path = os.path.join(short_tmp, 's')
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
