@@ -54,7 +54,7 @@ CLOUD_INIT_SPEC = {
 
 # Waiting for a booting guest polls at most once a second: a poll is one cheap libvirt call (an agent ping
 # or an address query), and the default backoff's 5 s pauses made a task return up to 5 s after the guest
-# was ready (5 linked clones to agent-ready: bench/README.md, issue 15 target 5).
+# was ready (test_vm_extras holds it to a second).
 GUEST_POLL = backoff(first=0.25, most=1.0)
 
 WAIT_SPEC = {
