@@ -14,11 +14,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.machinery
 import os
 import sys
 
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._zip_imports import CachedSourceLoader, CodeCache
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._zip_imports import (
+    CachedSourceLoader, CodeCache, source_spec)
 
 PREFIXES = ('ansible_collections.vmcat.libvirt.plugins.module_utils.',
             'ansible_collections.vmcat.libvirt.plugins.plugin_utils.')
@@ -38,12 +38,7 @@ class SourceFinder:
             base = os.path.join(entry, name)
             for filename, package in ((base + '.py', False), (os.path.join(base, '__init__.py'), True)):
                 if os.path.isfile(filename):
-                    spec = importlib.machinery.ModuleSpec(fullname, CachedSourceLoader(fullname, filename, self.cache),
-                                                          origin=filename, is_package=package)
-                    spec.has_location = True
-                    if package:
-                        spec.submodule_search_locations = [base]
-                    return spec
+                    return source_spec(CachedSourceLoader(fullname, filename, self.cache), package, base)
         return None  # not a plain file here (a zip, a namespace directory): ansible-core's loader takes it
 
     def invalidate_caches(self):

@@ -165,6 +165,15 @@ class _ZipSourceLoader(CachedSourceLoader):
         return self._importer.get_data(path)
 
 
+def source_spec(loader, is_package, base):
+    """The spec of the file ``loader`` reads; a package finds its submodules in ``base``."""
+    spec = importlib.machinery.ModuleSpec(loader.name, loader, origin=loader.path, is_package=is_package)
+    spec.has_location = True
+    if is_package:
+        spec.submodule_search_locations = [base]
+    return spec
+
+
 class _ZipFinder:
     """Finds this collection's module_utils inside a zip on a package's path."""
 
@@ -185,12 +194,7 @@ class _ZipFinder:
                 continue
             base = os.path.join(entry, name)
             filename = os.path.join(base, '__init__.py') if is_package else base + '.py'
-            spec = importlib.machinery.ModuleSpec(fullname, _ZipSourceLoader(fullname, filename, importer, self.cache), origin=filename,
-                                                  is_package=is_package)
-            spec.has_location = True
-            if is_package:
-                spec.submodule_search_locations = [base]
-            return spec
+            return source_spec(_ZipSourceLoader(fullname, filename, importer, self.cache), is_package, base)
         return None
 
     def invalidate_caches(self):

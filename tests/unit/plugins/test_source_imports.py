@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports
+from ansible_collections.vmcat.libvirt.tests.unit.plugins.module_utils._core.test_zip_imports import COUNT_COMPILES
 from ansible_collections.vmcat.libvirt.tests.unit.plugins.test_import_layers import ROOT
 
 COLLECTIONS = os.path.join(ROOT, 'build', 'collections')
@@ -20,14 +21,8 @@ PREFIX = 'ansible_collections.vmcat.libvirt.plugins.'
 # Run in a fresh interpreter where only ansible-core's collection loader knows the collection (as in
 # ansible-inventory or a task's worker): counts compile() per file while importing, through _source_imports
 # ("install") or not ("plain"), or through the inventory plugin parsing a test:/// node ("inventory").
-PROBE = r'''
-import builtins, collections, json, sys
-counts = collections.Counter()
-real_compile = builtins.compile
-def counting(source, filename, *args, **kwargs):
-    counts[str(filename)] += 1
-    return real_compile(source, filename, *args, **kwargs)
-builtins.compile = counting
+PROBE = COUNT_COMPILES + r'''
+import json, sys
 collections_path, mode = sys.argv[1], sys.argv[2]
 if mode == 'inventory':
     from ansible.inventory.manager import InventoryManager

@@ -26,15 +26,19 @@ MARKERS = ('ansible_collections', 'ansible_collections/vmcat', 'ansible_collecti
 # Run in a fresh interpreter with only the zip (and the standard library, lxml, libvirt) to import from: counts the
 # compile() calls per file name while importing three of our files out of the zip, then raises an error inside one
 # of them to see that a traceback still shows its source line.
-PROBE = r'''
-import builtins, collections, json, sys, traceback
-sys.path.insert(0, sys.argv[1])
+# A probe's first lines: ``counts`` of compile() calls per file name from then on.
+COUNT_COMPILES = r'''
+import builtins, collections
 counts = collections.Counter()
 real_compile = builtins.compile
 def counting(source, filename, *args, **kwargs):
     counts[str(filename)] += 1
     return real_compile(source, filename, *args, **kwargs)
 builtins.compile = counting
+'''
+PROBE = COUNT_COMPILES + r'''
+import json, sys, traceback
+sys.path.insert(0, sys.argv[1])
 prefix = 'ansible_collections.vmcat.libvirt.plugins.module_utils._core.'
 zi = __import__(prefix + '_zip_imports', fromlist=['x'])
 if sys.argv[2] == 'install':
