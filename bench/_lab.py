@@ -51,8 +51,8 @@ def agent(dom, command, args=None, timeout=10):
     return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(request), timeout, 0)).get('return')
 
 
-def guest_run(dom, script, timeout=30):
-    """Run ``sh -c script`` through the agent; (exitcode, stdout text)."""
+def guest_run(dom, script, timeout=30, poll=0.05):
+    """Run ``sh -c script`` through the agent, its status asked every ``poll`` s; (exitcode, stdout text)."""
     pid = agent(dom, 'guest-exec', {'path': '/bin/sh', 'arg': ['-c', script], 'capture-output': True})['pid']
     deadline = time.monotonic() + timeout
     while True:
@@ -61,7 +61,30 @@ def guest_run(dom, script, timeout=30):
             return status.get('exitcode'), base64.b64decode(status.get('out-data', '')).decode()
         if time.monotonic() > deadline:
             raise RuntimeError('%s: %r did not finish in %ss' % (dom.name(), script, timeout))
-        time.sleep(0.05)
+        time.sleep(poll)
+
+
+def wait_agent(dom, timeout, poll=0.5):
+    """Ask guest-ping until the agent answers; the seconds it took (RuntimeError after ``timeout``)."""
+    started = time.monotonic()
+    while True:
+        try:
+            agent(dom, 'guest-ping', timeout=5)
+            return time.monotonic() - started
+        except libvirt.libvirtError:
+            if time.monotonic() - started > timeout:
+                raise RuntimeError('the agent of %s did not answer within %ss' % (dom.name(), timeout))
+            time.sleep(poll)
+
+
+def remove_domain(dom):
+    """Destroy and undefine ``dom``; a failure is said on stderr (cleanup goes on)."""
+    try:
+        if dom.isActive():
+            dom.destroy()
+        dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    except libvirt.libvirtError as exc:
+        sys.stderr.write('cleanup of %s: %s\n' % (dom.name(), exc))
 
 
 def _free_subnet(conn):
@@ -123,19 +146,10 @@ class Lab(object):
             self.doms[name] = dom
             self.kinds[name] = kind
             dom.create()
-        deadline = time.monotonic() + timeout
-        waiting = [n for n, k in self.kinds.items() if k != 'nochannel']
-        while waiting:
-            for name in list(waiting):
-                try:
-                    agent(self.doms[name], 'guest-ping', timeout=5)
-                    waiting.remove(name)
-                except libvirt.libvirtError:
-                    pass
-            if waiting and time.monotonic() > deadline:
-                raise RuntimeError('agents of %s did not answer within %ss' % (waiting, timeout))
-            if waiting:
-                time.sleep(2)
+        deadline = time.monotonic() + timeout  # they boot together: one deadline for all
+        for name, kind in self.kinds.items():
+            if kind != 'nochannel':
+                wait_agent(self.doms[name], max(0.0, deadline - time.monotonic()))
         for name, kind in self.kinds.items():
             if kind == 'stopped':
                 self._stop_agent(self.doms[name])
@@ -169,12 +183,7 @@ class Lab(object):
         conn = libvirt.open(self.uri)
         for dom in conn.listAllDomains(0):
             if dom.name().startswith(self.prefix):
-                try:
-                    if dom.isActive():
-                        dom.destroy()
-                    dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-                except libvirt.libvirtError as exc:
-                    sys.stderr.write('cleanup of %s: %s\n' % (dom.name(), exc))
+                remove_domain(dom)
         for net in conn.listAllNetworks(0):
             if net.name().startswith(self.prefix):
                 try:

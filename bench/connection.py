@@ -42,7 +42,6 @@ task changes something after the first run, and compares no times.
 
 from __future__ import absolute_import, division, print_function
 
-import base64
 import json
 import os
 import re
@@ -54,8 +53,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import libvirt  # noqa: E402
-from _lab import agent, guest_run  # noqa: E402  (it puts tests/integration on sys.path)
+from _lab import guest_run, remove_domain, wait_agent  # noqa: E402  (it puts tests/integration on sys.path)
 from harness import guest as fixture  # noqa: E402
 from inventory import BENCH_BIN, OWN_BIN, bench_env, check_venv  # noqa: E402
 
@@ -146,28 +144,9 @@ def boot_python_guest(lab, timeout=300):
     """The fixture's variant with Python, named with the lab's prefix (Lab.down removes it too); not in
     lab.doms, so the inventory benchmark that runs after this one does not see it."""
     guest = fixture.build_guest(python=True)
-    name = lab.prefix + 'py'
-    dom = lab.conn.defineXML(fixture.domain_xml(name, guest, memory_mib=512))
-    started = time.monotonic()
+    dom = lab.conn.defineXML(fixture.domain_xml(lab.prefix + 'py', guest, memory_mib=512))
     dom.create()
-    while True:
-        try:
-            agent(dom, 'guest-ping', timeout=5)
-            break
-        except libvirt.libvirtError:
-            if time.monotonic() - started > timeout:
-                raise RuntimeError('the agent of %s did not answer within %ss' % (name, timeout))
-            time.sleep(0.5)
-    return dom, guest['python'], round(time.monotonic() - started, 1)
-
-
-def remove_guest(dom):
-    try:
-        if dom.isActive():
-            dom.destroy()
-        dom.undefine()
-    except libvirt.libvirtError as exc:
-        sys.stderr.write('removing %s: %s\n' % (dom.name(), exc))
+    return dom, guest['python'], round(wait_agent(dom, timeout), 1)
 
 
 def write_module_play(work, count):
@@ -187,29 +166,24 @@ def recap(out):
 
 def module_floor(dom, python, payload, times=3):
     """The module's own time in the guest: the kept AnsiballZ file run with the guest's python, timed inside the guest
-    (/proc/uptime before and after, 10 ms steps), its status polled every 0.2 s (polling guest-exec-status every
-    few ms takes the single TCG vCPU from the module: 3.1-3.5 s against 2.3 s a task in the play); (median s, problem).
+    (/proc/uptime before and after, 10 ms steps, printed after the module's output), its status polled every 0.2 s
+    (polling guest-exec-status every few ms takes the single TCG vCPU from the module: 3.1-3.5 s against 2.3 s a
+    task in the play); (median s, problem).
     """
-    script = 'read a b < /proc/uptime; %s %s; rc=$?; read c d < /proc/uptime; echo "$a $c" >&2; exit $rc' % (
+    script = 'read a b < /proc/uptime; %s %s; rc=$?; read c d < /proc/uptime; echo; echo "$a $c"; exit $rc' % (
         python, payload)
     found, problem = [], None
     for dummy in range(times):
-        pid = agent(dom, 'guest-exec', {'path': '/bin/sh', 'arg': ['-c', script], 'capture-output': True})['pid']
-        deadline = time.monotonic() + 300
-        while True:
-            status = agent(dom, 'guest-exec-status', {'pid': pid})
-            if status.get('exited') or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        out = base64.b64decode(status.get('out-data', '')).decode(errors='replace')
-        err = base64.b64decode(status.get('err-data', '')).decode(errors='replace').split()
+        code, out = guest_run(dom, script, timeout=300, poll=0.2)
+        lines = out.strip().splitlines()
         try:
-            result = json.loads(out)
-            found.append(float(err[-1]) - float(err[-2]))
+            result = json.loads('\n'.join(lines[:-1]))
+            start, end = lines[-1].split()
+            found.append(float(end) - float(start))
         except (ValueError, IndexError):
             result = {}
-        if status.get('exitcode') != 0 or result.get('changed') is not False or result.get('failed'):
-            problem = 'the kept module run: %s, %s %s' % (status.get('exitcode', 'no exit'), out[-400:], err[-4:])
+        if code != 0 or result.get('changed') is not False or result.get('failed'):
+            problem = 'the kept module run: %s, %s' % (code, out[-400:])
     return (round(statistics.median(found), 3) if found else None), problem
 
 
@@ -222,7 +196,7 @@ def bench_modules(lab, work, runs, count, sides=MODULE_SIDES, bin_dir=BENCH_BIN)
         sys.stdout.flush()
         result = measure_modules(lab.uri, dom, python, work, runs, count, sides, bin_dir)
     finally:
-        remove_guest(dom)
+        remove_domain(dom)
     result.update(guest=dom.name(), python=python, boot_to_agent_s=boot_s,
                   phase_s=round(time.monotonic() - started, 1))
     return result

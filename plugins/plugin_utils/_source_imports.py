@@ -15,40 +15,27 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import sys
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._zip_imports import (
-    CachedSourceLoader, CodeCache, source_spec)
-
-PREFIXES = ('ansible_collections.vmcat.libvirt.plugins.module_utils.',
-            'ansible_collections.vmcat.libvirt.plugins.plugin_utils.')
+    CachedSourceLoader, CodeCache, PathFinder)
 
 
-class SourceFinder:
-    """Finds our module_utils and plugin_utils as source files on their package's path (never in a zip)."""
+class SourceFinder(PathFinder):
+    """Finds our module_utils and plugin_utils as source files on their package's path (never in a zip): what is
+    not a plain file there (a zip, a namespace directory) stays with ansible-core's loader."""
 
-    def __init__(self, cache):
-        self.cache = cache
+    prefixes = ('ansible_collections.vmcat.libvirt.plugins.module_utils.',
+                'ansible_collections.vmcat.libvirt.plugins.plugin_utils.')
 
-    def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(PREFIXES) or not path:
-            return None
-        name = fullname.rpartition('.')[2]
-        for entry in path:
-            base = os.path.join(entry, name)
-            for filename, package in ((base + '.py', False), (os.path.join(base, '__init__.py'), True)):
-                if os.path.isfile(filename):
-                    return source_spec(CachedSourceLoader(fullname, filename, self.cache), package, base)
-        return None  # not a plain file here (a zip, a namespace directory): ansible-core's loader takes it
-
-    def invalidate_caches(self):
-        pass
+    def spec_in(self, entry, fullname, base):
+        for filename, package in ((base + '.py', False), (os.path.join(base, '__init__.py'), True)):
+            if os.path.isfile(filename):
+                return self.spec(CachedSourceLoader(fullname, filename, self.cache), package, base)
+        return None
 
 
 def install():
     """Put the finder first in ``sys.meta_path`` (once); nothing when the code cache is off or has no home."""
-    if any(isinstance(finder, SourceFinder) for finder in sys.meta_path):
-        return
     cache = CodeCache.from_environment()
     if cache is not None:
-        sys.meta_path.insert(0, SourceFinder(cache))
+        SourceFinder.install(cache)

@@ -165,40 +165,58 @@ class _ZipSourceLoader(CachedSourceLoader):
         return self._importer.get_data(path)
 
 
-def source_spec(loader, is_package, base):
-    """The spec of the file ``loader`` reads; a package finds its submodules in ``base``."""
-    spec = importlib.machinery.ModuleSpec(loader.name, loader, origin=loader.path, is_package=is_package)
-    spec.has_location = True
-    if is_package:
-        spec.submodule_search_locations = [base]
-    return spec
+class PathFinder:
+    """Finds our files (names under ``prefixes``) on their package's path; ``spec_in`` reads one path entry."""
 
-
-class _ZipFinder:
-    """Finds this collection's module_utils inside a zip on a package's path."""
+    prefixes = (PREFIX,)
 
     def __init__(self, cache=None):
         self.cache = cache
 
     def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(PREFIX) or not path:
+        if not fullname.startswith(self.prefixes) or not path:
             return None
         name = fullname.rpartition('.')[2]
         for entry in path:
-            importer = _zip_importer(entry)
-            if importer is None:
-                continue
-            try:
-                is_package = importer.is_package(fullname)
-            except zipimport.ZipImportError:  # not in this entry: try the next one
-                continue
-            base = os.path.join(entry, name)
-            filename = os.path.join(base, '__init__.py') if is_package else base + '.py'
-            return source_spec(_ZipSourceLoader(fullname, filename, importer, self.cache), is_package, base)
+            spec = self.spec_in(entry, fullname, os.path.join(entry, name))
+            if spec is not None:
+                return spec
         return None
+
+    def spec_in(self, entry, fullname, base):
+        raise NotImplementedError
+
+    @staticmethod
+    def spec(loader, is_package, base):
+        spec = importlib.machinery.ModuleSpec(loader.name, loader, origin=loader.path, is_package=is_package)
+        spec.has_location = True
+        if is_package:
+            spec.submodule_search_locations = [base]
+        return spec
 
     def invalidate_caches(self):
         pass
+
+    @classmethod
+    def install(cls, cache):
+        """First in ``sys.meta_path``, once."""
+        if not any(isinstance(finder, cls) for finder in sys.meta_path):
+            sys.meta_path.insert(0, cls(cache))
+
+
+class _ZipFinder(PathFinder):
+    """Finds this collection's module_utils inside a zip on a package's path."""
+
+    def spec_in(self, entry, fullname, base):
+        importer = _zip_importer(entry)
+        if importer is None:
+            return None
+        try:
+            is_package = importer.is_package(fullname)
+        except zipimport.ZipImportError:  # not in this entry: try the next one
+            return None
+        filename = os.path.join(base, '__init__.py') if is_package else base + '.py'
+        return self.spec(_ZipSourceLoader(fullname, filename, importer, self.cache), is_package, base)
 
 
 def _zip_importer(entry):
@@ -218,7 +236,5 @@ def _zip_importer(entry):
 
 def install():
     """Put the finder first in ``sys.meta_path`` (once) when this file itself was loaded from a zip."""
-    if not isinstance(globals().get('__loader__'), (zipimport.zipimporter, _ZipSourceLoader)):
-        return
-    if not any(isinstance(finder, _ZipFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _ZipFinder(CodeCache.from_environment()))
+    if isinstance(globals().get('__loader__'), (zipimport.zipimporter, _ZipSourceLoader)):
+        _ZipFinder.install(CodeCache.from_environment())
