@@ -7,8 +7,9 @@
 connection per node, a deadline per node) and returns plain, JSON-safe
 records (what the inventory cache stores; ``_inventory.host_entries`` names
 them and makes their variables).  Within a node, each running VM's
-guest-agent questions run in a bounded pool with a short timeout.  The plugin
-imports this file only when it asks the nodes, not on a warm cache.
+guest-agent questions run in a bounded set of worker threads with a short
+timeout.  The plugin imports this file only when it asks the nodes, not on a
+warm cache.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +18,7 @@ __metaclass__ = type
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._vm import _addresses
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain import _graphics as graphics
@@ -29,44 +30,92 @@ from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _xml
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._connection import Connection
 from ansible_collections.vmcat.libvirt.plugins.module_utils._domain._peripherals import read_guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._errors import VmcatError, is_not_found
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentError, agent_command
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core._guest_agent import AgentCommandError, agent_command
 
 XML_INACTIVE = 2  # libvirt.VIR_DOMAIN_XML_INACTIVE; _vm_info has it too, but importing it costs 0.1 s
 
 
 # -- collecting (runs in threads) --------------------------------------------------------------
-def _os_info(dom, timeout):
-    """guest-get-osinfo, or None when the agent does not answer (no channel, blocked, silent)."""
-    try:
-        return agent_command(dom, 'guest-get-osinfo', timeout=timeout) or None
-    except AgentError:
-        return None
+def _ask_agent(dom, timeout):
+    """(answers, osinfo): whether the agent answers within ``timeout`` seconds, and its guest-get-osinfo.
 
-
-def _agent_answers(dom, timeout):
-    """True when guest-ping answers within ``timeout`` seconds.
+    The one question is also the liveness check: a reply, or the agent's
+    refusal of the command (an older agent without it, or blocked by the
+    guest's configuration), shows the agent answers, so no guest-ping comes
+    first (one agent round trip less per VM).  osinfo is None when the agent
+    refused or did not answer.
 
     libvirt (9.0 at least) first sends the agent a guest-sync and waits up to
     5 s for it whatever the command's timeout, so a connected but silent agent
-    would cost 5 s.  The ping therefore runs in a daemon thread that is left
-    behind after ``timeout``; it ends on its own when libvirt gives up.
+    would cost 5 s.  The question therefore runs in a daemon thread that is
+    left behind after ``timeout``; it ends on its own when libvirt gives up.
     """
     answer = []
 
-    def ping():
+    def ask():
         try:
-            agent_command(dom, 'guest-ping', timeout=timeout)
-            answer.append(True)
-        except AgentError:
-            answer.append(False)
-        except Exception:  # broad: a daemon thread; any other failure (the connection went away) is no answer either
-            answer.append(False)
+            answer.append((True, agent_command(dom, 'guest-get-osinfo', timeout=timeout) or None))
+        except AgentCommandError:  # the agent answered "no": it is there
+            answer.append((True, None))
+        except Exception:  # broad: a daemon thread; AgentUnavailable or any other failure (the connection went away)
+            answer.append((False, None))
 
-    thread = threading.Thread(target=ping, name='vmcat-agent-ping')
+    thread = threading.Thread(target=ask, name='vmcat-agent-osinfo')
     thread.daemon = True
     thread.start()
     thread.join(timeout)
-    return bool(answer and answer[0])
+    return answer[0] if answer else (False, None)
+
+
+class _Workers(object):
+    """At most ``count`` daemon threads run the jobs given to ``submit``, in order; ``results`` waits for them.
+
+    Plain threads rather than concurrent.futures, whose import is about 2 ms
+    of every inventory run, and daemon ones, which never hold up the end of
+    ansible-inventory.  A worker takes jobs until none is left; ``submit``
+    starts one when fewer than ``count`` are running (both under one lock, so
+    no job is left without a worker).
+    """
+
+    def __init__(self, count):
+        self._count = max(1, count)
+        self._lock = threading.Lock()
+        self._queue = deque()
+        self._running = 0
+        self._threads = []
+        self._slots = []
+
+    def submit(self, key, func, *args):
+        """Run ``func(*args)`` in a worker; ``key`` comes back with its result in ``results``."""
+        slot = {'key': key, 'result': None, 'error': None}
+        self._slots.append(slot)
+        with self._lock:
+            self._queue.append((slot, func, args))
+            if self._running >= self._count:
+                return
+            self._running += 1
+        thread = threading.Thread(target=self._work, name='vmcat-inventory-worker')
+        thread.daemon = True
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self):
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._running -= 1
+                    return
+                slot, func, args = self._queue.popleft()
+            try:
+                slot['result'] = func(*args)
+            except Exception as exc:  # broad: handed to the caller with its job's key, like a future's exception
+                slot['error'] = exc
+
+    def results(self):
+        """[(key, result, exception or None)] in submit order, once every job is done."""
+        for thread in self._threads:
+            thread.join()
+        return [(slot['key'], slot['result'], slot['error']) for slot in self._slots]
 
 
 def _graphics(dom, root, active):
@@ -115,7 +164,7 @@ def describe_vm(conn, dom, options, view=None):
     """The record of one VM: the host variables before naming (plain data)."""
     view = view or _view(conn, dom)
     running = view['state'] == 'running'
-    agent = _asks_agent(view, options) and _agent_answers(dom, options['agent_timeout'])
+    agent, osinfo = _ask_agent(dom, options['agent_timeout']) if _asks_agent(view, options) else (False, None)
     sources = [s for s in options['address_sources'] if s != 'agent' or agent]
     found = []
     if running and sources:
@@ -126,7 +175,7 @@ def describe_vm(conn, dom, options, view=None):
     record = {
         'name': view['name'], 'uuid': view['uuid'], 'state': view['state'], 'vcpus': view['vcpus'],
         'memory': view['memory'], 'tags': view['tags'], 'metadata': view['metadata'], 'nics': view['nics'],
-        'graphics': view['graphics'], 'os': _os_info(dom, options['agent_timeout']) if agent else None,
+        'graphics': view['graphics'], 'os': osinfo,
         'address': found[0]['ip'] if found else None,
     }
     if options['want_xml']:
@@ -154,30 +203,29 @@ def collect_node(node, options):
             if options['skip_shutoff']:
                 doms = [d for d in doms if d.isActive()]
             local = _is_local(node['uri'])
-            pool = ThreadPoolExecutor(max_workers=max(1, options['workers']))
+            workers = _Workers(options['workers'])
             try:
-                futures = []
                 for dom in doms:
                     if not local:
-                        futures.append((dom, pool.submit(describe_vm, conn, dom, options)))
+                        workers.submit(dom, describe_vm, conn, dom, options)
                         continue
                     # A local node answers in well under a millisecond and describing is CPU-bound: threads
-                    # would only contend for the GIL.  Only the VMs whose agents are asked go to the pool.
+                    # would only contend for the GIL.  Only the VMs whose agents are asked go to the workers.
                     try:
                         view = _view(conn, dom)
                         if _asks_agent(view, options):
-                            futures.append((dom, pool.submit(describe_vm, conn, dom, options, view)))
+                            workers.submit(dom, describe_vm, conn, dom, options, view)
                         else:
                             result['vms'].append(describe_vm(conn, dom, options, view))
                     except Exception as exc:  # one VM going away or failing must not hide the others
                         _vm_failed(result, dom, exc)
-                for dom, future in futures:
-                    try:
-                        result['vms'].append(future.result())
-                    except Exception as exc:  # one VM going away or failing must not hide the others
-                        _vm_failed(result, dom, exc)
             finally:
-                pool.shutdown(wait=True)
+                done = workers.results()  # every worker is done before the connection closes
+            for dom, record, exc in done:
+                if exc is None:
+                    result['vms'].append(record)
+                else:  # one VM going away or failing must not hide the others
+                    _vm_failed(result, dom, exc)
     except VmcatError as exc:
         result['error'] = exc.msg
     except Exception as exc:  # broad: this runs in the node's thread, which must leave a record whatever failed

@@ -6,6 +6,7 @@ __metaclass__ = type
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -27,6 +28,7 @@ from ansible.utils.plugin_docs import add_fragments
 
 from ansible_collections.vmcat.libvirt.plugins.inventory import libvirt as inventory_module
 from ansible_collections.vmcat.libvirt.plugins.inventory.libvirt import InventoryModule
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _guest_agent as guest_agent
 from ansible_collections.vmcat.libvirt.plugins.module_utils._guest import _guest_info as guest_info
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory as inv
 from ansible_collections.vmcat.libvirt.plugins.plugin_utils import _inventory_collect as collect
@@ -265,3 +267,99 @@ def test_os_keys_spelled_as_guest_info_does(tmp_path, nodes):
     inventory, _w, _p = run_inventory(tmp_path, config, cache=True)
     os_vars = [h.vars['vmcat_os'] for h in inventory.hosts.values() if h.vars['vmcat_os']]
     assert os_vars == [variables['vmcat_os']]
+
+
+# -- the guest agent: one question per running VM, and a silent agent costs agent_timeout --------------------------
+class _FakeDom(object):
+    def name(self):
+        return 'vm1'
+
+
+def _agent_view():
+    return {'name': 'vm1', 'uuid': 'u', 'state': 'running', 'vcpus': 1, 'memory': 1, 'tags': [], 'metadata': {},
+            'nics': [{'mac': '52:54:00:00:00:01', 'network': 'n1', 'bridge': None}], 'graphics': [],
+            'guest_agent': True}
+
+
+_AGENT_OPTIONS = {'use_agent': True, 'agent_timeout': 2, 'address_sources': ['agent', 'lease', 'arp'],
+                  'address_networks': [], 'want_xml': False}
+
+
+def _described(monkeypatch, agent, options=None):
+    """describe_vm of a running VM with an agent channel; ``agent(command)`` stands for the agent."""
+    asked, sources = [], []
+
+    def agent_command(dom, command, arguments=None, timeout=5):
+        asked.append(command)
+        return agent(command)
+
+    def vm_addresses(conn, dom, wanted, networks=None):
+        sources.append(list(wanted))
+        return [{'mac': '52:54:00:00:00:01', 'interface': 'eth0', 'ip': '192.0.2.5', 'prefix': 24,
+                 'family': 'ipv4', 'source': wanted[0]}]
+    monkeypatch.setattr(collect, 'agent_command', agent_command)
+    monkeypatch.setattr(collect._addresses, 'vm_addresses', vm_addresses)
+    record = collect.describe_vm(None, _FakeDom(), dict(_AGENT_OPTIONS, **(options or {})), _agent_view())
+    return record, asked, sources
+
+
+def test_an_answering_agent_is_asked_one_question(monkeypatch):
+    """guest-get-osinfo is the liveness check too: no guest-ping before it; the agent address source is used."""
+    reply = {'id': 'debian', 'kernel-release': '6.1.0'}
+    record, asked, sources = _described(monkeypatch, lambda command: reply)
+    assert asked == ['guest-get-osinfo']
+    assert record['os'] == reply and sources == [['agent', 'lease', 'arp']]
+    assert record['address'] == '192.0.2.5' and record['nics'][0]['addresses'][0]['source'] == 'agent'
+
+
+def test_an_agent_refusing_osinfo_still_gives_addresses(monkeypatch):
+    """An agent that answers "no" to guest-get-osinfo (blocked, or too old) is there: no vmcat_os, agent addresses."""
+    def refuse(command):
+        raise guest_agent.AgentCommandDisabled('command %s is disabled' % command)
+    record, asked, sources = _described(monkeypatch, refuse)
+    assert asked == ['guest-get-osinfo'] and record['os'] is None and sources == [['agent', 'lease', 'arp']]
+
+
+def test_an_unavailable_agent_leaves_the_agent_source_out(monkeypatch):
+    def not_connected(command):
+        raise guest_agent.AgentNotConnected('guest agent of vm1 is not connected')
+    record, asked, sources = _described(monkeypatch, not_connected)
+    assert asked == ['guest-get-osinfo'] and record['os'] is None and sources == [['lease', 'arp']]
+
+
+def test_a_silent_agent_costs_agent_timeout_not_libvirts_wait(monkeypatch):
+    """libvirt waits 5 s for a connected but silent agent's guest-sync; the inventory gives up after agent_timeout."""
+    def silent(command):
+        time.sleep(3)
+        return {'id': 'late'}
+    started = time.monotonic()
+    record, asked, sources = _described(monkeypatch, silent, {'agent_timeout': 0.5})
+    assert time.monotonic() - started < 1.5
+    assert record['os'] is None and sources == [['lease', 'arp']]
+
+
+def test_workers_keep_submit_order_bound_threads_and_hand_back_errors():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def job(index):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        if index == 3:
+            raise ValueError('job 3 failed')
+        return index * 10
+    workers = collect._Workers(2)
+    for index in range(6):
+        workers.submit('k%d' % index, job, index)
+    results = workers.results()
+    assert [key for key, _r, _e in results] == ['k0', 'k1', 'k2', 'k3', 'k4', 'k5']
+    assert [r for _k, r, e in results if e is None] == [0, 10, 20, 40, 50]
+    assert str(results[3][2]) == 'job 3 failed'
+    assert most[0] == 2
+    single = collect._Workers(0)  # at least one worker
+    single.submit('only', job, 1)
+    assert single.results() == [('only', 10, None)]
