@@ -19,7 +19,8 @@ import traceback
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports
 
 # Before the imports below: from here on, the collection's files a module imports out of its AnsiballZ zip are
-# compiled once each, not twice (_zip_imports). Every module imports this file before any other of ours.
+# compiled once each, not twice, or read from the code cache (_zip_imports). Every module installs it before it
+# imports this file (so this file is served by it too); installing again here does nothing then.
 _zip_imports.install()
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

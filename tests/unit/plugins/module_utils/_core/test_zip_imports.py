@@ -5,6 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
 import json
 import marshal
 import os
@@ -184,10 +185,14 @@ def test_the_finder_leaves_other_names_and_plain_directories_alone():
 
 
 @pytest.mark.parametrize('module', sorted(m for m in GRAPH if m.startswith('modules.')))
-def test_every_module_imports_the_module_wrapper_before_anything_else_of_ours(module):
+def test_every_module_installs_the_zip_finder_before_it_imports_anything_else_of_ours(module):
     rel, imports = GRAPH[module]
-    ours = [target for target, node, in_function in sorted(imports, key=lambda i: i[1].lineno)
-            if target.startswith('module_utils.')]
-    assert ours[0] == 'module_utils._core._module', (
-        '%s imports %s first; import LibvirtModule first so that the rest is compiled once (_core/_zip_imports)'
-        % (rel, ours[0]))
+    ours = sorted((node.lineno, target) for target, node, in_function in imports if target.startswith('module_utils.'))
+    assert ours[0][1] == 'module_utils._core._zip_imports', (
+        '%s imports %s first; import _core._zip_imports and call its install() first so that the rest (the module '
+        'wrapper too) is compiled once or read from the code cache' % (rel, ours[0][1]))
+    with open(os.path.join(PLUGINS, rel)) as source:
+        body = ast.parse(source.read()).body
+    after = next(body[i + 1] for i, node in enumerate(body) if getattr(node, 'lineno', None) == ours[0][0])
+    assert ast.dump(after) == ast.dump(ast.parse('_zip_imports.install()').body[0]), (
+        '%s: the statement right after importing _zip_imports must be _zip_imports.install()' % rel)
