@@ -5,7 +5,8 @@ Runs in the bench venv (build/bench-venv-ansible: ansible-core with community.li
 ANSIBLE_COLLECTIONS_PATH pointing at the dev tree, so both plugins load through the same
 connection_loader and PlayContext as ansible-playbook would use.
 
-Sides: ours, ours_persistent (vmcat_qga_persistent: true), ours_write_only, community, raw.
+Sides: ours, ours_persistent (vmcat_qga_persistent: true), ours_checksum (vmcat_qga_checksum: true), community,
+raw.
 
 Usage: _connection_driver.py CONFIG_JSON   (uri, vm, work, runs, commands, size_mib; sides: which of SIDES, default all)
 Prints one JSON document on stdout.
@@ -95,32 +96,12 @@ def plugin(name, uri, vm, **extra):
     return conn
 
 
-class OursWriteOnly(object):
-    """vmcat.libvirt.qga's put_file without the checksum it runs after writing (its transport's write_file).
-
-    Only to split ours' put time into writing and checking; reaches into the plugin's private transport.
-    """
-
-    def __init__(self, uri, vm):
-        self.conn = plugin('vmcat.libvirt.qga', uri, vm)
-        self.conn._connect()
-
-    def put_file(self, src, dest):
-        with open(src, 'rb') as handle:
-            self.conn._qga.write_file(dest, handle.read())
-
-    def exec_command(self, cmd, in_data=None):
-        return self.conn.exec_command(cmd, in_data=in_data)
-
-    def close(self):
-        self.conn.close()
-
-
 SIDES = {
     'ours': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm),
     # one relay for the whole driver run (its "playbook" is this process): started by the first put of run 1
     'ours_persistent': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm, vmcat_qga_persistent=True),
-    'ours_write_only': OursWriteOnly,
+    # the checked copy: the guest's sha256sum compared after every put (on before 0.3.0)
+    'ours_checksum': lambda uri, vm: plugin('vmcat.libvirt.qga', uri, vm, vmcat_qga_checksum=True),
     'community': lambda uri, vm: plugin('community.libvirt.libvirt_qemu', uri, vm),
     'raw': Raw,
 }

@@ -5,8 +5,8 @@ Three measurements, the first two on one fixture guest (busybox + qemu-ga, TCG, 
 
 - ``driver``: bench/_connection_driver.py loads each plugin with Ansible's
   connection_loader and a PlayContext (as the task executor does) and calls
-  ``put_file`` with a 20 MiB random file (``ours_write_only``: our transport's
-  write without the sha256 check that our put_file runs afterwards), then ``exec_command`` 20 times with
+  ``put_file`` with a 20 MiB random file (``ours_checksum``: ours with
+  ``vmcat_qga_checksum: true``, the guest's sha256sum compared after the write), then ``exec_command`` 20 times with
   short commands in the form ``ansible.builtin.raw`` passes them; the floor
   does the same with libvirt_qemu.qemuAgentCommand directly (128 KiB chunks,
   guest-exec/status polled every 2 ms).  Sides alternate order per run.
@@ -57,8 +57,8 @@ from _lab import guest_run, remove_domain, wait_agent  # noqa: E402  (it puts te
 from harness import guest as fixture  # noqa: E402
 from inventory import BENCH_BIN, OWN_BIN, bench_env, check_venv  # noqa: E402
 
-SIDES = ('ours', 'ours_persistent', 'ours_write_only', 'community', 'raw')
-QUICK_SIDES = ('ours', 'ours_persistent', 'ours_write_only', 'raw')  # make test builds no bench venv: no community
+SIDES = ('ours', 'ours_persistent', 'ours_checksum', 'community', 'raw')
+QUICK_SIDES = ('ours', 'ours_persistent', 'ours_checksum', 'raw')  # make test builds no bench venv: no community
 PLAY_SIDES = ('ours', 'ours_persistent', 'community', 'local')
 QUICK_PLAY_SIDES = ('ours', 'ours_persistent', 'local')
 MODULE_SIDES = ('ours', 'ours_persistent', 'community')
@@ -283,7 +283,7 @@ def bench_connection(args, lab):
     driver['ratios'] = {
         'put_community_over_ours': ratio(side['community'].get('put_s'), side['ours']['put_s']),
         'put_ours_over_raw': ratio(side['ours']['put_s'], side['raw']['put_s']),
-        'put_ours_write_only_over_raw': ratio(side['ours_write_only']['put_s'], side['raw']['put_s']),
+        'put_ours_checksum_over_raw': ratio(side['ours_checksum']['put_s'], side['raw']['put_s']),
         'commands_community_over_ours': ratio(side['community'].get('commands_s'), side['ours']['commands_s']),
         'put_ours_persistent_over_raw': ratio(side['ours_persistent']['put_s'], side['raw']['put_s']),
         'commands_ours_over_raw': ratio(side['ours']['commands_s'], side['raw']['commands_s']),

@@ -96,11 +96,11 @@ class Relay:
         transport = self.transport(request)
         with open(request['src'], 'rb') as handle:  # the worker's file on this host, read by the same user
             data = handle.read()
-        transport.put(data, request['dest'])
+        transport.put(data, request['dest'], checksum=request.get('checksum', False))
         return {'ok': True}
 
     def _fetch(self, request):
-        data = self.transport(request).fetch(request['src'])
+        data = self.transport(request).fetch(request['src'], checksum=request.get('checksum', False))
         with open(request['dest'], 'wb') as handle:
             handle.write(data)
         return {'ok': True}

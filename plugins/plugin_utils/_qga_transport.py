@@ -8,9 +8,10 @@ A thin adapter over the module_utils that the guest modules use too:
 * ``run``: ``_exec.run`` (guest-exec with stdin, environment and
   captured output, guest-exec-status polled until the process exits or the
   command timeout passes).
-* ``put``/``fetch``: ``_files`` (guest-file-open/write/read/close in
-  128 KiB chunks, then a checksum: sha256sum, else md5sum in the guest; else
-  the file is read back).
+* ``put``/``fetch``: ``_file_io`` (guest-file-open/write/read/close in
+  128 KiB chunks, every write's count checked); with ``checksum`` also
+  ``_files.verify`` (sha256sum, else md5sum in the guest; else the file is
+  read back).
 
 Every failure raises ``QgaError`` with the core's message
 (``AgentCommandDisabled`` says which qemu-ga setting blocks the command).
@@ -101,13 +102,17 @@ class QgaTransport:
         with _Translated():
             _files.verify(self._send, path, data)
 
-    def put(self, data, path):
+    def put(self, data, path, checksum=False):
+        """Write ``data`` to ``path``; with ``checksum``, compare a digest made in the guest afterwards."""
         with _Translated():
             _file_io.write_file(self._send, path, data)
-            _files.verify(self._send, path, data)
+            if checksum:
+                _files.verify(self._send, path, data)
 
-    def fetch(self, path):
+    def fetch(self, path, checksum=False):
+        """The bytes of ``path``; with ``checksum``, compared with a digest made in the guest."""
         with _Translated():
             data = _file_io.read_file(self._send, path)
-            _files.verify(self._send, path, data)
+            if checksum:
+                _files.verify(self._send, path, data)
         return data

@@ -117,25 +117,44 @@ def test_run_times_out(agent):
         make(command_timeout=5).run('/bin/sleep', ['100'])
 
 
-def test_put_in_chunks_and_checksum(agent):
+def test_put_in_chunks_checks_each_count_and_runs_nothing_by_default(agent):
     data = bytes(bytearray(range(256))) * 1025  # 262400 bytes: three 128 KiB writes
     make().put(data, '/tmp/f')
     writes = [c for c in agent.calls if c[0] == 'guest-file-write']
     assert [len(base64.b64decode(w[1]['buf-b64'])) for w in writes] == [131072, 131072, 256]
     assert agent.files['/tmp/f'] == data
-    assert any(c[0] == 'guest-exec' and 'sha256sum' in c[1]['arg'][-1] for c in agent.calls)
     assert make().fetch('/tmp/f') == data
+    assert not [c for c in agent.calls if c[0] == 'guest-exec']  # no checksum unless asked for
+    agent.corrupt = True
+    make().put(b'abc', '/tmp/f')  # what the guest's sha256sum would say is not asked
+
+
+def test_short_write_fails(agent, monkeypatch):
+    monkeypatch.setattr(agent, 'guest_file_write', lambda args: {'count': 5})
+    with pytest.raises(transport.QgaError, match='short write to /tmp/f in the guest: 5 of 3 bytes at offset 0'):
+        make().put(b'abc', '/tmp/f')
+
+
+def test_put_and_fetch_with_checksum(agent):
+    data = bytes(bytearray(range(256))) * 1025
+    make().put(data, '/tmp/f', checksum=True)
+    assert agent.files['/tmp/f'] == data
+    assert make().fetch('/tmp/f', checksum=True) == data
+    digests = [c for c in agent.calls if c[0] == 'guest-exec' and 'sha256sum' in c[1]['arg'][-1]]
+    assert len(digests) == 2
 
 
 def test_checksum_mismatch_fails(agent):
     agent.corrupt = True
     with pytest.raises(transport.QgaError, match='checksum of /tmp/f .* does not match .*sha256'):
-        make().put(b'abc', '/tmp/f')
+        make().put(b'abc', '/tmp/f', checksum=True)
+    with pytest.raises(transport.QgaError, match='checksum of /tmp/f .* does not match .*sha256'):
+        make().fetch('/tmp/f', checksum=True)
 
 
 def test_no_checksum_tool_reads_back(agent):
     agent.tools = ()
-    make().put(b'abc' * 100000, '/tmp/g')
+    make().put(b'abc' * 100000, '/tmp/g', checksum=True)
     reads = [c for c in agent.calls if c[0] == 'guest-file-read']
     assert reads and all(r[1]['count'] == 131072 for r in reads)
 
@@ -179,6 +198,12 @@ def test_plugin_exec_put_fetch(agent, tmp_path):
     conn.fetch_file('/tmp/x', str(tmp_path / 'back'))
     assert (tmp_path / 'back').read_bytes() == b'data' * 1000
     agent.corrupt = True
+    conn.put_file(str(src), '/tmp/y')  # vmcat_qga_checksum is off by default
+    assert conn.get_option('vmcat_qga_checksum') is False
+    conn.close()
+    conn = _plugin({'inventory_hostname': 'test', 'vmcat_qga_uri': 'test:///default', 'vmcat_qga_checksum': True})
     with pytest.raises(AnsibleError, match='could not put .* checksum'):
         conn.put_file(str(src), '/tmp/y')
+    with pytest.raises(AnsibleError, match='could not fetch /tmp/x .* checksum'):
+        conn.fetch_file('/tmp/x', str(tmp_path / 'back'))
     conn.close()

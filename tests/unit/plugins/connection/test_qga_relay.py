@@ -97,6 +97,11 @@ def test_relay_exec_put_fetch(agent, tmp_path):
     assert agent.files['/tmp/x'] == b'data' * 5000
     assert rel.handle({'op': 'fetch', 'src': '/tmp/x', 'dest': str(tmp_path / 'back')}) == {'ok': True}
     assert (tmp_path / 'back').read_bytes() == b'data' * 5000
+    assert not [c for c in agent.calls if c[0] == 'guest-exec' and 'sha256sum' in c[1]['arg'][-1]]
+    agent.corrupt = True  # with checksum: true the relay asks the guest for a digest and compares
+    assert 'checksum of /tmp/x' in rel.handle({'op': 'put', 'src': str(src), 'dest': '/tmp/x', 'checksum': True})['error']
+    assert 'checksum of /tmp/x' in rel.handle({'op': 'fetch', 'src': '/tmp/x', 'dest': str(tmp_path / 'back'),
+                                               'checksum': True})['error']
     rel.close()
 
 
@@ -308,13 +313,21 @@ def test_plugin_persistent_forwards_to_the_relay(monkeypatch, tmp_path):
     src = tmp_path / 'f'
     src.write_bytes(b'x')
     conn.put_file(str(src), '/tmp/f')
-    assert client.calls[-1] == ('put', dict(src=str(src), dest='/tmp/f', agent_timeout=10, command_timeout=600))
+    assert client.calls[-1] == ('put', dict(src=str(src), dest='/tmp/f', agent_timeout=10, command_timeout=600,
+                                            checksum=False))
+    conn.fetch_file('/tmp/f', str(tmp_path / 'back'))
+    assert client.calls[-1] == ('fetch', dict(src='/tmp/f', dest=str(tmp_path / 'back'), agent_timeout=10,
+                                              command_timeout=600, checksum=False))
     with pytest.raises(AnsibleConnectionFailure, match='^vmcat.libvirt.qga: guest-exec is disabled'):
         conn.exec_command('fail')
     with pytest.raises(AnsibleError, match='file or module does not exist'):
         conn.put_file(str(tmp_path / 'none'), '/tmp/f')
     conn.reset()
     assert stopped == [client.path] and client.path.startswith(str(tmp_path / 'pc'))
+    conn = _plugin({'inventory_hostname': 'web', 'vmcat_qga_uri': URI, 'vmcat_qga_persistent': True,
+                    'vmcat_qga_checksum': True})
+    conn.put_file(str(src), '/tmp/f')
+    assert FakeClient.last.calls[-1][1]['checksum'] is True
 
 
 def test_worker_with_relay_does_not_import_libvirt():

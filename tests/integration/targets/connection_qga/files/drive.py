@@ -5,8 +5,9 @@ Usage: drive.py URI VM WORKDIR   prints JSON of what each step saw; exits 1 when
 
 Loads the plugin through ansible's connection_loader with a PlayContext, then: exec_command with stdin and
 an environment variable, a failing command's rc and stderr, put_file of a 300 KiB random file, fetch_file
-back and a byte comparison, and a command that outlives vmcat_qga_command_timeout.  All of it twice: as
-each task connects (the default), and through the persistent relay (vmcat_qga_persistent), which also gets
+back and a byte comparison, and a command that outlives vmcat_qga_command_timeout.  All of it as each task
+connects (the default), again with vmcat_qga_checksum (the guest's sha256sum must match after the put and the
+fetch), and through the persistent relay (vmcat_qga_persistent), which also gets
 100 KiB of stdin (the guest temp file path), a 2 MiB put and fetch, reset() (the relay exits, the next
 command starts another), a killed relay (the task fails saying so, the next one starts a new relay), a
 guest reboot under the relay (the same relay serves again once the agent is back), the idle timeout
@@ -173,7 +174,8 @@ def main(argv):
             failed.append(name)
 
     timings = {}
-    for prefix, extra, size in (('', {}, 300 * 1024), ('relay_', {'vmcat_qga_persistent': True}, 300 * 1024),
+    for prefix, extra, size in (('', {}, 300 * 1024), ('checksum_', {'vmcat_qga_checksum': True}, 300 * 1024),
+                                ('relay_', {'vmcat_qga_persistent': True}, 300 * 1024),
                                 ('relay_2m_', {'vmcat_qga_persistent': True}, 2 * 1024 * 1024)):
         conn = connect(uri, vm, **extra)
         try:
