@@ -62,13 +62,10 @@ options:
       - name: vmcat_qga_shell
   vmcat_qga_checksum:
     description:
-      - After each file copy (C(put_file), C(fetch_file)), compare the data sent or received with a checksum made in
-        the guest by C(sha256sum) (else C(md5sum), else by reading the file back); a mismatch fails the task.
-      - Off by default, as with Ansible's SSH connections, because the tasks that copy files already compare
-        checksums end to end (M(ansible.builtin.copy), M(ansible.builtin.template) and M(ansible.builtin.fetch)
-        fail on a mismatch), a module's payload is a zip with a CRC for each file, and every chunk's write is
-        checked against the byte count the agent reports. The check runs one more command in the guest per copy
-        and reads the whole file there (about 6 % of a 20 MiB copy to a TCG guest).
+      - After each file copy (C(put_file), C(fetch_file)), compare the data with a checksum made in the guest by
+        C(sha256sum) (else C(md5sum), else by reading the file back); a mismatch fails the task.
+      - Off by default, as with SSH connections, since M(ansible.builtin.copy), M(ansible.builtin.template) and
+        M(ansible.builtin.fetch) compare checksums end to end themselves, and every write's byte count is checked.
     type: bool
     default: false
     version_added: 0.3.0
