@@ -85,23 +85,6 @@ class QgaTransport:
         return self.run('/bin/sh', ['-c', command], **kwargs)
 
     # -- files ------------------------------------------------------------------------------
-    def write_file(self, path, data):
-        with _Translated():
-            _file_io.write_file(self._send, path, data)
-
-    def read_file(self, path):
-        with _Translated():
-            return _file_io.read_file(self._send, path)
-
-    def guest_digest(self, path):
-        """(algorithm, hex digest) of a guest file from sha256sum or md5sum; (None, None) when neither runs."""
-        with _Translated():
-            return _files.guest_digest(self._send, path)
-
-    def verify(self, path, data):
-        with _Translated():
-            _files.verify(self._send, path, data)
-
     def put(self, data, path, checksum=False):
         """Write ``data`` to ``path``; with ``checksum``, compare a digest made in the guest afterwards."""
         with _Translated():

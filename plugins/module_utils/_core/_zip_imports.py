@@ -184,7 +184,8 @@ class PathFinder:
         return None
 
     def spec_in(self, entry, fullname, base):
-        raise NotImplementedError
+        """Each finder's own part: the spec of ``fullname`` (path ``base`` without suffix) in ``entry``, or None."""
+        raise NotImplementedError('%s must say how it reads a path entry' % type(self).__name__)
 
     @staticmethod
     def spec(loader, is_package, base):
