@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Our module_utils out of a module's AnsiballZ zip, each compiled once (zipimport compiles twice) or read from a cache.
 
-Why and how, and the cache's rules: docs/architecture.md, "A module's first import of ours".
+Importing this file installs its finder when the file itself comes out of a zip (the last line), so a module's first
+import of ours is this file. Why and how, and the cache's rules: docs/architecture.md, "A module's first import of ours".
 """
 
 from __future__ import absolute_import, division, print_function
@@ -239,3 +240,6 @@ def install():
     """Put the finder first in ``sys.meta_path`` (once) when this file itself was loaded from a zip."""
     if isinstance(globals().get('__loader__'), (zipimport.zipimporter, _ZipSourceLoader)):
         _ZipFinder.install(CodeCache.from_environment())
+
+
+install()  # importing this file is what turns it on: out of a zip only, once (docs/architecture.md)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""_zip_imports: the collection's module_utils out of a zip, each file compiled once or read from the code cache, and
-every module installing it before it imports anything else of ours."""
+"""_zip_imports: the collection's module_utils out of a zip, each file compiled once or read from the code cache; importing
+it installs it, and every module imports it before anything else of ours."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -25,8 +25,9 @@ MARKERS = ('ansible_collections', 'ansible_collections/vmcat', 'ansible_collecti
            'ansible_collections/vmcat/libvirt/plugins', PACKAGE)
 
 # Run in a fresh interpreter with only the zip (and the standard library, lxml, libvirt) to import from: counts the
-# compile() calls per file name while importing three of our files out of the zip, then raises an error inside one
-# of them to see that a traceback still shows its source line.
+# compile() calls per file name while importing two of our files out of the zip (after _zip_imports in mode
+# 'install', without it in mode 'plain'), then raises an error inside one of them to see that a traceback still shows
+# its source line.
 # A probe's first lines: ``counts`` of compile() calls per file name from then on.
 COUNT_COMPILES = r'''
 import builtins, collections
@@ -41,9 +42,8 @@ PROBE = COUNT_COMPILES + r'''
 import json, sys, traceback
 sys.path.insert(0, sys.argv[1])
 prefix = 'ansible_collections.vmcat.libvirt.plugins.module_utils._core.'
-zi = __import__(prefix + '_zip_imports', fromlist=['x'])
 if sys.argv[2] == 'install':
-    zi.install()
+    __import__(prefix + '_zip_imports', fromlist=['x'])  # importing it is all a module does
 errors = __import__(prefix + '_errors', fromlist=['x'])
 wait = __import__(prefix + '_wait', fromlist=['x'])
 try:
@@ -52,7 +52,8 @@ except errors.WaitTimeout:
     shown = traceback.format_exc()
 print(json.dumps({
     'counts': {k.split('/module_utils/')[-1]: v for k, v in counts.items() if '/module_utils/' in k},
-    'loaders': {m: type(sys.modules[prefix + m].__loader__).__name__ for m in ('_zip_imports', '_errors', '_wait')},
+    'loaders': {m: type(sys.modules[prefix + m].__loader__).__name__ for m in ('_zip_imports', '_errors', '_wait')
+                if prefix + m in sys.modules},
     'file': sys.modules[prefix + '_wait'].__file__,
     'finders': [type(f).__name__ for f in sys.meta_path],
     'traceback': shown,
@@ -85,12 +86,12 @@ def _probe(path, mode, cache='off'):
 
 def test_python_zipimport_compiles_each_file_twice_without_it(payload):
     got = _probe(payload, 'plain')
-    assert got['loaders'] == {'_zip_imports': 'zipimporter', '_errors': 'zipimporter', '_wait': 'zipimporter'}
+    assert got['loaders'] == {'_errors': 'zipimporter', '_wait': 'zipimporter'}
     if sys.version_info[:2] in ((3, 10), (3, 11), (3, 12)):  # the versions whose zipimport is known to do this
         assert got['counts']['_core/_wait.py'] == 2
 
 
-def test_installed_each_later_file_is_compiled_once_from_the_zip(payload):
+def test_once_imported_each_later_file_is_compiled_once_from_the_zip(payload):
     got = _probe(payload, 'install')
     assert got['finders'][0] == '_ZipFinder'
     assert got['loaders'] == {'_zip_imports': 'zipimporter', '_errors': '_ZipSourceLoader', '_wait': '_ZipSourceLoader'}
@@ -185,14 +186,15 @@ def test_the_finder_leaves_other_names_and_plain_directories_alone():
 
 
 @pytest.mark.parametrize('module', sorted(m for m in GRAPH if m.startswith('modules.')))
-def test_every_module_installs_the_zip_finder_before_it_imports_anything_else_of_ours(module):
+def test_every_module_imports_the_zip_finder_before_anything_else_of_ours(module):
     rel, imports = GRAPH[module]
     ours = sorted((node.lineno, target) for target, node, in_function in imports if target.startswith('module_utils.'))
     assert ours[0][1] == 'module_utils._core._zip_imports', (
-        '%s imports %s first; import _core._zip_imports and call its install() first so that the rest (the module '
-        'wrapper too) is compiled once or read from the code cache' % (rel, ours[0][1]))
-    with open(os.path.join(PLUGINS, rel)) as source:
+        '%s imports %s first; import _core._zip_imports first (importing it installs it) so that the rest (the '
+        'module wrapper too) is compiled once or read from the code cache' % (rel, ours[0][1]))
+
+
+def test_importing_it_is_what_installs_it():
+    with open(os.path.join(PLUGINS, 'module_utils', '_core', '_zip_imports.py')) as source:
         body = ast.parse(source.read()).body
-    after = next(body[i + 1] for i, node in enumerate(body) if getattr(node, 'lineno', None) == ours[0][0])
-    assert ast.dump(after) == ast.dump(ast.parse('_zip_imports.install()').body[0]), (
-        '%s: the statement right after importing _zip_imports must be _zip_imports.install()' % rel)
+    assert ast.dump(body[-1]) == ast.dump(ast.parse('install()').body[0])
