@@ -304,9 +304,8 @@ actions:
   sample: [create internal snapshot]
 '''
 
-# First of ours: importing it installs its finder, so from here on our files are compiled once, or read from the
-# code cache (docs/architecture.md).
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports  # noqa: F401 pylint: disable=unused-import
+# First of ours: importing it installs the code cache (docs/architecture.md).
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports  # pylint: disable=unused-import
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._module import LibvirtModule
 from ansible_collections.vmcat.libvirt.plugins.module_utils._snapshot._snapshot import AFTER_REVERT, STATES, ensure
 

@@ -16,10 +16,8 @@ __metaclass__ = type
 import contextlib
 import traceback
 
-# Before the imports below: importing _zip_imports installs its finder, so from here on the collection's files a module
-# imports out of its AnsiballZ zip are compiled once each, not twice, or read from the code cache. Every module imports
-# it before this file (so this file is served by it too); the import here is then already done.
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports  # noqa: F401 pylint: disable=unused-import
+# Before the imports below: importing it installs the code cache (every module imports it before this file).
+from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports  # pylint: disable=unused-import
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
