@@ -16,9 +16,6 @@ __metaclass__ = type
 import contextlib
 import traceback
 
-# Before the imports below: importing it installs the code cache (every module imports it before this file).
-from ansible_collections.vmcat.libvirt.plugins.module_utils._core import _zip_imports  # pylint: disable=unused-import
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vmcat.libvirt.plugins.module_utils._core._object_lock import object_lock

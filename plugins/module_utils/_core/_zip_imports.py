@@ -167,7 +167,11 @@ class _ZipSourceLoader(CachedSourceLoader):
 
 
 class PathFinder:
-    """Finds our files (names under ``prefixes``) on their package's path; ``spec_in`` reads one path entry."""
+    """Finds our files (names under ``prefixes``) on their package's path.
+
+    Each finder defines ``spec_in(entry, fullname, base)``: the spec of ``fullname`` (path ``base`` without suffix)
+    in one path entry, or None.
+    """
 
     prefixes = (PREFIX,)
 
@@ -183,10 +187,6 @@ class PathFinder:
             if spec is not None:
                 return spec
         return None
-
-    def spec_in(self, entry, fullname, base):
-        """Each finder's own part: the spec of ``fullname`` (path ``base`` without suffix) in ``entry``, or None."""
-        raise NotImplementedError('%s must say how it reads a path entry' % type(self).__name__)
 
     @staticmethod
     def spec(loader, is_package, base):
